@@ -1,0 +1,45 @@
+"""Data sets: loaders that return a :class:`~graphae.graph.Graph`."""
+
+from __future__ import annotations
+
+import os
+
+from graphae.data.planetoid import PLANETOID_NAMES, load_planetoid
+from graphae.data.synthetic import make_communities
+from graphae.graph import Graph
+
+DEFAULT_DATASET = "synthetic"
+DATASETS = (DEFAULT_DATASET, *PLANETOID_NAMES)
+
+
+def load_dataset(
+    name: str = DEFAULT_DATASET,
+    root: str | os.PathLike | None = None,
+    *,
+    features: bool = True,
+    download: bool = False,
+) -> Graph:
+    """A built-in data set by name.
+
+    Args:
+        name: ``"synthetic"`` (generated, offline) or a Planetoid name
+            (``"cora"``, ``"citeseer"``, ``"pubmed"``).
+        root: Folder of the Planetoid files; see
+            :func:`~graphae.data.planetoid.resolve_root`.
+        features: Load node features (``False`` skips them).
+        download: Fetch missing Planetoid files from their public source.
+
+    Raises:
+        ValueError: On an unknown name.
+        FileNotFoundError: If a needed file is missing and not downloaded.
+    """
+    key = name.lower()
+    if key == DEFAULT_DATASET:
+        graph = make_communities()
+        return graph if features else graph.replace(x=None)
+    if key in PLANETOID_NAMES:
+        return load_planetoid(key, root, features=features, download=download)
+    raise ValueError(f"Unknown data set {name!r}: expected one of {', '.join(DATASETS)}.")
+
+
+__all__ = ["DATASETS", "DEFAULT_DATASET", "load_dataset", "load_planetoid", "make_communities"]

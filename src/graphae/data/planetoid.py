@@ -1,0 +1,365 @@
+"""Cora, Citeseer and Pubmed from the Planetoid split files (Yang et al., 2016).
+
+The files ``ind.<name>.{x,y,tx,ty,allx,ally,graph,test.index}`` are the ones the
+Variational Graph Auto-Encoders paper used (tkipf/gae, tkipf/gcn). ``allx``/``ally``
+hold the features and one-hot labels of the first nodes, ``tx``/``ty`` those of the
+test nodes in the order of ``test.index``, and ``graph`` is a ``dict[int, list[int]]``
+adjacency list. ``x``/``y`` are the first rows of ``allx``/``ally`` (the
+semi-supervised training subset); a :class:`~graphae.graph.Graph` carries no such
+split, so they are never read.
+
+The pickles come from the internet and pickles are code, so they are read with
+:func:`restricted_load`, which admits only the numpy/scipy types these files need.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import os
+import pickle
+import shutil
+import tempfile
+import urllib.request
+from collections import defaultdict
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from graphae.graph import Graph
+
+__all__ = [
+    "PLANETOID_NAMES",
+    "PLANETOID_URL",
+    "UnsafePickleError",
+    "load_planetoid",
+    "resolve_root",
+    "restricted_load",
+]
+
+PLANETOID_NAMES = ("cora", "citeseer", "pubmed")
+PLANETOID_URL = "https://github.com/kimiyoung/planetoid/raw/master/data/"
+
+_FEATURE_PARTS = ("allx", "tx")
+_STRUCTURE_PARTS = ("ally", "ty", "graph", "test.index")
+_TIMEOUT_S = 60.0
+
+logger = logging.getLogger(__name__)
+
+
+class UnsafePickleError(pickle.UnpicklingError):
+    """A pickle asked for a global outside the numpy/scipy allow-list."""
+
+
+def resolve_root(root: str | os.PathLike[str] | None) -> Path:
+    """The folder that holds (or will hold) the ``ind.<name>.*`` files.
+
+    Args:
+        root: That folder itself, used as given (``~`` is expanded). When ``None``:
+            ``$GRAPHAE_DATA/planetoid`` if ``GRAPHAE_DATA`` is set, else the per-user
+            cache ``$XDG_CACHE_HOME/graphae/planetoid`` (default
+            ``~/.cache/graphae/planetoid``).
+
+    Returns:
+        The folder as a :class:`pathlib.Path`; it need not exist.
+    """
+    if root is not None:
+        return Path(root).expanduser()
+    data = os.environ.get("GRAPHAE_DATA")
+    if data:
+        return Path(data).expanduser() / "planetoid"
+    cache_home = os.environ.get("XDG_CACHE_HOME")
+    base = Path(cache_home).expanduser() if cache_home else Path.home() / ".cache"
+    return base / "graphae" / "planetoid"
+
+
+def load_planetoid(
+    name: str,
+    root: str | os.PathLike[str] | None = None,
+    *,
+    features: bool = True,
+    download: bool = False,
+) -> Graph:
+    """Load Cora, Citeseer or Pubmed as a :class:`~graphae.graph.Graph`.
+
+    Follows ``load_data`` of tkipf/gae and tkipf/gcn: the features are
+    ``vstack(allx, tx)`` and the labels ``vstack(ally, ty)``, with test row ``k``
+    moved to node ``test.index[k]``. Nodes inside the test id range but missing from
+    ``test.index`` (15 Citeseer nodes, which still have edges) get zero features
+    and label ``-1``, as the reference code pads them. Duplicate edges and self
+    loops in ``graph`` are dropped.
+
+    Args:
+        name: ``"cora"``, ``"citeseer"`` or ``"pubmed"`` (any case).
+        root: The folder holding the files; see :func:`resolve_root`.
+        features: If ``False``, ``allx``/``tx`` are not read and the graph has
+            ``x=None``; the node count and labels come from ``ally``, ``ty`` and
+            ``test.index``.
+        download: Fetch missing files from the public Planetoid repository
+            (``PLANETOID_URL``) into ``root`` first.
+
+    Returns:
+        A graph named ``name`` (lower case) with float32 CSR features ``[N, F]``
+        (or ``None``) and int64 labels ``[N]`` (``-1`` for unlabelled nodes).
+
+    Raises:
+        ValueError: If ``name`` is unknown or the files disagree in shape or hold
+            out-of-range node ids.
+        TypeError: If a pickle holds another kind of object than Planetoid's.
+        FileNotFoundError: If a needed file is missing and ``download`` is false.
+        OSError: If a download fails.
+        pickle.UnpicklingError: If a pickle is corrupt or asks for anything but
+            numpy/scipy array types.
+
+    Example:
+        >>> graph = load_planetoid("cora")  # doctest: +SKIP
+        >>> graph
+        Graph(name='cora', num_nodes=2708, num_edges=5278, features=1433)
+    """
+    name = _check_name(name)
+    parts = (_FEATURE_PARTS if features else ()) + _STRUCTURE_PARTS
+    paths = _ensure_files(name, resolve_root(root), parts, download)
+
+    ally = _read_onehot(paths["ally"])
+    ty = _read_onehot(paths["ty"])
+    test_idx = _read_test_index(paths["test.index"])
+    _check_shape(paths["ty"], ty, len(test_idx), ally.shape[1])
+    sources = _row_sources(len(ally), test_idx, paths["test.index"])
+    num_nodes = len(sources)
+
+    onehot = np.vstack([ally, ty, np.zeros((1, ally.shape[1]), dtype=ally.dtype)])[sources]
+    labels = onehot.argmax(axis=1).astype(np.int64)
+    labels[~onehot.any(axis=1)] = -1
+
+    x = None
+    if features:
+        allx = _read_matrix(paths["allx"])
+        tx = _read_matrix(paths["tx"])
+        _check_shape(paths["allx"], allx, len(ally), allx.shape[1])
+        _check_shape(paths["tx"], tx, len(test_idx), allx.shape[1])
+        padding = sp.csr_matrix((1, allx.shape[1]), dtype=np.float32)
+        x = sp.vstack([allx, tx, padding], format="csr")[sources]
+        x = sp.csr_matrix(x, dtype=np.float32)
+
+    adj = _read_adjacency(paths["graph"], num_nodes)
+    return Graph.from_adjacency(adj, x=x, y=labels, name=name)
+
+
+def restricted_load(path: str | os.PathLike[str]) -> Any:
+    """Unpickle a Planetoid file, admitting only numpy/scipy array types.
+
+    Python 2 pickles are decoded with ``encoding="latin1"``. Admitted globals:
+    ``numpy.ndarray``, ``numpy.dtype``, numpy's ``_reconstruct``/``_frombuffer``,
+    ``scipy.sparse.csr_matrix`` (under its old and new module paths), and
+    ``collections.defaultdict``/``list`` for the ``graph`` dict.
+
+    Args:
+        path: The pickle file.
+
+    Returns:
+        The unpickled object.
+
+    Raises:
+        UnsafePickleError: (a :class:`pickle.UnpicklingError`) if the pickle asks
+            for any other global; nothing it asks for is imported or called.
+        pickle.UnpicklingError: If the file is not a readable pickle.
+        FileNotFoundError: If ``path`` does not exist.
+    """
+    path = Path(path)
+    with path.open("rb") as file:
+        unpickler = _RestrictedUnpickler(file, path)
+        try:
+            return unpickler.load()
+        except UnsafePickleError:
+            raise
+        except Exception as err:
+            raise pickle.UnpicklingError(f"Could not unpickle {path}: {type(err).__name__}: {err}") from err
+
+
+# Unpickling ---------------------------------------------------------------
+class _RestrictedUnpickler(pickle.Unpickler):
+    def __init__(self, file: Any, path: Path) -> None:
+        super().__init__(file, encoding="latin1")
+        self._path = path
+
+    def find_class(self, module: str, name: str) -> Any:
+        # Resolve from our own table rather than importing ``module``: the old
+        # paths (numpy.core, scipy.sparse.csr) are deprecated or gone.
+        found = _allowed_globals().get((module, name))
+        if found is None:
+            raise UnsafePickleError(
+                f"Refusing to load {self._path}: it asks for {module}.{name}, "
+                "which is not a numpy/scipy array type."
+            )
+        return found
+
+
+@cache
+def _allowed_globals() -> dict[tuple[str, str], Any]:
+    try:
+        from numpy._core import multiarray, numeric  # numpy >= 1.26
+    except ImportError:  # pragma: no cover - older numpy
+        from numpy.core import multiarray, numeric
+    table: dict[tuple[str, str], Any] = {
+        ("numpy", "ndarray"): np.ndarray,
+        ("numpy", "dtype"): np.dtype,
+        ("collections", "defaultdict"): defaultdict,
+        ("__builtin__", "list"): list,  # Python 2 name
+        ("builtins", "list"): list,
+    }
+    for core in ("numpy.core", "numpy._core"):
+        table[(f"{core}.multiarray", "_reconstruct")] = multiarray._reconstruct
+        table[(f"{core}.numeric", "_frombuffer")] = numeric._frombuffer  # protocol 5
+    for module in ("scipy.sparse", "scipy.sparse.csr", "scipy.sparse._csr"):
+        table[(module, "csr_matrix")] = sp.csr_matrix
+    return table
+
+
+def _read_matrix(path: Path) -> sp.csr_matrix:
+    obj = restricted_load(path)
+    if isinstance(obj, np.ndarray) and obj.ndim == 2 and obj.dtype.kind in "biuf":
+        return sp.csr_matrix(obj, dtype=np.float32)
+    if not sp.issparse(obj) or obj.dtype.kind not in "biuf":
+        raise TypeError(f"{path} must hold a numeric scipy.sparse matrix. Got {_describe(obj)}.")
+    try:
+        # A malformed CSR (indices out of range) could make later code read past arrays.
+        obj.check_format(full_check=True)
+    except (ValueError, TypeError, AttributeError) as err:
+        raise ValueError(f"{path} holds a malformed sparse matrix: {err}") from err
+    return sp.csr_matrix(obj, dtype=np.float32)
+
+
+def _read_onehot(path: Path) -> np.ndarray:
+    obj = restricted_load(path)
+    if not isinstance(obj, np.ndarray) or obj.ndim != 2 or obj.dtype.kind not in "biuf":
+        raise TypeError(
+            f"{path} must hold a 2-D numeric numpy array of one-hot labels. Got {_describe(obj)}."
+        )
+    return obj
+
+
+def _read_test_index(path: Path) -> np.ndarray:
+    try:
+        values = [int(line) for line in path.read_text().split()]
+    except ValueError as err:
+        raise ValueError(f"{path} must hold one integer per line: {err}") from err
+    test_idx = np.asarray(values, dtype=np.int64)
+    if len(test_idx) == 0 or len(np.unique(test_idx)) != len(test_idx):
+        raise ValueError(f"{path} must hold distinct node ids, at least one.")
+    return test_idx
+
+
+def _read_adjacency(path: Path, num_nodes: int) -> sp.coo_matrix:
+    graph = restricted_load(path)
+    if not isinstance(graph, dict):
+        raise TypeError(f"{path} must hold a dict of adjacency lists. Got {_describe(graph)}.")
+    try:
+        lengths = np.fromiter(map(len, graph.values()), dtype=np.int64, count=len(graph))
+        rows = np.repeat(np.fromiter(graph, dtype=np.int64, count=len(graph)), lengths)
+        neighbours = itertools.chain.from_iterable(graph.values())
+        cols = np.fromiter(neighbours, dtype=np.int64, count=int(lengths.sum()))
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"{path} must map integer node ids to lists of integer node ids: {err}") from err
+    ids = np.concatenate([rows, cols])
+    if len(ids) and (ids.min() < 0 or ids.max() >= num_nodes):
+        raise ValueError(
+            f"{path} must hold node ids in [0, {num_nodes}) to match the feature and "
+            f"label rows. Got ids in [{ids.min()}, {ids.max()}]."
+        )
+    data = np.ones(len(rows), dtype=np.float32)
+    return sp.coo_matrix((data, (rows, cols)), shape=(num_nodes, num_nodes))
+
+
+def _row_sources(num_train: int, test_idx: np.ndarray, index_path: Path) -> np.ndarray:
+    """Row ``i`` of the result is row ``sources[i]`` of ``vstack(all*, t*, zero_row)``.
+
+    The same result as the reference: pad ``t*`` over ``range(min, max + 1)`` of the
+    test ids, then ``rows[test_idx] = rows[sorted(test_idx)]``. Without gaps in the
+    test ids (Cora, Pubmed) the padding is empty, as there.
+    """
+    if test_idx.min() != num_train:
+        raise ValueError(
+            f"{index_path} must start at node {num_train}, the number of rows in "
+            f"ally. Got smallest id {test_idx.min()}."
+        )
+    num_nodes = int(test_idx.max()) + 1
+    sources = np.full(num_nodes, num_train + len(test_idx), dtype=np.int64)
+    sources[:num_train] = np.arange(num_train)
+    sources[test_idx] = num_train + np.arange(len(test_idx))
+    return sources
+
+
+def _check_shape(path: Path, arr: np.ndarray | sp.csr_matrix, rows: int, cols: int) -> None:
+    # Row counts tie the files together: allx/ally, tx/ty/test.index.
+    if arr.shape != (rows, cols):
+        raise ValueError(f"{path} must have shape ({rows}, {cols}). Got {arr.shape}.")
+
+
+def _describe(obj: Any) -> str:
+    shape = getattr(obj, "shape", None)
+    dtype = getattr(obj, "dtype", None)
+    extra = f" of shape {shape} and dtype {dtype}" if shape is not None else ""
+    return type(obj).__name__ + extra
+
+
+def _check_name(name: Any) -> str:
+    if isinstance(name, str) and name.lower() in PLANETOID_NAMES:
+        return name.lower()
+    allowed = ", ".join(repr(n) for n in PLANETOID_NAMES)
+    raise ValueError(f"The 'name' parameter of load_planetoid must be one of {allowed}. Got {name!r}.")
+
+
+# Files and downloads ------------------------------------------------------
+def _ensure_files(name: str, root: Path, parts: tuple[str, ...], download: bool) -> dict[str, Path]:
+    paths = {part: root / f"ind.{name}.{part}" for part in parts}
+    missing = [path for path in paths.values() if not path.is_file()]
+    if missing and download:
+        root.mkdir(parents=True, exist_ok=True)
+        for path in missing:
+            _download(PLANETOID_URL + path.name, path)
+    elif missing:
+        raise FileNotFoundError(_missing_message(name, root, missing))
+    return paths
+
+
+def _missing_message(name: str, root: Path, missing: list[Path]) -> str:
+    listed = "; ".join(f"{path} (public copy: {PLANETOID_URL}{path.name})" for path in missing)
+    hint = ""
+    if all(path.name.endswith((".allx", ".tx")) for path in missing):
+        hint = " To load the graph without features, pass features=False."
+    return (
+        f"Missing Planetoid file(s) for {name!r}: {listed}. Pass download=True "
+        f"(CLI: --download) to fetch them, place them in {root} by hand, or use another "
+        f"folder: root (CLI: --data-dir) holding ind.{name}.*, or GRAPHAE_DATA holding "
+        f"planetoid/ind.{name}.*.{hint}"
+    )
+
+
+def _download(url: str, dest: Path) -> None:
+    """Fetch ``url`` to ``dest`` through a temporary file in the same folder."""
+    logger.info("Downloading %s to %s", url, dest)
+    fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        _fetch(url, tmp)
+        os.replace(tmp, dest)
+    except OSError as err:
+        raise OSError(
+            f"Could not download {url} to {dest}: {err}. Check the network "
+            f"connection or place the file there by hand."
+        ) from err
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _fetch(url: str, dest: Path) -> None:
+    """Write the body of ``url`` to ``dest``; tests replace this function."""
+    with (
+        urllib.request.urlopen(url, timeout=_TIMEOUT_S) as response,
+        dest.open("wb") as out,
+    ):
+        shutil.copyfileobj(response, out)
