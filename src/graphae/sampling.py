@@ -1,0 +1,125 @@
+"""Negative sampling over canonical pair keys ``i * N + j`` with ``i < j``."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+RandomState = int | np.random.Generator | None
+
+
+def as_generator(random_state: RandomState) -> np.random.Generator:
+    """A ``numpy.random.Generator`` from a seed, a generator or ``None``.
+
+    Raises:
+        TypeError: If ``random_state`` is neither.
+    """
+    if isinstance(random_state, np.random.Generator):
+        return random_state
+    if random_state is None or isinstance(random_state, (int, np.integer)):
+        return np.random.default_rng(random_state)
+    raise TypeError(
+        f"random_state must be an int, a numpy.random.Generator or None. Got {type(random_state).__name__}."
+    )
+
+
+def keys_to_pairs(keys: np.ndarray, num_nodes: int) -> np.ndarray:
+    """Coordinates ``[2, k]`` of canonical keys ``i * N + j``."""
+    keys = np.asarray(keys, dtype=np.int64)
+    return np.stack([keys // num_nodes, keys % num_nodes])
+
+
+def pairs_to_keys(pairs: np.ndarray, num_nodes: int) -> np.ndarray:
+    """Canonical keys of ``[2, k]`` pairs, in either orientation."""
+    lo = np.minimum(pairs[0], pairs[1]).astype(np.int64)
+    hi = np.maximum(pairs[0], pairs[1]).astype(np.int64)
+    return lo * num_nodes + hi
+
+
+def sample_non_edges(
+    edge_keys: np.ndarray,
+    num_nodes: int,
+    count: int,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """Distinct node pairs ``i < j`` that are not edges, uniformly at random.
+
+    Args:
+        edge_keys: Canonical keys of the edges to avoid.
+        num_nodes: Number of nodes ``N``.
+        count: Number of pairs wanted.
+        rng: Source of randomness.
+
+    Returns:
+        ``count`` distinct keys, in random order.
+
+    Raises:
+        ValueError: If the graph has fewer than ``count`` non-edges.
+    """
+    forbidden = np.unique(edge_keys)
+    available = num_nodes * (num_nodes - 1) // 2 - len(forbidden)
+    if count > available:
+        raise ValueError(
+            f"Cannot sample {count} non-edges: the graph has only {available} node pairs that are not edges."
+        )
+    chosen = np.empty(0, dtype=np.int64)
+    while len(chosen) < count:
+        want = count - len(chosen)
+        size = int(want * 1.2) + 16
+        i = rng.integers(0, num_nodes, size=size)
+        j = rng.integers(0, num_nodes, size=size)
+        keep = i != j
+        keys = pairs_to_keys(np.stack([i[keep], j[keep]]), num_nodes)
+        keys = keys[~_isin_sorted(keys, forbidden)]
+        keys = keys[~_isin_sorted(keys, np.sort(chosen))]
+        # Keep the first occurrence of each key, in draw order, so the result is uniform.
+        _, first = np.unique(keys, return_index=True)
+        keys = keys[np.sort(first)]
+        chosen = np.concatenate([chosen, keys[:want]])
+    return chosen
+
+
+def _isin_sorted(values: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
+    if len(sorted_keys) == 0:
+        return np.zeros(len(values), dtype=bool)
+    pos = np.searchsorted(sorted_keys, values)
+    pos[pos == len(sorted_keys)] = 0
+    return sorted_keys[pos] == values
+
+
+class NegativeSampler:
+    """Draws node pairs that are not edges, on the device of the edges.
+
+    Pairs ``i != j`` are drawn uniformly; pairs that hit an edge are dropped and
+    redrawn, so the result has exactly ``count`` non-edges (not necessarily distinct,
+    as in PyTorch Geometric's ``negative_sampling`` with dense graphs).
+
+    Args:
+        edge_index: ``[2, E]`` edges to avoid, any orientation.
+        num_nodes: Number of nodes ``N``.
+    """
+
+    def __init__(self, edge_index: torch.Tensor, num_nodes: int) -> None:
+        self.num_nodes = num_nodes
+        lo = torch.minimum(edge_index[0], edge_index[1])
+        hi = torch.maximum(edge_index[0], edge_index[1])
+        self.keys = torch.unique(lo * num_nodes + hi)
+
+    def sample(self, count: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Return ``[2, count]`` int64 non-edge pairs."""
+        n, device = self.num_nodes, self.keys.device
+        out: list[torch.Tensor] = []
+        have = 0
+        while have < count:
+            size = int((count - have) * 1.1) + 16
+            pairs = torch.randint(0, n, (2, size), generator=generator, device=device)
+            lo, hi = pairs.min(0).values, pairs.max(0).values
+            keys = lo * n + hi
+            pos = torch.searchsorted(self.keys, keys).clamp_(max=max(len(self.keys) - 1, 0))
+            bad = lo == hi
+            if len(self.keys):
+                bad |= self.keys[pos] == keys
+            pairs = pairs[:, ~bad][:, : count - have]
+            out.append(pairs)
+            have += pairs.shape[1]
+        return torch.cat(out, dim=1)

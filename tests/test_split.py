@@ -1,0 +1,91 @@
+import numpy as np
+import pytest
+
+from graphae.data import make_communities
+from graphae.graph import Graph
+from graphae.sampling import NegativeSampler, keys_to_pairs, pairs_to_keys, sample_non_edges
+from graphae.split import split_edges
+
+
+@pytest.fixture(scope="module")
+def graph():
+    return make_communities(num_nodes=300, num_communities=4, random_state=1)
+
+
+def edge_keys(g: Graph) -> set[int]:
+    e = g.edges()
+    return set((e[0] * g.num_nodes + e[1]).tolist())
+
+
+@pytest.mark.parametrize("seed", [0, 1, 7])
+def test_split_properties(graph, seed):
+    s = split_edges(graph, random_state=seed)
+    n, total = graph.num_nodes, graph.num_edges
+    full = edge_keys(graph)
+    train = edge_keys(s.train)
+    val_pos, test_pos = set(s.val_pos_keys.tolist()), set(s.test_pos_keys.tolist())
+    val_neg, test_neg = set(s.val_neg_keys.tolist()), set(s.test_neg_keys.tolist())
+    # Sizes follow the reference: floor(E/10) test, floor(E/20) validation.
+    assert len(test_pos) == len(s.test_pos_keys) == total // 10
+    assert len(val_pos) == len(s.val_pos_keys) == total // 20
+    assert len(test_neg) == len(s.test_neg_keys) == len(test_pos)
+    assert len(val_neg) == len(s.val_neg_keys) == len(val_pos)
+    # Positives partition the edges; the training graph holds only training edges.
+    assert train | val_pos | test_pos == full
+    assert not (train & val_pos or train & test_pos or val_pos & test_pos)
+    # Negatives are non-edges of the full graph, disjoint, without self loops.
+    assert not (val_neg & full or test_neg & full or val_neg & test_neg)
+    for pairs in (s.val_neg, s.test_neg, s.val_pos, s.test_pos):
+        assert (pairs[0] < pairs[1]).all() and pairs.max() < n
+    # The training graph keeps nodes, features and labels.
+    assert s.train.num_nodes == n and s.train.x is graph.x and s.train.y is graph.y
+
+
+def test_same_seed_same_split_and_different_seed_differs(graph):
+    a, b, c = (split_edges(graph, random_state=s) for s in (3, 3, 4))
+    for name in ("val_pos_keys", "val_neg_keys", "test_pos_keys", "test_neg_keys"):
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
+    assert (a.train.adj != b.train.adj).nnz == 0
+    assert not np.array_equal(a.test_pos_keys, c.test_pos_keys)
+
+
+def test_split_rejects_tiny_graphs_and_bad_ratios():
+    tiny = Graph.from_edges(np.array([[0, 1], [1, 2], [2, 3]]))
+    with pytest.raises(ValueError, match="too few edges to split"):
+        split_edges(tiny, random_state=0)
+    g = make_communities(num_nodes=100, num_communities=2, random_state=0)
+    with pytest.raises(ValueError, match="'test_ratio' parameter"):
+        split_edges(g, test_ratio=0)
+    with pytest.raises(ValueError, match="'val_ratio' parameter"):
+        split_edges(g, val_ratio=0.5, test_ratio=0.6)
+
+
+def test_keys_round_trip():
+    pairs = np.array([[3, 0, 2], [1, 4, 2 + 5]])
+    keys = pairs_to_keys(pairs, 10)
+    np.testing.assert_array_equal(keys_to_pairs(keys, 10), np.sort(pairs, axis=0))
+
+
+def test_sample_non_edges_exhausts_a_small_complement():
+    # A triangle plus an isolated node: exactly 3 non-edges.
+    g = Graph.from_edges(np.array([[0, 1], [1, 2], [0, 2]]), num_nodes=4)
+    e = g.edges()
+    keys = sample_non_edges(e[0] * 4 + e[1], 4, 3, np.random.default_rng(0))
+    assert sorted(keys.tolist()) == [3, 7, 11]
+    with pytest.raises(ValueError, match="Cannot sample 4 non-edges"):
+        sample_non_edges(e[0] * 4 + e[1], 4, 4, np.random.default_rng(0))
+
+
+def test_negative_sampler_avoids_edges():
+    import torch
+
+    g = make_communities(num_nodes=50, num_communities=2, avg_degree=10, random_state=0)
+    edges = torch.from_numpy(g.edges())
+    sampler = NegativeSampler(edges, g.num_nodes)
+    neg = sampler.sample(5000, torch.Generator().manual_seed(0))
+    assert neg.shape == (2, 5000)
+    assert (neg[0] != neg[1]).all()
+    keys = set(pairs_to_keys(neg.numpy(), g.num_nodes).tolist())
+    assert not keys & edge_keys(g)
+    again = sampler.sample(5000, torch.Generator().manual_seed(0))
+    assert torch.equal(neg, again)
