@@ -1,0 +1,150 @@
+"""Reconstruction and regularisation losses of graph autoencoders, on logits."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+# Elements per block of the all-pairs sum: bounds its working memory (4 MiB in float32).
+DEFAULT_BLOCK_ELEMENTS = 1 << 20
+
+
+class _AllPairsSoftplus(torch.autograd.Function):
+    """``sum_{i,j} softplus(z_i . z_j)`` over all ordered pairs, in row blocks.
+
+    The logit matrix is symmetric, so only blocks on and above the diagonal are
+    computed. The gradient ``2 sum_j sigmoid(z_i . z_j) z_j`` is accumulated in the
+    same pass, so backward stores nothing of size ``N x N`` and recomputes nothing.
+    """
+
+    @staticmethod
+    def forward(ctx, z: torch.Tensor, block_elements: int) -> torch.Tensor:  # type: ignore[override]
+        n = z.shape[0]
+        want_grad = ctx.needs_input_grad[0]
+        grad = torch.zeros_like(z) if want_grad else None
+        rows = max(1, min(n, block_elements // max(n, 1)))
+        total = torch.zeros((), dtype=torch.float64, device=z.device)
+        for start in range(0, n, rows):
+            stop = min(n, start + rows)
+            size = stop - start
+            zi, zr = z[start:stop], z[start:]
+            logits = zi @ zr.t()
+            values = F.softplus(logits)
+            # The square diagonal block holds each pair twice already; the rest once.
+            total += values[:, :size].sum().double() + 2 * values[:, size:].sum().double()
+            if grad is not None:
+                sig = torch.sigmoid(logits, out=logits)
+                grad[start:stop].addmm_(sig, zr, alpha=2)
+                grad[stop:].addmm_(sig[:, size:].t(), zi, alpha=2)
+        ctx.save_for_backward(grad)
+        return total.to(z.dtype)
+
+    @staticmethod
+    def backward(ctx, grad_out: torch.Tensor) -> tuple[torch.Tensor, None]:  # type: ignore[override]
+        (grad,) = ctx.saved_tensors
+        return grad_out * grad, None
+
+
+def all_pairs_softplus(z: torch.Tensor, block_elements: int = DEFAULT_BLOCK_ELEMENTS) -> torch.Tensor:
+    r"""The sum over all ordered pairs (self pairs included) of ``softplus(z_i . z_j)``.
+
+    Memory is ``O(N d + block_elements)``: no ``N x N`` tensor is built.
+
+    Shapes:
+        z: ``[N, d]``; returns a scalar.
+    """
+    return _AllPairsSoftplus.apply(z, block_elements)
+
+
+def reconstruction_weights(num_nodes: int, num_edges: int) -> tuple[float, float]:
+    """``pos_weight`` and ``norm`` of the reference exact loss.
+
+    With ``P = 2 * num_edges`` nonzeros of the (symmetric, loop-free) training
+    adjacency and ``N^2`` pairs: ``pos_weight = (N^2 - P) / P`` and
+    ``norm = N^2 / (2 (N^2 - P))``, as in tkipf/gae.
+
+    Raises:
+        ValueError: If the graph has no edges.
+    """
+    if num_edges < 1:
+        raise ValueError("The exact reconstruction loss needs at least one training edge. Got 0.")
+    pairs = float(num_nodes) ** 2
+    positives = 2.0 * num_edges
+    return (pairs - positives) / positives, pairs / (2.0 * (pairs - positives))
+
+
+def exact_reconstruction_loss(
+    z: torch.Tensor,
+    pos_edge_index: torch.Tensor,
+    block_elements: int = DEFAULT_BLOCK_ELEMENTS,
+) -> torch.Tensor:
+    r"""The paper's weighted cross-entropy over all ``N^2`` pairs, on logits.
+
+    .. math::
+        L = \frac{\text{norm}}{N^2} \sum_{i,j} \Big[ w\, Y_{ij} \,\mathrm{softplus}(-x_{ij})
+            + (1 - Y_{ij})\, \mathrm{softplus}(x_{ij}) \Big],
+        \quad x_{ij} = z_i \cdot z_j,\ Y = A + I,
+
+    with ``w = pos_weight`` and ``norm`` from :func:`reconstruction_weights`. It
+    equals ``norm * mean(weighted_cross_entropy_with_logits(...))`` of tkipf/gae,
+    but is computed as an all-pairs term plus an ``O(E + N)`` correction on the
+    positives, never materialising an ``N x N`` tensor.
+
+    Args:
+        z: Latent codes.
+        pos_edge_index: Training edges, each undirected edge once.
+        block_elements: Working-memory bound of the all-pairs term, in elements.
+
+    Shapes:
+        z: ``[N, d]``; pos_edge_index: ``[2, E]``; returns a scalar.
+    """
+    n = z.shape[0]
+    pos_weight, norm = reconstruction_weights(n, pos_edge_index.shape[1])
+    edge_logits = (z[pos_edge_index[0]] * z[pos_edge_index[1]]).sum(-1)
+    self_logits = (z * z).sum(-1)
+    # For a positive, w*softplus(-x) replaces the softplus(x) counted in the all-pairs sum.
+    edge_term = pos_weight * F.softplus(-edge_logits) - F.softplus(edge_logits)
+    self_term = pos_weight * F.softplus(-self_logits) - F.softplus(self_logits)
+    total = all_pairs_softplus(z, block_elements) + 2 * edge_term.sum() + self_term.sum()
+    return total * (norm / float(n) ** 2)
+
+
+def sampled_reconstruction_loss(
+    z: torch.Tensor, pos_edge_index: torch.Tensor, neg_edge_index: torch.Tensor
+) -> torch.Tensor:
+    r"""Binary cross-entropy on positive pairs and sampled negative pairs.
+
+    .. math::
+        L = \mathrm{mean}_{(i,j) \in E^+} \mathrm{softplus}(-z_i \cdot z_j)
+          + \mathrm{mean}_{(i,j) \in E^-} \mathrm{softplus}(z_i \cdot z_j)
+
+    The same objective as PyTorch Geometric's ``GAE.recon_loss`` but on logits,
+    without its ``log(sigmoid + eps)``.
+
+    Shapes:
+        z: ``[N, d]``; pos_edge_index: ``[2, E]``; neg_edge_index: ``[2, K]``.
+    """
+    pos = (z[pos_edge_index[0]] * z[pos_edge_index[1]]).sum(-1)
+    neg = (z[neg_edge_index[0]] * z[neg_edge_index[1]]).sum(-1)
+    return F.softplus(-pos).mean() + F.softplus(neg).mean()
+
+
+def kl_divergence(mu: torch.Tensor, logstd: torch.Tensor) -> torch.Tensor:
+    r"""Mean over nodes of ``KL(N(mu, sigma^2) || N(0, I))``.
+
+    .. math::
+        \mathrm{KL} = -\tfrac12 \frac1N \sum_i \sum_k
+            \left(1 + 2\log\sigma_{ik} - \mu_{ik}^2 - \sigma_{ik}^2\right)
+
+    The VGAE objective adds this divided by ``N`` again, as tkipf/gae does
+    (``0.5 / N * mean(...)``); see :func:`vgae_kl_term`.
+
+    Shapes:
+        mu, logstd: ``[N, d]``; returns a scalar.
+    """
+    return -0.5 * torch.mean(torch.sum(1 + 2 * logstd - mu**2 - torch.exp(2 * logstd), dim=1))
+
+
+def vgae_kl_term(mu: torch.Tensor, logstd: torch.Tensor) -> torch.Tensor:
+    """The KL regulariser as weighted in the reference: ``kl_divergence / N``."""
+    return kl_divergence(mu, logstd) / mu.shape[0]

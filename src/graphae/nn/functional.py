@@ -1,0 +1,105 @@
+"""Graph operations on torch tensors: normalization and sparse products."""
+
+from __future__ import annotations
+
+import warnings
+
+import torch
+
+
+def gcn_norm(edge_index: torch.Tensor, num_nodes: int, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    r"""Symmetrically normalized adjacency with self loops, as a sparse CSR tensor.
+
+    .. math::
+        \hat A = D^{-1/2} (A + I) D^{-1/2}, \qquad D_{ii} = 1 + \sum_j A_{ij}
+
+    Args:
+        edge_index: Edges of a symmetric graph, both directions listed, no self loops.
+        num_nodes: Number of nodes ``N``.
+        dtype: Value type of the result.
+
+    Returns:
+        ``[N, N]`` sparse CSR tensor on the device of ``edge_index``.
+
+    Shapes:
+        edge_index: ``[2, 2E]``.
+    """
+    device = edge_index.device
+    loops = torch.arange(num_nodes, device=device)
+    row = torch.cat([edge_index[0], loops])
+    col = torch.cat([edge_index[1], loops])
+    deg = torch.bincount(row, minlength=num_nodes).to(dtype)
+    inv_sqrt = deg.rsqrt()
+    values = inv_sqrt[row] * inv_sqrt[col]
+    coo = torch.sparse_coo_tensor(
+        torch.stack([row, col]), values, (num_nodes, num_nodes), check_invariants=False
+    )
+    return to_csr(coo)
+
+
+class _ConstantSpMM(torch.autograd.Function):
+    """``A @ h`` for a constant sparse ``A``; backward is ``A^T @ grad``."""
+
+    @staticmethod
+    def forward(ctx, a: torch.Tensor, a_t: torch.Tensor, h: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        ctx.a_t = a_t
+        return a @ h
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> tuple[None, None, torch.Tensor]:  # type: ignore[override]
+        return None, None, ctx.a_t @ grad
+
+
+def spmm(a: torch.Tensor, h: torch.Tensor, a_t: torch.Tensor | None = None) -> torch.Tensor:
+    """Multiply a constant sparse matrix by a dense one that may need gradients.
+
+    Torch's own backward transposes (and re-sorts) ``a`` on every call; here the
+    transpose is given once (``a_t``), or ``a`` itself when it is symmetric.
+
+    Args:
+        a: Sparse ``[M, K]`` matrix, constant.
+        h: Dense ``[K, F]`` matrix.
+        a_t: ``a`` transposed, as a sparse matrix; ``None`` means ``a`` is symmetric.
+
+    Shapes:
+        returns ``[M, F]``.
+    """
+    return _ConstantSpMM.apply(a, a if a_t is None else a_t, h)
+
+
+def to_csr(a: torch.Tensor) -> torch.Tensor:
+    """A sparse tensor as coalesced CSR, without torch's "beta" notice."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Sparse CSR tensor support is in beta", UserWarning)
+        return a.to_sparse_coo().coalesce().to_sparse_csr()
+
+
+def transpose_csr(a: torch.Tensor) -> torch.Tensor:
+    """The transpose of a sparse matrix as a sparse CSR tensor."""
+    return to_csr(a.t())
+
+
+class SparseOperator:
+    """A constant sparse matrix and its transpose, multiplied with ``@``.
+
+    ``op @ h`` is ``a @ h`` with a backward pass that reuses the stored transpose;
+    see :func:`spmm`. Build one per fit, not per forward.
+
+    Args:
+        a: Sparse ``[M, K]`` tensor (CSR is fastest on CPU).
+        symmetric: Whether ``a`` equals its transpose (then none is stored).
+    """
+
+    def __init__(self, a: torch.Tensor, symmetric: bool = False) -> None:
+        self.a = a
+        self.a_t = a if symmetric else transpose_csr(a)
+
+    @property
+    def shape(self) -> torch.Size:
+        return self.a.shape
+
+    def __matmul__(self, h: torch.Tensor) -> torch.Tensor:
+        return spmm(self.a, h, self.a_t)
+
+    def __repr__(self) -> str:
+        return f"SparseOperator(shape={tuple(self.shape)}, nnz={self.a.values().numel()})"
