@@ -1,0 +1,5 @@
+import sys
+
+from graphae.cli import main
+
+sys.exit(main())
