@@ -16,9 +16,7 @@ def default_graph() -> Graph:
 
 
 def _same(a: Graph, b: Graph) -> bool:
-    return (
-        (a.adj != b.adj).nnz == 0 and (a.x != b.x).nnz == 0 and np.array_equal(a.y, b.y)
-    )
+    return (a.adj != b.adj).nnz == 0 and (a.x != b.x).nnz == 0 and np.array_equal(a.y, b.y)
 
 
 @pytest.mark.parametrize("seed", [0, 7])
@@ -48,18 +46,16 @@ def test_generator_is_consumed() -> None:
 
 
 def test_global_random_state_untouched() -> None:
-    before = np.random.get_state()[1].copy()
+    before = np.random.get_state()[1].copy()  # noqa: NPY002
     make_communities(num_nodes=300, random_state=None)
-    assert np.array_equal(np.random.get_state()[1], before)
+    assert np.array_equal(np.random.get_state()[1], before)  # noqa: NPY002
 
 
 @pytest.mark.parametrize(
     ("num_nodes", "num_communities", "num_features"),
     [(2000, 8, 500), (301, 3, 40), (10, 5, 5)],
 )
-def test_shapes_and_dtypes(
-    num_nodes: int, num_communities: int, num_features: int
-) -> None:
+def test_shapes_and_dtypes(num_nodes: int, num_communities: int, num_features: int) -> None:
     g = make_communities(
         num_nodes=num_nodes,
         num_communities=num_communities,
@@ -80,9 +76,7 @@ def test_shapes_and_dtypes(
 @pytest.mark.parametrize("degree_corrected", [True, False])
 @pytest.mark.parametrize("avg_degree", [4.0, 8.0])
 def test_adjacency_and_edge_count(degree_corrected: bool, avg_degree: float) -> None:
-    g = make_communities(
-        num_nodes=1000, avg_degree=avg_degree, degree_corrected=degree_corrected
-    )
+    g = make_communities(num_nodes=1000, avg_degree=avg_degree, degree_corrected=degree_corrected)
     adj = g.adj
     assert (adj != adj.T).nnz == 0
     assert not adj.diagonal().any()

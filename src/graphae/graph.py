@@ -64,7 +64,7 @@ class Graph:
         """
         arr = np.asarray(edges)
         if arr.size == 0:
-            arr = arr.reshape(0, 2)
+            arr = arr.reshape(0, 2).astype(np.int64)
         if arr.ndim != 2 or 2 not in arr.shape:
             raise ValueError(f"edges must have shape [E, 2] or [2, E]. Got {arr.shape}.")
         if arr.shape[1] != 2:
@@ -182,6 +182,8 @@ def _validate(g: Graph) -> None:
             raise TypeError("Graph.x must be a 2-D float32 numpy array, a float32 CSR matrix or None.")
         if g.x.shape[0] != n:
             raise ValueError(f"Graph.x must have one row per node ({n}). Got {g.x.shape[0]} rows.")
+    if g.y is not None and not isinstance(g.y, np.ndarray):
+        raise TypeError(f"Graph.y must be a numpy array or None. Got {type(g.y).__name__}.")
     if g.y is not None and (g.y.ndim != 1 or len(g.y) != n):
         raise ValueError(f"Graph.y must have shape [{n}]. Got {g.y.shape}.")
     if g.node_ids is not None and len(g.node_ids) != n:
