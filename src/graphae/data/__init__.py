@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 
+from graphae.data.convert import as_graph
+from graphae.data.files import GraphFileError, load_graph, load_npz_graph, read_edgelist, read_features
 from graphae.data.planetoid import PLANETOID_NAMES, load_planetoid
 from graphae.data.synthetic import make_communities
 from graphae.graph import Graph
@@ -42,4 +44,16 @@ def load_dataset(
     raise ValueError(f"Unknown data set {name!r}: expected one of {', '.join(DATASETS)}.")
 
 
-__all__ = ["DATASETS", "DEFAULT_DATASET", "load_dataset", "load_planetoid", "make_communities"]
+__all__ = [
+    "DATASETS",
+    "DEFAULT_DATASET",
+    "GraphFileError",
+    "as_graph",
+    "load_dataset",
+    "load_graph",
+    "load_npz_graph",
+    "load_planetoid",
+    "make_communities",
+    "read_edgelist",
+    "read_features",
+]
