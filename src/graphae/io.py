@@ -27,6 +27,10 @@ def atomic_write(path: str | os.PathLike, write: Any, mode: str = "wb") -> None:
     try:
         with os.fdopen(fd, mode) as handle:
             write(handle)
+        # mkstemp creates 0600 files; give the result the permissions of a normal new file.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
