@@ -25,6 +25,25 @@ from graphae.sampling import NegativeSampler
 LOSSES = ("exact", "sampled")
 
 
+def resolve_device(device: str | torch.device | None) -> torch.device:
+    """``"auto"`` or ``None`` means CUDA when present, else the CPU.
+
+    Raises:
+        ValueError: If CUDA is asked for and absent, or the name is unknown.
+    """
+    if device is None or device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        resolved = torch.device(device)
+    except RuntimeError as err:
+        raise ValueError(
+            f"The 'device' parameter must be 'auto', 'cpu' or 'cuda[:i]'. Got {device!r}."
+        ) from err
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"The 'device' parameter is {device!r} but CUDA is not available here.")
+    return resolved
+
+
 @dataclass
 class GraphTensors:
     """Torch-side inputs of one graph, built once per fit.
