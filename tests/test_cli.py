@@ -14,7 +14,18 @@ from graphae.split import split_edges
 from graphae.training import GraphTensors
 
 SUMMARY = re.compile(r"test AUC \d+\.\d ± \d+\.\d  AP \d+\.\d ± \d+\.\d  \((\d+) runs?\)")
-OUTPUTS = ["embeddings.npy", "history.json", "metrics.json", "model.json", "model.pt"]
+OUTPUTS = [
+    "adjacency.npz",
+    "embeddings.npy",
+    "estimator.json",
+    "history.json",
+    "labels.npy",
+    "metrics.json",
+    "model.json",
+    "model.pt",
+    "node_ids.txt",
+    "test_scores.npz",
+]
 METRIC_KEYS = {
     "dataset",
     "model",
@@ -28,6 +39,8 @@ METRIC_KEYS = {
     "train_seconds",
     "device",
     "graphae_version",
+    "num_nodes",
+    "num_edges",
 }
 FAST = ["--epochs", "2", "--device", "cpu"]
 
@@ -143,7 +156,7 @@ def test_variants(tmp_path: Path, capsys: pytest.CaptureFixture[str], graph, fla
     # Progress goes to stderr; stdout holds the summary alone.
     assert len(stdout.splitlines()) == 1
     assert SUMMARY.fullmatch(stdout.strip())
-    assert "run 1/1  epoch    2" in stderr
+    assert "run 1/1  seed 0  test AUC" in stderr
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics[key] == value
     assert all(0.0 <= v <= 1.0 for v in metrics["test_auc"]["values"] + metrics["test_ap"]["values"])
@@ -246,7 +259,7 @@ def test_missing_planetoid_files(tmp_path: Path, capsys: pytest.CaptureFixture[s
         (["train", "--runs", "-1"], "argument --runs: expected a positive integer, got '-1'"),
         (["train", "--model", "gcn"], "argument --model: invalid choice: 'gcn'"),
         (["train", "--loss", "full"], "argument --loss: invalid choice: 'full'"),
-        ([], "the following arguments are required: command"),
+        ([], "the following arguments are required: COMMAND"),
     ],
     ids=["epochs-0", "epochs-text", "runs-negative", "model", "loss", "no-command"],
 )
