@@ -133,6 +133,7 @@ def _add_train(sub: Any) -> None:
     out.add_argument(
         "--overwrite", action="store_true", help="replace the outputs in an existing --out folder"
     )
+    out.add_argument("--report", action="store_true", help="also draw the plots and report.html into --out")
     out.add_argument("--quiet", action="store_true", help="print only the summary")
     train.set_defaults(handler=cmd_train)
 
@@ -153,6 +154,11 @@ def _check_out(out: str | None, overwrite: bool) -> Path | None:
     path = Path(out)
     if path.exists() and not path.is_dir():
         raise UserError(f"--out {out}: exists and is not a folder")
+    ancestor = path.absolute().parent
+    while not ancestor.exists():
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise UserError(f"--out {out}: {ancestor} is not a folder")
     if path.is_dir() and any(path.iterdir()) and not overwrite:
         raise UserError(f"--out {out}: folder is not empty; pass --overwrite to replace its graphae outputs")
     return path
@@ -179,6 +185,12 @@ def _load_training_graph(args: argparse.Namespace) -> Graph:
 
 def cmd_train(args: argparse.Namespace) -> int:
     out = _check_out(args.out, args.overwrite)
+    if args.report:
+        if out is None:
+            raise UserError("--report needs --out DIR")
+        from graphae.plotting import require_matplotlib
+
+        require_matplotlib()  # fail before training, not after
     try:
         device = resolve_device(args.device)
     except ValueError as err:
@@ -239,6 +251,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         }
         _write_run(out, metrics, results[0], graph)
         _log(args.quiet, f"wrote {out}")
+        if args.report:
+            from graphae.plotting import make_report
+
+            _log(args.quiet, f"wrote {make_report(out, random_state=args.seed)}")
     return 0
 
 
@@ -283,6 +299,8 @@ def _write_run(out: Path, metrics: dict[str, Any], first: RunResult, graph: Grap
     """Write every output into a staging folder first, then move the files in."""
     out.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=out, prefix=".staging-"))
+    # Recommendations must skip every edge of the user's graph, held-out test edges included.
+    first.estimator.graph_ = graph
     try:
         first.estimator.save(staging)
         write_json(staging / "metrics.json", metrics)
@@ -293,10 +311,36 @@ def _write_run(out: Path, metrics: dict[str, Any], first: RunResult, graph: Grap
         )
         if graph.y is not None:
             write_npy(staging / "labels.npy", np.asarray(graph.y))
-        for item in staging.iterdir():
-            item.replace(out / item.name)
+        _move_all(staging, out)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _move_all(staging: Path, out: Path) -> None:
+    """Move the staged files into ``out``; on failure, put the old files back.
+
+    Old files are parked in a ``.backup-*`` folder while the new ones move in; that
+    folder is removed only once the move succeeded or the old files are restored.
+    """
+    backup = Path(tempfile.mkdtemp(dir=out, prefix=".backup-"))
+    moved: list[Path] = []
+    parked: list[str] = []
+    try:
+        for item in sorted(staging.iterdir()):
+            target = out / item.name
+            if target.exists():
+                os.replace(target, backup / item.name)
+                parked.append(item.name)
+            os.replace(item, target)
+            moved.append(target)
+    except BaseException:
+        for target in moved:
+            target.unlink(missing_ok=True)
+        for name in parked:
+            os.replace(backup / name, out / name)
+        backup.rmdir()
+        raise
+    shutil.rmtree(backup)
 
 
 def _load_model(folder: str) -> _GraphAutoencoderEstimator:
@@ -411,7 +455,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         with warnings.catch_warnings():
             warnings.showwarning = _show_notice
             return args.handler(args)
-    except (UserError, ValueError, TypeError, FileNotFoundError, ImportError) as err:
+    except (UserError, ValueError, TypeError, OSError, ImportError) as err:
         print(f"graphae: error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

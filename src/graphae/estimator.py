@@ -271,7 +271,8 @@ class _GraphAutoencoderEstimator:
         Args:
             nodes: One node id or a sequence of ids.
             k: Number of neighbours per node.
-            exclude_edges: Leave out the node itself and its existing neighbours.
+            exclude_edges: Leave out the existing neighbours (the node itself is
+                never listed).
 
         Returns:
             For each node, a list of ``(neighbour id, probability)``, best first.
@@ -289,8 +290,8 @@ class _GraphAutoencoderEstimator:
         out = []
         for i in index:
             scores = z @ z[i]
+            scores[i] = -np.inf
             if exclude_edges:
-                scores[i] = -np.inf
                 scores[adj.indices[adj.indptr[i] : adj.indptr[i + 1]]] = -np.inf
             take = min(k, int(np.isfinite(scores).sum()))
             top = np.argpartition(-scores, take - 1)[:take] if take else np.empty(0, dtype=np.int64)

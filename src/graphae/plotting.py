@@ -51,6 +51,11 @@ def _matplotlib() -> tuple[type, type]:
     return Figure, FigureCanvasAgg
 
 
+def require_matplotlib() -> None:
+    """Raise :class:`MissingMatplotlibError` now if matplotlib is missing."""
+    _matplotlib()
+
+
 def _new_figure(figsize: tuple[float, float]) -> Figure:
     figure_cls, canvas_cls = _matplotlib()
     fig = figure_cls(figsize=figsize, dpi=DPI, layout="constrained")
