@@ -87,12 +87,17 @@ def _isin_sorted(values: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
     return sorted_keys[pos] == values
 
 
+# Up to this many bits (64 MiB), edge membership is a bitmap lookup instead of a binary search.
+_BITMAP_BITS = 1 << 29
+
+
 class NegativeSampler:
     """Draws node pairs that are not edges, on the device of the edges.
 
     Pairs ``i != j`` are drawn uniformly; pairs that hit an edge are dropped and
     redrawn, so the result has exactly ``count`` non-edges (not necessarily distinct,
-    as in PyTorch Geometric's ``negative_sampling`` with dense graphs).
+    as in PyTorch Geometric's ``negative_sampling``). Membership is tested with a
+    bitmap of the canonical keys when ``N^2`` bits fit in 64 MiB, else by binary search.
 
     Args:
         edge_index: ``[2, E]`` edges to avoid, any orientation.
@@ -104,6 +109,23 @@ class NegativeSampler:
         lo = torch.minimum(edge_index[0], edge_index[1])
         hi = torch.maximum(edge_index[0], edge_index[1])
         self.keys = torch.unique(lo * num_nodes + hi)
+        self.bitmap: torch.Tensor | None = None
+        if num_nodes * num_nodes <= _BITMAP_BITS:
+            bits = torch.zeros(
+                (num_nodes * num_nodes + 7) // 8 * 8, dtype=torch.bool, device=self.keys.device
+            )
+            bits[self.keys] = True
+            weights = torch.tensor([1, 2, 4, 8, 16, 32, 64, 128], dtype=torch.uint8, device=bits.device)
+            self.bitmap = (bits.view(-1, 8).to(torch.uint8) * weights).sum(1, dtype=torch.uint8)
+
+    def is_edge(self, keys: torch.Tensor) -> torch.Tensor:
+        """Whether each canonical key ``i * N + j`` (``i <= j``) is an edge."""
+        if self.bitmap is not None:
+            return (self.bitmap[keys >> 3] >> (keys & 7).to(torch.uint8)) & 1 == 1
+        if len(self.keys) == 0:
+            return torch.zeros_like(keys, dtype=torch.bool)
+        pos = torch.searchsorted(self.keys, keys).clamp_(max=len(self.keys) - 1)
+        return self.keys[pos] == keys
 
     def sample(self, count: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """Return ``[2, count]`` int64 non-edge pairs."""
@@ -114,11 +136,7 @@ class NegativeSampler:
             size = int((count - have) * 1.1) + 16
             pairs = torch.randint(0, n, (2, size), generator=generator, device=device)
             lo, hi = pairs.min(0).values, pairs.max(0).values
-            keys = lo * n + hi
-            pos = torch.searchsorted(self.keys, keys).clamp_(max=max(len(self.keys) - 1, 0))
-            bad = lo == hi
-            if len(self.keys):
-                bad |= self.keys[pos] == keys
+            bad = (lo == hi) | self.is_edge(lo * n + hi)
             pairs = pairs[:, ~bad][:, : count - have]
             out.append(pairs)
             have += pairs.shape[1]

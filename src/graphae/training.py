@@ -18,7 +18,7 @@ from graphae.losses import (
     vgae_kl_term,
 )
 from graphae.metrics import auc_ap
-from graphae.nn.functional import SparseOperator, gcn_norm, to_csr
+from graphae.nn.functional import SparseOperator, gcn_norm, pair_logits, to_csr
 from graphae.nn.models import GraphAutoencoder
 from graphae.sampling import NegativeSampler
 
@@ -151,9 +151,18 @@ def score_pairs(z: torch.Tensor, pos: np.ndarray, neg: np.ndarray) -> tuple[floa
 
     def logits(pairs: np.ndarray) -> np.ndarray:
         idx = torch.as_tensor(pairs, device=z.device)
-        return (z[idx[0]] * z[idx[1]]).sum(-1).cpu().numpy()
+        return pair_logits(z, idx).cpu().numpy()
 
     return auc_ap(logits(pos), logits(neg))
+
+
+def make_adam(params: Any, lr: float) -> torch.optim.Adam:
+    """Adam with its fused kernel where this torch has one (one kernel for all parameters)."""
+    params = list(params)
+    try:
+        return torch.optim.Adam(params, lr=lr, fused=True)
+    except (RuntimeError, TypeError, ValueError):
+        return torch.optim.Adam(params, lr=lr)
 
 
 def train(
@@ -197,7 +206,7 @@ def train(
     if select_best and val_pairs is None:
         raise ValueError("select_best=True needs validation pairs.")
     sampler = NegativeSampler(data.edge_index, data.num_nodes) if loss == "sampled" else None
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    optimizer = make_adam(model.parameters(), lr)
     result = FitResult()
     best_auc, best_state = -np.inf, None
     model.train()

@@ -5,6 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from graphae.nn.functional import pair_logits
+
 
 class InnerProductDecoder(nn.Module):
     r"""Edge logits ``z_i . z_j``; the edge probability is ``sigmoid(z_i . z_j)``.
@@ -18,7 +20,7 @@ class InnerProductDecoder(nn.Module):
         Shapes:
             z: ``[N, d]``; edge_index: ``[2, k]``; returns ``[k]``.
         """
-        return (z[edge_index[0]] * z[edge_index[1]]).sum(dim=-1)
+        return pair_logits(z, edge_index)
 
     def forward_all(self, z: torch.Tensor) -> torch.Tensor:
         """Dense logits of all pairs, ``z @ z.T`` (``[N, N]``: small graphs only)."""

@@ -37,6 +37,18 @@ def gcn_norm(edge_index: torch.Tensor, num_nodes: int, dtype: torch.dtype = torc
     return to_csr(coo)
 
 
+def pair_logits(z: torch.Tensor, pairs: torch.Tensor) -> torch.Tensor:
+    """Inner products ``z_i . z_j`` of node pairs.
+
+    Gathers with ``index_select``, whose backward (``index_add_``) is deterministic
+    on the CPU, unlike the scatter of advanced indexing ``z[idx]`` with several threads.
+
+    Shapes:
+        z: ``[N, d]``; pairs: ``[2, k]``; returns ``[k]``.
+    """
+    return (z.index_select(0, pairs[0]) * z.index_select(0, pairs[1])).sum(-1)
+
+
 class _ConstantSpMM(torch.autograd.Function):
     """``A @ h`` for a constant sparse ``A``; backward is ``A^T @ grad``."""
 
@@ -68,10 +80,23 @@ def spmm(a: torch.Tensor, h: torch.Tensor, a_t: torch.Tensor | None = None) -> t
 
 
 def to_csr(a: torch.Tensor) -> torch.Tensor:
-    """A sparse tensor as coalesced CSR, without torch's "beta" notice."""
+    """A sparse tensor as coalesced CSR, without torch's "beta" notice.
+
+    Indices are stored as int32 when they fit: the sparse kernels (MKL on the CPU,
+    cuSPARSE) take 32-bit indices, and int64 ones would be converted on every product.
+    """
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", "Sparse CSR tensor support is in beta", UserWarning)
-        return a.to_sparse_coo().coalesce().to_sparse_csr()
+        csr = a.to_sparse_coo().coalesce().to_sparse_csr()
+        if max(csr.shape) < 2**31 and csr.values().numel() < 2**31:
+            csr = torch.sparse_csr_tensor(
+                csr.crow_indices().to(torch.int32),
+                csr.col_indices().to(torch.int32),
+                csr.values(),
+                csr.shape,
+                check_invariants=False,
+            )
+        return csr
 
 
 def transpose_csr(a: torch.Tensor) -> torch.Tensor:
