@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import platform
 import subprocess
 import sys
 import tempfile
@@ -20,9 +19,10 @@ from pathlib import Path
 
 import torch
 
+from _common import machine, replace_section
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results" / "reproduce.json"
-BENCHMARKS = ROOT / "BENCHMARKS.md"
 BEGIN, END = "<!-- reproduce:begin -->", "<!-- reproduce:end -->"
 
 # (dataset, model, features) -> paper (AUC, AP), Table 1 of arXiv 1611.07308.
@@ -100,7 +100,6 @@ def render(results: dict[str, dict]) -> str:
 def write_benchmarks(results: dict[str, dict], meta: dict) -> None:
     body = "\n".join(
         [
-            BEGIN,
             f"Measured {meta['date']} on {meta['machine']}, torch {meta['torch']}, {meta['threads']} threads, "
             f"`--loss {meta['loss']}`, 200 epochs, seeds 0..{meta['runs'] - 1}.",
             "Command: `GRAPHAE_DATA=../shared/data python benchmarks/reproduce.py`; each row ran",
@@ -108,16 +107,9 @@ def write_benchmarks(results: dict[str, dict], meta: dict) -> None:
             "Mean ± standard deviation over runs; scores in percent; 'train s/run' is the training loop alone.",
             "",
             render(results),
-            END,
         ]
     )
-    text = BENCHMARKS.read_text() if BENCHMARKS.exists() else "# Benchmarks\n"
-    if BEGIN in text:
-        head, rest = text.split(BEGIN, 1)
-        text = head + body + rest.split(END, 1)[1]
-    else:
-        text = text.rstrip() + "\n\n## Reproduction of Table 1 (link prediction)\n\n" + body + "\n"
-    BENCHMARKS.write_text(text)
+    replace_section(BEGIN, END, body, "Reproduction of Table 1 (link prediction)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -141,8 +133,7 @@ def main(argv: list[str] | None = None) -> int:
         RESULTS.write_text(json.dumps(results, indent=1))
     meta = {
         "date": dt.date.today().isoformat(),
-        "machine": f"{platform.machine()} {platform.processor() or ''}".strip()
-        + f", {torch.get_num_threads()} CPU threads",
+        "machine": machine(),
         "torch": torch.__version__,
         "threads": torch.get_num_threads(),
         "loss": args.loss,

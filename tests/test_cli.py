@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from cli_helpers import user_error
 from graphae import __version__
 from graphae.cli import main
 from graphae.data import load_dataset
@@ -62,16 +63,7 @@ def _files(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir())
 
 
-def _user_error(capsys: pytest.CaptureFixture[str], argv: list[str]) -> str:
-    """Run ``argv``, check it failed as a user error, return its one stderr line."""
-    assert main(argv) == 2
-    out, err = capsys.readouterr()
-    assert out == ""
-    assert "Traceback" not in err
-    lines = err.splitlines()
-    assert len(lines) == 1, err
-    assert lines[0].startswith("graphae: error: ")
-    return lines[0]
+_user_error = user_error
 
 
 # Successful runs --------------------------------------------------------------

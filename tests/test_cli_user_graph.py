@@ -13,6 +13,7 @@ import pytest
 import scipy.sparse as sp
 
 import graphae.cli
+from cli_helpers import user_error
 from graphae.cli import main
 from graphae.estimator import _GraphAutoencoderEstimator
 from graphae.io import write_npy
@@ -92,17 +93,7 @@ def _csv_rows(text: str, delimiter: str = ",") -> list[list[str]]:
     return list(csv.reader(io.StringIO(text), delimiter=delimiter))
 
 
-def _user_error(capsys: pytest.CaptureFixture[str], argv: list[str]) -> str:
-    """Run ``argv``, check it failed as a user error, return its one stderr line."""
-    capsys.readouterr()
-    assert main(argv) == 2
-    out, err = capsys.readouterr()
-    assert out == ""
-    assert "Traceback" not in err
-    lines = err.splitlines()
-    assert len(lines) == 1, err
-    assert lines[0].startswith("graphae: error: ")
-    return lines[0]
+_user_error = user_error
 
 
 def _recommendations(capsys: pytest.CaptureFixture[str], argv: list[str]) -> list[list[str]]:

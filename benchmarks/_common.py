@@ -1,0 +1,34 @@
+"""Shared by the benchmark scripts: machine facts and BENCHMARKS.md sections."""
+
+from __future__ import annotations
+
+import os
+import platform
+from pathlib import Path
+
+BENCHMARKS = Path(__file__).resolve().parent.parent / "BENCHMARKS.md"
+
+
+def machine() -> str:
+    """CPU model and core count, e.g. ``"AMD EPYC 9B14, 2 cores"``."""
+    name = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                name = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{name}, {os.cpu_count()} cores"
+
+
+def replace_section(begin: str, end: str, body: str, heading: str) -> None:
+    """Put ``begin + body + end`` into BENCHMARKS.md, replacing the old section or appending one."""
+    text = BENCHMARKS.read_text() if BENCHMARKS.exists() else "# Benchmarks\n"
+    block = f"{begin}\n{body}\n{end}"
+    if begin in text:
+        head, rest = text.split(begin, 1)
+        text = head + block + rest.split(end, 1)[1]
+    else:
+        text = text.rstrip() + f"\n\n## {heading}\n\n{block}\n"
+    BENCHMARKS.write_text(text)
