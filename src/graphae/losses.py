@@ -7,8 +7,30 @@ import torch.nn.functional as F
 
 from graphae.nn.functional import pair_logits
 
-# Elements per block of the all-pairs sum: bounds its working memory (4 MiB in float32).
-DEFAULT_BLOCK_ELEMENTS = 1 << 20
+# Elements per block of the all-pairs sum: bounds its working memory (1 MiB in float32, cache-sized).
+DEFAULT_BLOCK_ELEMENTS = 1 << 18
+
+
+# Sigmoids of |x| lie in [0.5, 1]: a product of 32 of them stays far from underflow,
+# so one log serves 32 elements.
+_LOG_GROUP = 32
+
+
+def softplus_sum(x: torch.Tensor) -> torch.Tensor:
+    r"""``sum(softplus(x))`` of a contiguous tensor, faster than ``F.softplus(x).sum()``.
+
+    Uses :math:`\mathrm{softplus}(x) = \mathrm{relu}(x) - \log \sigma(|x|)` with
+    :math:`\sum \mathrm{relu}(x) = (\sum x + \sum |x|) / 2`, and takes the logarithm of
+    products of 32 sigmoids (each in ``[0.5, 1]``) instead of 32 logarithms: sigmoid
+    and products vectorise well on CPUs, ``log1p``/``softplus`` do not. Overwrites
+    nothing; precision is that of the element-wise formula (relative ``1e-6`` in float32).
+    """
+    a = x.abs()
+    relu_sum = (x.sum() + a.sum()) / 2
+    q = torch.sigmoid(a, out=a).view(-1)
+    whole = q.numel() // _LOG_GROUP * _LOG_GROUP
+    log_sum = q[:whole].view(-1, _LOG_GROUP).prod(dim=1).log().sum() + q[whole:].log().sum()
+    return relu_sum - log_sum
 
 
 class _AllPairsSoftplus(torch.autograd.Function):
@@ -31,9 +53,10 @@ class _AllPairsSoftplus(torch.autograd.Function):
             size = stop - start
             zi, zr = z[start:stop], z[start:]
             logits = zi @ zr.t()
-            values = F.softplus(logits)
-            # The square diagonal block holds each pair twice already; the rest once.
-            total += values[:, :size].sum().double() + 2 * values[:, size:].sum().double()
+            # Every pair of the block counts twice (i, j and j, i) except those of the
+            # square diagonal block, which holds both orders already.
+            square = F.softplus(logits[:, :size]).sum()
+            total += 2 * softplus_sum(logits).double() - square.double()
             if grad is not None:
                 sig = torch.sigmoid(logits, out=logits)
                 grad[start:stop].addmm_(sig, zr, alpha=2)
