@@ -21,7 +21,7 @@ from graphae.estimator import _GraphAutoencoderEstimator, load
 from graphae.experiment import RunResult, make_estimator, resolve_device, run_link_prediction
 from graphae.graph import Graph
 from graphae.io import atomic_write, write_json, write_npy
-from graphae.training import LOSSES
+from graphae.training import LOSSES, EpochProgress
 
 
 class UserError(Exception):
@@ -214,7 +214,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     _log(args.quiet, f"{graph!r}; {label}, {args.loss} loss, {device}")
     results: list[RunResult] = []
     for i in range(args.runs):
-        progress = _Progress(args.quiet, f"run {i + 1}/{args.runs}", args.epochs)
+        progress = EpochProgress(f"run {i + 1}/{args.runs}", args.epochs, quiet=args.quiet)
         try:
             result = run_link_prediction(graph, estimator, seed=args.seed + i, callback=progress)
         finally:
@@ -256,35 +256,6 @@ def cmd_train(args: argparse.Namespace) -> int:
 
             _log(args.quiet, f"wrote {make_report(out, random_state=args.seed)}")
     return 0
-
-
-class _Progress:
-    """Training progress on stderr: a tqdm bar when tqdm is installed, else a line every tenth."""
-
-    def __init__(self, quiet: bool, label: str, epochs: int) -> None:
-        self.quiet, self.label, self.epochs = quiet, label, epochs
-        self.bar = None
-        if quiet:
-            return
-        try:
-            from tqdm.auto import tqdm
-        except ImportError:
-            return
-        self.bar = tqdm(total=epochs, desc=label, unit="epoch", leave=False, file=sys.stderr)
-
-    def __call__(self, rec: dict[str, float]) -> None:
-        if self.quiet:
-            return
-        val = f"  val AUC {100 * rec['val_auc']:.1f} AP {100 * rec['val_ap']:.1f}" if "val_auc" in rec else ""
-        if self.bar is not None:
-            self.bar.update(1)
-            self.bar.set_postfix_str(f"loss {rec['loss']:.4f}{val}", refresh=False)
-        elif rec["epoch"] % max(1, self.epochs // 10) == 0 or rec["epoch"] == self.epochs:
-            _log(False, f"{self.label}  epoch {rec['epoch']:>4}  loss {rec['loss']:.4f}{val}")
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
 
 
 def _summary(values: list[float]) -> dict[str, Any]:
@@ -343,10 +314,6 @@ def _move_all(staging: Path, out: Path) -> None:
     shutil.rmtree(backup)
 
 
-def _load_model(folder: str) -> _GraphAutoencoderEstimator:
-    return load(folder)
-
-
 def _parse_id(model: _GraphAutoencoderEstimator, text: str) -> Any:
     """A node id typed on the command line, converted to the model's id type."""
     if np.issubdtype(model.node_ids_.dtype, np.integer):
@@ -388,7 +355,7 @@ def _write_table(path: str | None, header: list[str], rows: list[list[Any]]) -> 
 
 
 def cmd_embed(args: argparse.Namespace) -> int:
-    model = _load_model(args.model)
+    model = load(args.model)
     z = model.embedding_
     header = ["id"] + [f"z{k}" for k in range(z.shape[1])]
     rows = [[node, *map(float, vec)] for node, vec in zip(model.node_ids_.tolist(), z, strict=True)]
@@ -399,7 +366,7 @@ def cmd_embed(args: argparse.Namespace) -> int:
 def cmd_predict(args: argparse.Namespace) -> int:
     from graphae.data.files import read_pairs
 
-    model = _load_model(args.model)
+    model = load(args.model)
     pairs = read_pairs(args.pairs)
     if np.issubdtype(model.node_ids_.dtype, np.integer):
         pairs = [(_as_int(a, args.pairs, line), _as_int(b, args.pairs, line), line) for a, b, line in pairs]
@@ -424,7 +391,7 @@ def _as_int(text: Any, path: str, line: int) -> int:
 
 
 def cmd_recommend(args: argparse.Namespace) -> int:
-    model = _load_model(args.model)
+    model = load(args.model)
     nodes = [_parse_id(model, text) for text in args.node]
     lookup = model._id_lookup()
     for node in nodes:

@@ -16,7 +16,7 @@ import torch
 from graphae.graph import Graph
 from graphae.io import atomic_write, load_model, save_model, write_json, write_npy
 from graphae.nn.models import build_model
-from graphae.training import LOSSES, Callback, GraphTensors, embed, resolve_device, train
+from graphae.training import LOSSES, Callback, EpochProgress, GraphTensors, embed, resolve_device, train
 
 ESTIMATOR_FILE = "estimator.json"
 EMBEDDING_FILE = "embeddings.npy"
@@ -173,7 +173,7 @@ class _GraphAutoencoderEstimator:
                 val_pairs=val_pairs,
                 eval_every=self.eval_every,
                 select_best=self.select_best,
-                callback=_progress(callback, self.epochs, self.verbose),
+                callback=EpochProgress("training", self.epochs, then=callback) if self.verbose else callback,
             )
             self.embedding_ = embed(module, data).cpu().numpy()
         self.module_ = module.cpu()
@@ -297,7 +297,7 @@ class _GraphAutoencoderEstimator:
             top = np.argpartition(-scores, take - 1)[:take] if take else np.empty(0, dtype=np.int64)
             top = top[np.argsort(-scores[top], kind="stable")]
             probs = 1.0 / (1.0 + np.exp(-scores[top]))
-            out.append([(_plain(self.node_ids_[t]), float(p)) for t, p in zip(top, probs, strict=True)])
+            out.append([(_key(self.node_ids_[t]), float(p)) for t, p in zip(top, probs, strict=True)])
         return out[0] if single else out
 
     # Persistence ----------------------------------------------------------
@@ -431,11 +431,7 @@ def _version() -> str:
 
 
 def _key(value: Any) -> Any:
-    """Lookup key of a node id: numpy scalars as Python values, others as given."""
-    return value.item() if isinstance(value, np.generic) else value
-
-
-def _plain(value: Any) -> Any:
+    """A node id as a plain Python value (numpy scalars unwrapped), for lookups and results."""
     return value.item() if isinstance(value, np.generic) else value
 
 
@@ -459,24 +455,3 @@ class _threads:
 
     def __exit__(self, *exc: object) -> None:
         torch.set_num_threads(self.before)
-
-
-def _progress(callback: Callback | None, epochs: int, verbose: bool) -> Callback | None:
-    if not verbose:
-        return callback
-    from tqdm.auto import tqdm
-
-    bar = tqdm(total=epochs, desc="training", unit="epoch", leave=False)
-
-    def step(record: dict[str, float]) -> None:
-        bar.update(1)
-        shown = {"loss": f"{record['loss']:.4f}"}
-        if "val_auc" in record:
-            shown["val_auc"] = f"{100 * record['val_auc']:.1f}"
-        bar.set_postfix(shown, refresh=False)
-        if record["epoch"] == epochs:
-            bar.close()
-        if callback is not None:
-            callback(record)
-
-    return step
