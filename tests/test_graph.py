@@ -38,17 +38,17 @@ def _assert_clean(adj: sp.csr_matrix) -> None:
 
 # Construction ---------------------------------------------------------------
 @pytest.mark.parametrize(
-    "edges",
+    "build",
     [
-        MESSY_EDGES,
-        np.array(MESSY_EDGES),
-        np.array(MESSY_EDGES).T,  # [2, E]
-        np.array(MESSY_EDGES, dtype=np.int32),
+        lambda: Graph.from_edges(MESSY_EDGES),
+        lambda: Graph.from_edges(np.array(MESSY_EDGES)),
+        lambda: Graph.from_edge_index(np.array(MESSY_EDGES).T),  # [2, E]
+        lambda: Graph.from_edges(np.array(MESSY_EDGES, dtype=np.int32)),
     ],
-    ids=["list", "E-by-2", "2-by-E", "int32"],
+    ids=["list", "E-by-2", "edge_index", "int32"],
 )
-def test_from_edges_cleans_direction_duplicates_and_self_loops(edges) -> None:
-    graph = Graph.from_edges(edges)
+def test_from_edges_cleans_direction_duplicates_and_self_loops(build) -> None:
+    graph = build()
     _assert_clean(graph.adj)
     np.testing.assert_array_equal(graph.adj.toarray(), DENSE)
     assert graph.num_nodes == 4
@@ -255,10 +255,15 @@ def test_node_ids_need_one_entry_per_node(toy: Graph, ids) -> None:
     [
         ([[0, -1], [1, 2]], None, r"edges must hold node indices in \[0, 3\). Got values in \[-1, 2\]"),
         ([[0, 1], [1, 2]], 2, r"edges must hold node indices in \[0, 2\). Got values in \[0, 2\]"),
-        (np.zeros((3, 3), dtype=np.int64), None, r"edges must have shape \[E, 2\] or \[2, E\]"),
-        (np.array([0, 1, 2]), None, r"edges must have shape \[E, 2\] or \[2, E\]"),
+        (np.zeros((3, 3), dtype=np.int64), None, r"edges must have shape \[E, 2\] \(one row per edge\)"),
+        (np.array([0, 1, 2]), None, r"edges must have shape \[E, 2\]"),
+        (
+            np.zeros((2, 3), dtype=np.int64),
+            None,
+            r"Got \(2, 3\). For a \[2, E\] edge_index use Graph.from_edge_index",
+        ),
     ],
-    ids=["negative", "out-of-range", "E-by-3", "1-D"],
+    ids=["negative", "out-of-range", "E-by-3", "1-D", "2-by-E"],
 )
 def test_from_edges_value_errors(edges, num_nodes, match: str) -> None:
     with pytest.raises(ValueError, match=match):
@@ -266,10 +271,46 @@ def test_from_edges_value_errors(edges, num_nodes, match: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "edges",
-    [np.array([[0.0, 1.0], [1.0, 2.0]]), np.array([[0.0, 1.0, 2.0], [1.0, 2.0, 0.0]])],
-    ids=["E-by-2", "2-by-E"],
+    "build",
+    [
+        lambda: Graph.from_edges(np.array([[0.0, 1.0], [1.0, 2.0]])),
+        lambda: Graph.from_edge_index(np.array([[0.0, 1.0, 2.0], [1.0, 2.0, 0.0]])),
+    ],
+    ids=["E-by-2", "edge_index"],
 )
-def test_from_edges_rejects_float_edges(edges: np.ndarray) -> None:
+def test_from_edges_rejects_float_edges(build) -> None:
     with pytest.raises(TypeError, match="edges must hold integer node indices. Got dtype float64"):
-        Graph.from_edges(edges)
+        build()
+
+
+# Directed graphs -----------------------------------------------------------------
+def test_directed_graph_keeps_direction_and_counts_each_edge() -> None:
+    # 0 -> 1, 1 -> 0 (a mutual pair), 1 -> 2; a duplicate and a self loop are dropped.
+    graph = Graph.from_edges([[0, 1], [1, 0], [1, 2], [1, 2], [2, 2]], directed=True)
+    assert graph.directed and graph.num_edges == 3
+    np.testing.assert_array_equal(graph.adj.toarray(), [[0, 1, 0], [1, 0, 1], [0, 0, 0]])
+    # Ordered keys i * N + j: (0, 1) -> 1, (1, 0) -> 3, (1, 2) -> 5.
+    np.testing.assert_array_equal(graph.edge_keys(), [1, 3, 5])
+    np.testing.assert_array_equal(graph.edges(), [[0, 1, 1], [1, 0, 2]])
+    assert "directed=True" in repr(graph)
+
+
+def test_directed_graph_survives_replace_and_can_be_made_undirected() -> None:
+    graph = Graph.from_edges([[0, 1], [1, 2]], directed=True)
+    assert graph.replace(name="x").directed
+    undirected = graph.to_undirected()
+    assert not undirected.directed and undirected.num_edges == 2
+    _assert_clean(undirected.adj)
+    assert undirected.to_undirected() is undirected
+
+
+def test_undirected_graph_rejects_an_asymmetric_matrix_but_a_directed_one_accepts_it() -> None:
+    asym = sp.csr_matrix(np.array([[0, 1], [0, 0]], dtype=np.float32))
+    with pytest.raises(ValueError, match="must be symmetric for an undirected graph"):
+        Graph(adj=asym)
+    assert Graph(adj=asym, directed=True).num_edges == 1
+
+
+def test_two_by_two_edge_index_is_read_as_columns() -> None:
+    graph = Graph.from_edge_index(np.array([[0, 2], [1, 3]]))
+    np.testing.assert_array_equal(graph.edges(), [[0, 2], [1, 3]])

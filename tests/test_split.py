@@ -3,7 +3,8 @@ import pytest
 
 from graphae.data import make_communities
 from graphae.graph import Graph
-from graphae.sampling import NegativeSampler, keys_to_pairs, pairs_to_keys, sample_non_edges
+from graphae.pairs import pair_keys
+from graphae.sampling import NegativeSampler, sample_non_edges
 from graphae.split import split_edges
 
 
@@ -60,12 +61,6 @@ def test_split_rejects_tiny_graphs_and_bad_ratios():
         split_edges(g, val_ratio=0.5, test_ratio=0.6)
 
 
-def test_keys_round_trip():
-    pairs = np.array([[3, 0, 2], [1, 4, 2 + 5]])
-    keys = pairs_to_keys(pairs, 10)
-    np.testing.assert_array_equal(keys_to_pairs(keys, 10), np.sort(pairs, axis=0))
-
-
 def test_sample_non_edges_exhausts_a_small_complement():
     # A triangle plus an isolated node: exactly 3 non-edges.
     g = Graph.from_edges(np.array([[0, 1], [1, 2], [0, 2]]), num_nodes=4)
@@ -85,7 +80,65 @@ def test_negative_sampler_avoids_edges():
     neg = sampler.sample(5000, torch.Generator().manual_seed(0))
     assert neg.shape == (2, 5000)
     assert (neg[0] != neg[1]).all()
-    keys = set(pairs_to_keys(neg.numpy(), g.num_nodes).tolist())
+    keys = set(pair_keys(neg.numpy(), g.num_nodes, directed=False).tolist())
     assert not keys & edge_keys(g)
     again = sampler.sample(5000, torch.Generator().manual_seed(0))
     assert torch.equal(neg, again)
+
+
+def test_training_graph_keeps_its_edges_when_two_remain():
+    # Regression: two training edges as a [2, 2] array were once read as rows (0-2, 1-3).
+    # A 4-cycle plus a chord and an isolated node: 5 edges, 1 for test and 2 for validation.
+    g = Graph.from_edges(np.array([[0, 1], [1, 2], [2, 3], [3, 0], [0, 2]]), num_nodes=5)
+    for seed in range(10):
+        s = split_edges(g, val_ratio=0.4, test_ratio=0.2, random_state=seed)
+        assert s.train.num_edges == 2
+        train = set(pair_keys(s.train.edges(), 5, directed=False).tolist())
+        held_out = set(s.val_pos_keys.tolist()) | set(s.test_pos_keys.tolist())
+        assert train | held_out == set(g.edge_keys().tolist())
+
+
+@pytest.fixture(scope="module")
+def directed_graph():
+    rng = np.random.default_rng(0)
+    edges = rng.integers(0, 200, size=(1500, 2))
+    return Graph.from_edges(edges, num_nodes=200, directed=True)
+
+
+def test_directed_split_holds_out_directed_edges_and_ordered_non_edges(directed_graph):
+    g = directed_graph
+    s = split_edges(g, random_state=0)
+    assert s.directed and s.train.directed
+    full = set(g.edge_keys().tolist())
+    train = set(s.train.edge_keys().tolist())
+    val_pos, test_pos = set(s.val_pos_keys.tolist()), set(s.test_pos_keys.tolist())
+    val_neg, test_neg = set(s.val_neg_keys.tolist()), set(s.test_neg_keys.tolist())
+    assert len(test_pos) == g.num_edges // 10 and len(val_pos) == g.num_edges // 20
+    assert train | val_pos | test_pos == full
+    assert not (train & val_pos or train & test_pos or val_pos & test_pos)
+    assert not (val_neg & full or test_neg & full or val_neg & test_neg)
+    assert len(test_neg) == len(test_pos) and len(val_neg) == len(val_pos)
+    for pairs in (s.val_neg, s.test_neg):
+        assert (pairs[0] != pairs[1]).all()
+    # Ordered pairs: negatives run both ways (i > j as well as i < j).
+    neg = np.concatenate([s.val_neg, s.test_neg], axis=1)
+    assert (neg[0] > neg[1]).any() and (neg[0] < neg[1]).any()
+
+
+def test_directed_sampler_counts_a_reversed_edge_as_a_non_edge():
+    import torch
+
+    # 0 -> 1 only: (1, 0) is a non-edge of the directed graph, an edge of the undirected one.
+    edges = torch.tensor([[0], [1]])
+    directed = NegativeSampler(edges, 2, directed=True)
+    neg = directed.sample(50, torch.Generator().manual_seed(0))
+    assert (neg[0] == 1).all() and (neg[1] == 0).all()
+    undirected = NegativeSampler(edges, 3, directed=False)
+    neg = undirected.sample(50, torch.Generator().manual_seed(0))
+    assert not ({(0, 1), (1, 0)} & set(zip(neg[0].tolist(), neg[1].tolist(), strict=True)))
+
+
+def test_sample_non_edges_directed_exhausts_the_ordered_complement():
+    # 0 -> 1 among 3 nodes: 6 ordered pairs, 5 of them non-edges.
+    keys = sample_non_edges(np.array([1]), 3, 5, np.random.default_rng(0), directed=True)
+    assert sorted(keys.tolist()) == [2, 3, 5, 6, 7]

@@ -9,24 +9,29 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from graphae.errors import InputError, InputTypeError
+from graphae.pairs import pair_keys, pairs_of
+
 Features = np.ndarray | sp.csr_matrix | None
 
 
 @dataclass(frozen=True, eq=False)
 class Graph:
-    """An undirected, unweighted graph with optional node features and labels.
+    """An unweighted graph, undirected or directed, with optional node features and labels.
 
-    Construct it through :meth:`from_edges` or :meth:`from_adjacency`, which clean
-    the input; the plain constructor only validates.
+    Construct it through :meth:`from_edges`, :meth:`from_edge_index` or
+    :meth:`from_adjacency`, which clean the input; the plain constructor only validates.
 
     Attributes:
-        adj: Symmetric binary ``scipy.sparse.csr_matrix`` of shape ``[N, N]`` with
-            sorted indices and no self loops.
+        adj: Binary ``scipy.sparse.csr_matrix`` ``[N, N]`` with sorted indices and no
+            self loops; symmetric unless ``directed``. ``adj[i, j] = 1`` is an edge
+            ``i -> j`` of a directed graph.
         x: Node features, dense ``float32`` ``[N, F]`` or CSR ``float32`` ``[N, F]``,
             or ``None`` for a featureless graph (identity features, never built).
         y: Optional integer labels ``[N]`` (``-1`` marks an unlabelled node).
         name: A short name used in logs and result files.
         node_ids: Optional user node ids, one per row, in row order.
+        directed: Whether edges have a direction.
     """
 
     adj: sp.csr_matrix
@@ -34,6 +39,7 @@ class Graph:
     y: np.ndarray | None = None
     name: str = "graph"
     node_ids: np.ndarray | None = field(default=None)
+    directed: bool = False
 
     def __post_init__(self) -> None:
         _validate(self)
@@ -44,56 +50,88 @@ class Graph:
         cls,
         edges: np.ndarray | Sequence[Sequence[int]],
         num_nodes: int | None = None,
+        *,
+        directed: bool = False,
         **kwargs: Any,
     ) -> Graph:
-        """Build a graph from integer node pairs.
+        """Build a graph from integer node pairs, one pair per row.
 
-        Direction, duplicates and self loops are dropped.
+        Duplicates and self loops are dropped; so is direction unless ``directed``.
 
         Args:
-            edges: Integer array of shape ``[E, 2]`` or ``[2, E]``.
+            edges: Integer array of shape ``[E, 2]``: row ``k`` is the edge
+                ``edges[k, 0] -> edges[k, 1]``. (A ``[2, E]`` ``edge_index`` goes
+                through :meth:`from_edge_index`.)
             num_nodes: Number of nodes; defaults to ``max(edges) + 1``.
+            directed: Keep the direction of each pair.
             **kwargs: ``x``, ``y``, ``name`` and ``node_ids`` for the constructor.
 
         Returns:
             A new :class:`Graph`.
 
         Raises:
-            ValueError: If ``edges`` has the wrong shape, negative ids, or ids
-                outside ``[0, num_nodes)``.
+            InputError: If ``edges`` is not ``[E, 2]``, or holds ids outside
+                ``[0, num_nodes)``.
+            InputTypeError: If ``edges`` does not hold integers.
         """
         arr = np.asarray(edges)
         if arr.size == 0:
             arr = arr.reshape(0, 2).astype(np.int64)
-        if arr.ndim != 2 or 2 not in arr.shape:
-            raise ValueError(f"edges must have shape [E, 2] or [2, E]. Got {arr.shape}.")
-        if arr.shape[1] != 2:
-            arr = arr.T
+        if arr.ndim != 2 or arr.shape[1] != 2:
+            hint = (
+                " For a [2, E] edge_index use Graph.from_edge_index."
+                if arr.ndim == 2 and arr.shape[0] == 2
+                else ""
+            )
+            raise InputError(f"edges must have shape [E, 2] (one row per edge). Got {arr.shape}.{hint}")
+        return cls.from_edge_index(arr.T, num_nodes, directed=directed, **kwargs)
+
+    @classmethod
+    def from_edge_index(
+        cls,
+        edge_index: np.ndarray,
+        num_nodes: int | None = None,
+        *,
+        directed: bool = False,
+        **kwargs: Any,
+    ) -> Graph:
+        """Build a graph from a ``[2, E]`` integer array (sources, then targets).
+
+        As :meth:`from_edges`, with pairs as columns (PyTorch Geometric's ``edge_index``).
+
+        Raises:
+            InputError: If ``edge_index`` is not ``[2, E]`` or holds ids outside ``[0, num_nodes)``.
+            InputTypeError: If it does not hold integers.
+        """
+        arr = np.asarray(edge_index)
+        if arr.size == 0:
+            arr = arr.reshape(2, 0).astype(np.int64)
+        if arr.ndim != 2 or arr.shape[0] != 2:
+            raise InputError(f"edge_index must have shape [2, E]. Got {arr.shape}.")
         if not np.issubdtype(arr.dtype, np.integer):
-            raise TypeError(f"edges must hold integer node indices. Got dtype {arr.dtype}.")
+            raise InputTypeError(f"edges must hold integer node indices. Got dtype {arr.dtype}.")
         arr = arr.astype(np.int64, copy=False)
         if num_nodes is None:
-            num_nodes = int(arr.max()) + 1 if len(arr) else 0
-        if len(arr) and (arr.min() < 0 or arr.max() >= num_nodes):
-            raise ValueError(
+            num_nodes = int(arr.max()) + 1 if arr.size else 0
+        if arr.size and (arr.min() < 0 or arr.max() >= num_nodes):
+            raise InputError(
                 f"edges must hold node indices in [0, {num_nodes}). Got values in [{arr.min()}, {arr.max()}]."
             )
         adj = sp.coo_matrix(
-            (np.ones(len(arr), dtype=np.float32), (arr[:, 0], arr[:, 1])),
-            shape=(num_nodes, num_nodes),
+            (np.ones(arr.shape[1], dtype=np.float32), (arr[0], arr[1])), shape=(num_nodes, num_nodes)
         )
-        return cls.from_adjacency(adj, **kwargs)
+        return cls.from_adjacency(adj, directed=directed, **kwargs)
 
     @classmethod
-    def from_adjacency(cls, adj: Any, **kwargs: Any) -> Graph:
+    def from_adjacency(cls, adj: Any, *, directed: bool = False, **kwargs: Any) -> Graph:
         """Build a graph from any square scipy sparse matrix or dense array.
 
-        The matrix is symmetrised, binarised and stripped of self loops.
+        The matrix is binarised and stripped of self loops, and symmetrised unless ``directed``.
 
         Raises:
-            ValueError: If ``adj`` is not square.
+            InputError: If ``adj`` is not square.
         """
-        return cls(adj=clean_adjacency(adj), **kwargs)
+        return cls(adj=clean_adjacency(adj, directed=directed), directed=directed, **kwargs)
 
     # Views ----------------------------------------------------------------
     @property
@@ -102,24 +140,28 @@ class Graph:
 
     @property
     def num_edges(self) -> int:
-        """Number of undirected edges."""
-        return self.adj.nnz // 2
+        """Number of edges: directed edges, or undirected edges counted once."""
+        return self.adj.nnz if self.directed else self.adj.nnz // 2
 
     @property
     def num_features(self) -> int | None:
         """Feature width, or ``None`` for a featureless graph."""
         return None if self.x is None else self.x.shape[1]
 
+    def edge_keys(self) -> np.ndarray:
+        """Sorted keys of the edges (see :mod:`graphae.pairs`), each edge once, ``[E]`` int64."""
+        coo = self.adj.tocoo() if self.directed else sp.triu(self.adj, k=1, format="coo")
+        keys = pair_keys(np.stack([coo.row, coo.col]), self.num_nodes, self.directed)
+        keys.sort()
+        return keys
+
     def edges(self) -> np.ndarray:
-        """Undirected edges once each, ``i < j``, sorted by ``i * N + j``.
+        """Edges once each (``i < j`` when undirected), sorted by key ``i * N + j``.
 
         Shapes:
             Returns ``[2, num_edges]`` int64.
         """
-        upper = sp.triu(self.adj, k=1, format="coo")
-        keys = upper.row.astype(np.int64) * self.num_nodes + upper.col
-        keys.sort()
-        return np.stack([keys // self.num_nodes, keys % self.num_nodes])
+        return pairs_of(self.edge_keys(), self.num_nodes)
 
     def replace(self, **changes: Any) -> Graph:
         """Return a new graph with some fields replaced."""
@@ -129,29 +171,37 @@ class Graph:
             "y": self.y,
             "name": self.name,
             "node_ids": self.node_ids,
+            "directed": self.directed,
         }
         fields.update(changes)
         return Graph(**fields)
 
+    def to_undirected(self) -> Graph:
+        """This graph with every edge joining its nodes both ways (itself when undirected)."""
+        return self if not self.directed else self.replace(adj=clean_adjacency(self.adj), directed=False)
+
     def __repr__(self) -> str:
         feats = "none" if self.x is None else f"{self.num_features}"
+        direction = ", directed=True" if self.directed else ""
         return (
             f"Graph(name={self.name!r}, num_nodes={self.num_nodes}, "
-            f"num_edges={self.num_edges}, features={feats})"
+            f"num_edges={self.num_edges}, features={feats}{direction})"
         )
 
 
-def clean_adjacency(adj: Any) -> sp.csr_matrix:
-    """Symmetric, binary, loop-free CSR copy of a square matrix.
+def clean_adjacency(adj: Any, directed: bool = False) -> sp.csr_matrix:
+    """Binary, loop-free CSR copy of a square matrix, symmetrised unless ``directed``.
 
     Raises:
-        ValueError: If ``adj`` is not a square 2-D matrix.
+        InputError: If ``adj`` is not a square 2-D matrix.
     """
     mat = sp.csr_matrix(adj)
     if mat.ndim != 2 or mat.shape[0] != mat.shape[1]:
-        raise ValueError(f"adjacency must be a square matrix. Got shape {mat.shape}.")
+        raise InputError(f"adjacency must be a square matrix. Got shape {mat.shape}.")
     mat = (mat != 0).astype(np.float32)
-    mat = ((mat + mat.T) != 0).astype(np.float32).tocsr()
+    if not directed:
+        mat = (mat + mat.T) != 0
+    mat = sp.csr_matrix(mat, dtype=np.float32)
     mat.setdiag(0)
     mat.eliminate_zeros()
     mat.sort_indices()
@@ -161,30 +211,32 @@ def clean_adjacency(adj: Any) -> sp.csr_matrix:
 def _validate(g: Graph) -> None:
     adj = g.adj
     if not sp.issparse(adj) or adj.format != "csr":
-        raise TypeError(
+        raise InputTypeError(
             f"Graph.adj must be a scipy.sparse CSR matrix. Got {type(adj).__name__}; "
             "use Graph.from_adjacency to convert."
         )
     n, m = adj.shape
     if n != m:
-        raise ValueError(f"Graph.adj must be square. Got shape {adj.shape}.")
+        raise InputError(f"Graph.adj must be square. Got shape {adj.shape}.")
+    if not isinstance(g.directed, bool):
+        raise InputTypeError(f"Graph.directed must be a bool. Got {g.directed!r}.")
     if adj.diagonal().any():
-        raise ValueError("Graph.adj must have no self loops; use Graph.from_adjacency.")
+        raise InputError("Graph.adj must have no self loops; use Graph.from_adjacency.")
     if adj.nnz and (adj.data != 1).any():
-        raise ValueError("Graph.adj must be binary; use Graph.from_adjacency.")
-    if (adj != adj.T).nnz:
-        raise ValueError("Graph.adj must be symmetric; use Graph.from_adjacency.")
+        raise InputError("Graph.adj must be binary; use Graph.from_adjacency.")
+    if not g.directed and (adj != adj.T).nnz:
+        raise InputError("Graph.adj must be symmetric for an undirected graph; use Graph.from_adjacency.")
     if g.x is not None:
         if sp.issparse(g.x):
             if g.x.format != "csr" or g.x.dtype != np.float32:
-                raise TypeError("Graph.x must be float32 CSR when sparse.")
+                raise InputTypeError("Graph.x must be float32 CSR when sparse.")
         elif not isinstance(g.x, np.ndarray) or g.x.dtype != np.float32 or g.x.ndim != 2:
-            raise TypeError("Graph.x must be a 2-D float32 numpy array, a float32 CSR matrix or None.")
+            raise InputTypeError("Graph.x must be a 2-D float32 numpy array, a float32 CSR matrix or None.")
         if g.x.shape[0] != n:
-            raise ValueError(f"Graph.x must have one row per node ({n}). Got {g.x.shape[0]} rows.")
+            raise InputError(f"Graph.x must have one row per node ({n}). Got {g.x.shape[0]} rows.")
     if g.y is not None and not isinstance(g.y, np.ndarray):
-        raise TypeError(f"Graph.y must be a numpy array or None. Got {type(g.y).__name__}.")
+        raise InputTypeError(f"Graph.y must be a numpy array or None. Got {type(g.y).__name__}.")
     if g.y is not None and (g.y.ndim != 1 or len(g.y) != n):
-        raise ValueError(f"Graph.y must have shape [{n}]. Got {g.y.shape}.")
+        raise InputError(f"Graph.y must have shape [{n}]. Got {g.y.shape}.")
     if g.node_ids is not None and len(g.node_ids) != n:
-        raise ValueError(f"Graph.node_ids must have {n} entries. Got {len(g.node_ids)}.")
+        raise InputError(f"Graph.node_ids must have {n} entries. Got {len(g.node_ids)}.")

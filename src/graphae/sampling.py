@@ -1,9 +1,12 @@
-"""Negative sampling over canonical pair keys ``i * N + j`` with ``i < j``."""
+"""Negative sampling: node pairs that are not edges, keyed by :mod:`graphae.pairs`."""
 
 from __future__ import annotations
 
 import numpy as np
 import torch
+
+from graphae.errors import InputError, InputTypeError
+from graphae.pairs import num_pairs, pair_keys
 
 RandomState = int | np.random.Generator | None
 
@@ -12,28 +15,15 @@ def as_generator(random_state: RandomState) -> np.random.Generator:
     """A ``numpy.random.Generator`` from a seed, a generator or ``None``.
 
     Raises:
-        TypeError: If ``random_state`` is neither.
+        InputTypeError: If ``random_state`` is neither.
     """
     if isinstance(random_state, np.random.Generator):
         return random_state
     if random_state is None or isinstance(random_state, (int, np.integer)):
         return np.random.default_rng(random_state)
-    raise TypeError(
+    raise InputTypeError(
         f"random_state must be an int, a numpy.random.Generator or None. Got {type(random_state).__name__}."
     )
-
-
-def keys_to_pairs(keys: np.ndarray, num_nodes: int) -> np.ndarray:
-    """Coordinates ``[2, k]`` of canonical keys ``i * N + j``."""
-    keys = np.asarray(keys, dtype=np.int64)
-    return np.stack([keys // num_nodes, keys % num_nodes])
-
-
-def pairs_to_keys(pairs: np.ndarray, num_nodes: int) -> np.ndarray:
-    """Canonical keys of ``[2, k]`` pairs, in either orientation."""
-    lo = np.minimum(pairs[0], pairs[1]).astype(np.int64)
-    hi = np.maximum(pairs[0], pairs[1]).astype(np.int64)
-    return lo * num_nodes + hi
 
 
 def sample_non_edges(
@@ -41,25 +31,27 @@ def sample_non_edges(
     num_nodes: int,
     count: int,
     rng: np.random.Generator,
+    directed: bool = False,
 ) -> np.ndarray:
-    """Distinct node pairs ``i < j`` that are not edges, uniformly at random.
+    """Distinct node pairs that are not edges, uniformly at random.
 
     Args:
-        edge_keys: Canonical keys of the edges to avoid.
+        edge_keys: Keys of the edges to avoid (see :mod:`graphae.pairs`).
         num_nodes: Number of nodes ``N``.
         count: Number of pairs wanted.
         rng: Source of randomness.
+        directed: Draw ordered pairs ``i -> j`` (else unordered pairs ``i < j``).
 
     Returns:
         ``count`` distinct keys, in random order.
 
     Raises:
-        ValueError: If the graph has fewer than ``count`` non-edges.
+        InputError: If the graph has fewer than ``count`` non-edges.
     """
     forbidden = np.unique(edge_keys)
-    available = num_nodes * (num_nodes - 1) // 2 - len(forbidden)
+    available = num_pairs(num_nodes, directed) - len(forbidden)
     if count > available:
-        raise ValueError(
+        raise InputError(
             f"Cannot sample {count} non-edges: the graph has only {available} node pairs that are not edges."
         )
     chosen = np.empty(0, dtype=np.int64)
@@ -69,7 +61,7 @@ def sample_non_edges(
         i = rng.integers(0, num_nodes, size=size)
         j = rng.integers(0, num_nodes, size=size)
         keep = i != j
-        keys = pairs_to_keys(np.stack([i[keep], j[keep]]), num_nodes)
+        keys = pair_keys(np.stack([i[keep], j[keep]]), num_nodes, directed)
         keys = keys[~_isin_sorted(keys, forbidden)]
         keys = keys[~_isin_sorted(keys, np.sort(chosen))]
         # Keep the first occurrence of each key, in draw order, so the result is uniform.
@@ -97,18 +89,18 @@ class NegativeSampler:
     Pairs ``i != j`` are drawn uniformly; pairs that hit an edge are dropped and
     redrawn, so the result has exactly ``count`` non-edges (not necessarily distinct,
     as in PyTorch Geometric's ``negative_sampling``). Membership is tested with a
-    bitmap of the canonical keys when ``N^2`` bits fit in 64 MiB, else by binary search.
+    bitmap of the pair keys when ``N^2`` bits fit in 64 MiB, else by binary search.
 
     Args:
-        edge_index: ``[2, E]`` edges to avoid, any orientation.
+        edge_index: ``[2, E]`` edges to avoid (any orientation when undirected).
         num_nodes: Number of nodes ``N``.
+        directed: Whether ``(i, j)`` and ``(j, i)`` are different pairs.
     """
 
-    def __init__(self, edge_index: torch.Tensor, num_nodes: int) -> None:
+    def __init__(self, edge_index: torch.Tensor, num_nodes: int, directed: bool = False) -> None:
         self.num_nodes = num_nodes
-        lo = torch.minimum(edge_index[0], edge_index[1])
-        hi = torch.maximum(edge_index[0], edge_index[1])
-        self.keys = torch.unique(lo * num_nodes + hi)
+        self.directed = directed
+        self.keys = torch.unique(pair_keys(edge_index, num_nodes, directed))
         self.bitmap: torch.Tensor | None = None
         if num_nodes * num_nodes <= _BITMAP_BITS:
             bits = torch.zeros(
@@ -119,7 +111,7 @@ class NegativeSampler:
             self.bitmap = (bits.view(-1, 8).to(torch.uint8) * weights).sum(1, dtype=torch.uint8)
 
     def is_edge(self, keys: torch.Tensor) -> torch.Tensor:
-        """Whether each canonical key ``i * N + j`` (``i <= j``) is an edge."""
+        """Whether each pair key is an edge."""
         if self.bitmap is not None:
             return (self.bitmap[keys >> 3] >> (keys & 7).to(torch.uint8)) & 1 == 1
         if len(self.keys) == 0:
@@ -135,8 +127,7 @@ class NegativeSampler:
         while have < count:
             size = int((count - have) * 1.1) + 16
             pairs = torch.randint(0, n, (2, size), generator=generator, device=device)
-            lo, hi = pairs.min(0).values, pairs.max(0).values
-            bad = (lo == hi) | self.is_edge(lo * n + hi)
+            bad = (pairs[0] == pairs[1]) | self.is_edge(pair_keys(pairs, n, self.directed))
             pairs = pairs[:, ~bad][:, : count - have]
             out.append(pairs)
             have += pairs.shape[1]

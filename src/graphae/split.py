@@ -6,16 +6,19 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from graphae.errors import InputError
 from graphae.graph import Graph
-from graphae.sampling import RandomState, as_generator, keys_to_pairs, sample_non_edges
+from graphae.pairs import pairs_of
+from graphae.sampling import RandomState, as_generator, sample_non_edges
 
 
 @dataclass(frozen=True)
 class LinkSplit:
     """Held-out positive and negative node pairs plus the training graph.
 
-    Every pair set is stored once, as sorted-free canonical keys ``i * N + j`` with
-    ``i < j``; the ``[2, k]`` coordinate views are derived from them.
+    Every pair set is stored once, as sorted pair keys (:mod:`graphae.pairs`: ``i * N + j``,
+    with ``i < j`` on an undirected graph, ordered on a directed one); the ``[2, k]``
+    coordinate views are derived from them.
 
     Attributes:
         train: The graph with validation and test edges removed (same nodes,
@@ -33,8 +36,12 @@ class LinkSplit:
     def num_nodes(self) -> int:
         return self.train.num_nodes
 
+    @property
+    def directed(self) -> bool:
+        return self.train.directed
+
     def _pairs(self, keys: np.ndarray) -> np.ndarray:
-        return keys_to_pairs(keys, self.num_nodes)
+        return pairs_of(keys, self.num_nodes)
 
     @property
     def val_pos(self) -> np.ndarray:
@@ -66,10 +73,12 @@ def split_edges(
     """Hold out edges and as many non-edges for validation and test.
 
     Follows the reference protocol (``mask_test_edges`` in tkipf/gae): of the
-    undirected edges ``floor(E * test_ratio)`` go to test and
-    ``floor(E * val_ratio)`` to validation, the rest stay in the training graph.
-    Negatives are node pairs ``i != j`` that are not edges of the *full* graph;
-    validation and test negatives are disjoint.
+    edges ``floor(E * test_ratio)`` go to test and ``floor(E * val_ratio)`` to
+    validation, the rest stay in the training graph. Negatives are node pairs
+    ``i != j`` that are not edges of the *full* graph; validation and test negatives
+    are disjoint. On a directed graph the held-out edges are directed and the
+    negatives are ordered pairs ``i -> j`` that are not edges (the reverse of an edge
+    may be one), as in the general directed task of Salha et al. (2019).
 
     Args:
         graph: The full graph.
@@ -81,35 +90,34 @@ def split_edges(
         A :class:`LinkSplit`.
 
     Raises:
-        ValueError: On ratios outside their range, or a graph with too few edges
+        InputError: On ratios outside their range, or a graph with too few edges
             (or too few non-edges) to fill the splits.
     """
     if not 0 < test_ratio < 1:
-        raise ValueError(f"The 'test_ratio' parameter must be in (0, 1). Got {test_ratio!r}.")
+        raise InputError(f"The 'test_ratio' parameter must be in (0, 1). Got {test_ratio!r}.")
     if not 0 <= val_ratio < 1 or val_ratio + test_ratio >= 1:
-        raise ValueError(
+        raise InputError(
             f"The 'val_ratio' parameter must be in [0, 1) with val_ratio + test_ratio < 1. Got {val_ratio!r}."
         )
     rng = as_generator(random_state)
     n = graph.num_nodes
-    edge_keys = graph.edges()
-    edge_keys = edge_keys[0] * n + edge_keys[1]
+    edge_keys = graph.edge_keys()
     num_test = int(np.floor(len(edge_keys) * test_ratio))
     num_val = int(np.floor(len(edge_keys) * val_ratio))
     if num_test < 1 or (val_ratio > 0 and num_val < 1) or num_test + num_val >= len(edge_keys):
-        raise ValueError(
+        raise InputError(
             f"Graph {graph.name!r} has too few edges to split: {len(edge_keys)} edges give "
             f"{num_test} test and {num_val} validation edges; at least "
             f"{int(np.ceil(1 / min(test_ratio, val_ratio or 1)))} edges are needed."
         )
     perm = rng.permutation(edge_keys)
     test_pos, val_pos, train_keys = np.split(perm, [num_test, num_test + num_val])
-    negatives = sample_non_edges(edge_keys, n, num_test + num_val, rng)
+    negatives = sample_non_edges(edge_keys, n, num_test + num_val, rng, directed=graph.directed)
     test_neg, val_neg = np.split(negatives, [num_test])
-    train_pairs = keys_to_pairs(np.sort(train_keys), n)
-    train = Graph.from_edges(
-        train_pairs,
+    train = Graph.from_edge_index(
+        pairs_of(np.sort(train_keys), n),
         num_nodes=n,
+        directed=graph.directed,
         x=graph.x,
         y=graph.y,
         name=graph.name,
