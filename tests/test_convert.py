@@ -10,6 +10,7 @@ import scipy.sparse as sp
 import torch
 
 from graphae.data.convert import as_graph
+from graphae.errors import InputError, InputTypeError
 from graphae.graph import Graph
 
 # The path 0-1-2 plus the isolated node 3, as a dense adjacency.
@@ -111,7 +112,7 @@ def test_networkx_feature_shapes_must_agree() -> None:
     g = nx.path_graph(2)
     g.nodes[0]["x"] = [1.0, 2.0]
     g.nodes[1]["x"] = [1.0]
-    with pytest.raises(ValueError, match=r"networkx node attribute 'x' must have one shape"):
+    with pytest.raises(InputError, match=r"networkx node attribute 'x' must have one shape"):
         as_graph(g)
 
 
@@ -185,17 +186,17 @@ def test_asymmetric_matrix_is_symmetrised_with_a_notice() -> None:
     ],
 )
 def test_non_square_matrix_is_an_error(matrix, match) -> None:
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises(InputError, match=match):
         as_graph(matrix)
 
 
 def test_non_numeric_matrix_is_an_error() -> None:
-    with pytest.raises(TypeError, match=r"must be numeric\. Got dtype <U1"):
+    with pytest.raises(InputTypeError, match=r"must be numeric\. Got dtype <U1"):
         as_graph(np.array([["a", "b"], ["c", "d"]]))
 
 
 def test_num_nodes_must_match_a_matrix() -> None:
-    with pytest.raises(ValueError, match=r"num_nodes=5 does not match the 4 nodes"):
+    with pytest.raises(InputError, match=r"num_nodes=5 does not match the 4 nodes"):
         as_graph(PATH4, num_nodes=5)
 
 
@@ -240,21 +241,26 @@ def test_empty_edge_index() -> None:
 @pytest.mark.parametrize(
     ("edge_index", "kwargs", "error", "match"),
     [
-        (torch.tensor([[0.0, 1.0], [1.0, 0.0]]), {}, TypeError, r"integer node indices.*Got dtype float32"),
+        (
+            torch.tensor([[0.0, 1.0], [1.0, 0.0]]),
+            {},
+            InputTypeError,
+            r"integer node indices.*Got dtype float32",
+        ),
         (
             torch.tensor([[0, 1], [1, 2], [2, 3]]),
             {},
-            ValueError,
+            InputError,
             r"shape \[2, E\]\. Got \[3, 2\]\. Transpose",
         ),
-        (torch.tensor([0, 1]), {}, ValueError, r"shape \[2, E\]\. Got \[2\]\.$"),
+        (torch.tensor([0, 1]), {}, InputError, r"shape \[2, E\]\. Got \[2\]\.$"),
         (
             torch.tensor([[0, 1], [1, 5]]),
             {"num_nodes": 3},
-            ValueError,
+            InputError,
             r"indices in \[0, 3\)\. Got values in \[0, 5\]",
         ),
-        (torch.tensor([[0, -1], [1, 0]]), {}, ValueError, r"Got values in \[-1, 1\]"),
+        (torch.tensor([[0, -1], [1, 0]]), {}, InputError, r"Got values in \[-1, 1\]"),
     ],
 )
 def test_bad_edge_index(edge_index, kwargs, error, match) -> None:
@@ -329,10 +335,91 @@ def test_pyg_labels_that_are_not_one_per_node_are_dropped(y) -> None:
     ],
 )
 def test_unsupported_types_are_a_type_error(obj, match) -> None:
-    with pytest.raises(TypeError, match=match):
+    with pytest.raises(InputTypeError, match=match):
         as_graph(obj)
 
 
 def test_path_objects_get_the_file_hint(tmp_path) -> None:
-    with pytest.raises(TypeError, match=r"pathlib\..*Path.*load_graph"):
+    with pytest.raises(InputTypeError, match=r"pathlib\..*Path.*load_graph"):
         as_graph(tmp_path / "edges.csv")
+
+
+# Directed ---------------------------------------------------------------------------
+# 1 -> 0, 1 -> 2, 2 -> 1, and the isolated node 3.
+DIRECTED4 = np.array(
+    [
+        [0, 0, 0, 0],
+        [1, 0, 1, 0],
+        [0, 1, 0, 0],
+        [0, 0, 0, 0],
+    ],
+    dtype=np.float32,
+)
+
+
+@pytest.mark.parametrize("kind", ["DiGraph", "MultiDiGraph"])
+def test_networkx_directed_keeps_direction(kind) -> None:
+    nx = pytest.importorskip("networkx")
+    g = getattr(nx, kind)()
+    g.add_nodes_from(range(4))
+    g.add_edges_from([(1, 0), (1, 2), (2, 1), (1, 2), (3, 3)])  # a parallel edge and a loop are dropped
+    with _no_warnings():
+        graph = as_graph(g, directed=True)
+    assert graph.directed
+    np.testing.assert_array_equal(_dense(graph), DIRECTED4)
+    assert graph.num_edges == 3
+
+
+@pytest.mark.parametrize(
+    "matrix", [DIRECTED4, DIRECTED4 * 2, sp.csr_matrix(DIRECTED4)], ids=["dense", "weighted", "csr"]
+)
+def test_asymmetric_matrix_keeps_direction(matrix) -> None:
+    with _no_warnings():
+        graph = as_graph(matrix, directed=True)
+    assert graph.directed
+    np.testing.assert_array_equal(_dense(graph), DIRECTED4)
+
+
+def test_symmetric_matrix_gives_every_edge_both_ways() -> None:
+    graph = as_graph(PATH4, directed=True)
+    assert graph.directed and graph.num_edges == 4
+    np.testing.assert_array_equal(_dense(graph), PATH4)
+
+
+def test_edge_index_keeps_direction() -> None:
+    edge_index = torch.tensor([[1, 1, 2, 1, 0], [0, 2, 1, 2, 0]])  # a duplicate and a self loop
+    with _no_warnings():
+        graph = as_graph(edge_index, num_nodes=4, directed=True)
+    assert graph.directed
+    np.testing.assert_array_equal(_dense(graph), DIRECTED4)
+
+
+def test_pyg_data_keeps_direction() -> None:
+    data = FakeData(edge_index=torch.tensor([[1, 1, 2], [0, 2, 1]]), x=torch.ones(4, 2), y=torch.arange(4))
+    with _no_warnings():
+        graph = as_graph(data, directed=True)
+    assert graph.directed and graph.x.shape == (4, 2)
+    np.testing.assert_array_equal(_dense(graph), DIRECTED4)
+
+
+def test_directed_graph_is_returned_as_is() -> None:
+    graph = Graph.from_adjacency(DIRECTED4, directed=True)
+    assert as_graph(graph, directed=True) is graph
+    assert as_graph(graph) is graph
+
+
+def test_undirected_graph_has_no_direction_to_keep() -> None:
+    with pytest.raises(
+        InputError, match=r"undirected Graph: it has no direction to keep.*replace\(directed=True\)"
+    ):
+        as_graph(Graph.from_adjacency(PATH4), directed=True)
+
+
+@pytest.mark.parametrize("kind", ["Graph", "MultiGraph"])
+def test_undirected_networkx_has_no_direction_to_keep(kind) -> None:
+    nx = pytest.importorskip("networkx")
+    g = getattr(nx, kind)([(0, 1)])
+    with pytest.raises(
+        InputError, match=rf"undirected networkx {kind}: it has no direction to keep.*to_directed\(\)"
+    ):
+        as_graph(g, directed=True)

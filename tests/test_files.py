@@ -11,7 +11,9 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from graphae.data.files import GraphFileError, load_graph, load_npz_graph, read_edgelist, read_features
+from graphae.data import GraphFileError, load_graph, load_npz_graph, read_edgelist, read_features
+from graphae.data.edgelist import read_pairs
+from graphae.errors import InputError, MissingDependencyError, MissingFileError
 
 # The path a-b-c-d: every edge-list variant below encodes it.
 PATH = np.array(
@@ -228,7 +230,7 @@ def test_missing_file(tmp_path, reader, name) -> None:
     if name.endswith(".parquet"):
         pytest.importorskip("pyarrow")
     path = tmp_path / name
-    with pytest.raises(FileNotFoundError, match=re.escape(str(path))):
+    with pytest.raises(MissingFileError, match=re.escape(str(path))):
         reader(path)
 
 
@@ -323,7 +325,8 @@ def test_parquet_without_pyarrow(tmp_path, monkeypatch, reader) -> None:
     monkeypatch.setitem(sys.modules, "pyarrow", None)
     monkeypatch.setitem(sys.modules, "pyarrow.parquet", None)
     with pytest.raises(
-        ImportError, match=re.escape('reading Parquet needs pyarrow: pip install "graphae[parquet]"')
+        MissingDependencyError,
+        match=re.escape('reading Parquet needs pyarrow: pip install "graphae[parquet]"'),
     ):
         reader(tmp_path / "e.parquet")
 
@@ -539,7 +542,7 @@ def test_in_memory_features(tmp_path) -> None:
     assert sp.issparse(graph.x) and graph.x.dtype == np.float32
     with pytest.raises(GraphFileError, match=r"^features: has 2 feature rows but the graph has 4 nodes"):
         read_edgelist(edges, features=np.eye(2))
-    with pytest.raises(ValueError, match=r"features must be a 2-D matrix"):
+    with pytest.raises(InputError, match=r"features must be a 2-D matrix"):
         read_edgelist(edges, features=np.ones(4))
 
 
@@ -724,9 +727,128 @@ def test_load_graph_rejects_non_graph_arrays(tmp_path) -> None:
         load_graph(tmp_path / "f.npy")
 
 
-def test_graph_file_error_is_a_value_error_and_pickles(tmp_path) -> None:
-    with pytest.raises(ValueError) as info:
+def test_graph_file_error_is_an_input_error_and_pickles(tmp_path) -> None:
+    with pytest.raises(InputError) as info:
         read_edgelist(_write(tmp_path, "e.txt", "a b\nc\n"))
     error = pickle.loads(pickle.dumps(info.value))
     assert isinstance(error, GraphFileError)
     assert (error.path, error.line, str(error)) == (info.value.path, 2, str(info.value))
+    assert isinstance(error, ValueError)
+
+
+def test_names_the_cli_imports_stay_in_files() -> None:
+    from graphae.data import files
+
+    assert files.load_graph is load_graph
+    assert files.load_npz_graph is load_npz_graph
+    assert files.read_pairs is read_pairs
+
+
+# Query pairs ---------------------------------------------------------------------------
+def test_read_pairs_keeps_text_ids_and_line_numbers(tmp_path) -> None:
+    path = _write(tmp_path, "q.csv", "source,target\n# note\n007,b\nc , d,extra\n")
+    assert read_pairs(path) == [("007", "b", 3), ("c", "d", 4)]
+
+
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [("a b\nc\n", ":2: expected two node ids"), ("# nothing\n", ": no node pairs found$")],
+)
+def test_read_pairs_errors(tmp_path, text, match) -> None:
+    path = _write(tmp_path, "q.txt", text)
+    with pytest.raises(GraphFileError, match="^" + re.escape(str(path)) + match):
+        read_pairs(path)
+
+
+# Directed graphs -------------------------------------------------------------------
+# a -> b, b -> a, b -> c, c -> d; ids in order a, b, c, d.
+DIRECTED = np.array(
+    [
+        [0, 1, 0, 0],
+        [1, 0, 1, 0],
+        [0, 0, 0, 1],
+        [0, 0, 0, 0],
+    ],
+    dtype=np.float32,
+)
+
+
+@pytest.mark.parametrize("reader", [read_edgelist, load_graph])
+def test_directed_edge_list_keeps_each_row_direction(tmp_path, reader) -> None:
+    # A duplicate row and a self loop are dropped; a pair listed both ways is two edges.
+    path = _write(tmp_path, "e.txt", "a b\nb a\nb c\nc d\nb c\nc c\n")
+    with _no_warnings():
+        graph = reader(path, directed=True)
+    assert graph.directed
+    assert graph.node_ids.tolist() == ABCD
+    np.testing.assert_array_equal(graph.adj.toarray(), DIRECTED)
+    assert graph.num_edges == 4
+
+
+def test_directed_parquet_edge_list(tmp_path) -> None:
+    path = _parquet(tmp_path, "e.parquet", {"source": ["a", "b", "b", "c"], "target": ["b", "a", "c", "d"]})
+    with _no_warnings():
+        graph = load_graph(path, directed=True)
+    assert graph.directed
+    np.testing.assert_array_equal(graph.adj.toarray(), DIRECTED)
+
+
+def test_directed_edge_list_with_features(tmp_path) -> None:
+    edges = _write(tmp_path, "e.csv", "a,b\nb,a\nb,c\nc,d\n")
+    feats = _write(tmp_path, "f.csv", "e,5\nd,4\nc,3\nb,2\na,1\n")
+    graph = read_edgelist(edges, features=feats, directed=True)
+    assert graph.directed and graph.node_ids.tolist() == [*ABCD, "e"]
+    np.testing.assert_array_equal(graph.adj.toarray()[:4, :4], DIRECTED)
+    np.testing.assert_array_equal(graph.x.ravel(), [1, 2, 3, 4, 5])
+
+
+def test_undirected_is_the_default(tmp_path) -> None:
+    graph = read_edgelist(_write(tmp_path, "e.txt", EDGES))
+    assert not graph.directed
+
+
+def test_benchmark_npz_directed_keeps_the_adjacency(tmp_path) -> None:
+    path = _benchmark_npz(tmp_path / "g.npz", adj=DIRECTED + np.eye(4))  # the loops are dropped
+    with _no_warnings():
+        graph = load_npz_graph(path, directed=True)
+    assert graph.directed
+    np.testing.assert_array_equal(graph.adj.toarray(), DIRECTED)
+
+
+def test_load_graph_directed_npz_with_features_adds_isolated_nodes(tmp_path) -> None:
+    path = _benchmark_npz(tmp_path / "g.npz", adj=DIRECTED, node_names=np.array(ABCD))
+    graph = load_graph(path, features=_write(tmp_path, "f.csv", "e,5\nd,4\nc,3\nb,2\na,1\n"), directed=True)
+    assert graph.directed and graph.num_nodes == 5 and graph.num_edges == 4
+    np.testing.assert_array_equal(graph.adj.toarray()[:4, :4], DIRECTED)
+
+
+# Real data: Cora's citations, "cited<TAB>citing" per line.
+CORA_CITES_ROWS = 5429  # all distinct, no self loops
+CORA_CITES_MUTUAL = 151  # pairs that cite each other
+CORA_CITES_NODES = 2708
+
+
+def test_real_cora_cites_directed(data_root) -> None:
+    path = data_root / "directed" / "cora.cites"
+    rows = [tuple(line.split()) for line in path.read_text().splitlines() if line.strip()]
+    distinct = {(u, v) for u, v in rows if u != v}
+    assert (len(rows), len(distinct)) == (CORA_CITES_ROWS, CORA_CITES_ROWS)
+    with _no_warnings():
+        graph = read_edgelist(path, directed=True)
+    assert graph.directed
+    assert graph.num_nodes == CORA_CITES_NODES
+    assert graph.num_edges == len(distinct)
+    # Each row is an edge cited -> citing, as written.
+    index = {str(node): i for i, node in enumerate(graph.node_ids.tolist())}
+    u, v = rows[0]
+    assert graph.adj[index[u], index[v]] == 1
+    assert graph.adj.multiply(graph.adj.T).nnz == 2 * CORA_CITES_MUTUAL
+
+
+def test_real_cora_cites_undirected_gets_a_notice(data_root) -> None:
+    path = data_root / "directed" / "cora.cites"
+    with pytest.warns(UserWarning, match="looks directed.*made undirected"):
+        graph = load_graph(path)
+    assert not graph.directed
+    assert graph.num_nodes == CORA_CITES_NODES
+    assert graph.num_edges == CORA_CITES_ROWS - CORA_CITES_MUTUAL

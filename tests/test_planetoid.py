@@ -19,6 +19,7 @@ from graphae.data.planetoid import (
     resolve_root,
     restricted_load,
 )
+from graphae.errors import GraphaeError, InputError, InputTypeError, MissingFileError
 from graphae.graph import Graph
 
 PARTS = ("x", "y", "tx", "ty", "allx", "ally", "graph", "test.index")
@@ -260,7 +261,7 @@ def test_unknown_name_is_refused(name: Any) -> None:
     message = (
         f"The 'name' parameter of load_planetoid must be one of 'cora', 'citeseer', 'pubmed'. Got {name!r}."
     )
-    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+    with pytest.raises(InputError, match=f"^{re.escape(message)}$"):
         load_planetoid(name)
 
 
@@ -270,20 +271,20 @@ def test_missing_file_is_named(tmp_path: Path, part: str) -> None:
     (root / f"ind.cora.{part}").unlink()
     missing = re.escape(str(root / f"ind.cora.{part}"))
 
-    with pytest.raises(FileNotFoundError, match=rf"{missing}.*download=True.*GRAPHAE_DATA"):
+    with pytest.raises(MissingFileError, match=rf"{missing}.*download=True.*GRAPHAE_DATA"):
         load_planetoid("cora", root)
 
 
 def test_missing_feature_file_suggests_features_false(tmp_path: Path) -> None:
     root = _write_tiny(tmp_path)
     (root / "ind.cora.allx").unlink()
-    with pytest.raises(FileNotFoundError, match=r"ind\.cora\.allx.*features=False"):
+    with pytest.raises(MissingFileError, match=r"ind\.cora\.allx.*features=False"):
         load_planetoid("cora", root)
 
 
 def test_missing_folder_names_the_file(tmp_path: Path) -> None:
     root = tmp_path / "nowhere"
-    with pytest.raises(FileNotFoundError, match=re.escape(str(root / "ind.citeseer.graph"))):
+    with pytest.raises(MissingFileError, match=re.escape(str(root / "ind.citeseer.graph"))):
         load_planetoid("citeseer", root)
     assert not root.exists()
 
@@ -291,12 +292,12 @@ def test_missing_folder_names_the_file(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("part", "obj", "error", "match"),
     [
-        ("graph", np.zeros((2, 2)), TypeError, "dict of adjacency lists"),
-        ("graph", {0: [1], 1: [99]}, ValueError, r"node ids in \[0, 6\)"),
-        ("ally", sp.csr_matrix(np.eye(3)), TypeError, "one-hot labels"),
-        ("ty", _onehot([0, 1, 2], 3), ValueError, r"shape \(2, 3\)"),
-        ("allx", np.zeros((3, 2, 2)), TypeError, "scipy.sparse matrix"),
-        ("tx", sp.csr_matrix(np.ones((2, 5))), ValueError, r"shape \(2, 4\)"),
+        ("graph", np.zeros((2, 2)), InputTypeError, "dict of adjacency lists"),
+        ("graph", {0: [1], 1: [99]}, InputError, r"node ids in \[0, 6\)"),
+        ("ally", sp.csr_matrix(np.eye(3)), InputTypeError, "one-hot labels"),
+        ("ty", _onehot([0, 1, 2], 3), InputError, r"shape \(2, 3\)"),
+        ("allx", np.zeros((3, 2, 2)), InputTypeError, "scipy.sparse matrix"),
+        ("tx", sp.csr_matrix(np.ones((2, 5))), InputError, r"shape \(2, 4\)"),
     ],
 )
 def test_wrong_contents_are_reported(
@@ -315,7 +316,7 @@ def test_wrong_contents_are_reported(
 def test_bad_test_index_is_reported(tmp_path: Path, text: str, match: str) -> None:
     root = _write_tiny(tmp_path)
     (root / "ind.cora.test.index").write_text(text)
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises(InputError, match=match):
         load_planetoid("cora", root)
 
 
@@ -323,7 +324,7 @@ def test_malformed_csr_is_refused(tmp_path: Path) -> None:
     bad = sp.csr_matrix(ALLX)
     bad.indices[0] = 1000  # out of range column
     _dump(bad, tmp_path / "ind.cora.allx")
-    with pytest.raises(ValueError, match="malformed sparse matrix"):
+    with pytest.raises(InputError, match="malformed sparse matrix"):
         planetoid._read_matrix(tmp_path / "ind.cora.allx")
 
 
@@ -360,6 +361,12 @@ def test_payload_is_refused_and_never_runs(tmp_path: Path, which: int, protocol:
     ):
         restricted_load(path)
     assert not marker.exists()
+
+
+def test_unsafe_pickle_error_is_a_graphae_input_error() -> None:
+    assert issubclass(planetoid.UnsafePickleError, pickle.UnpicklingError)
+    assert issubclass(planetoid.UnsafePickleError, InputError)
+    assert issubclass(planetoid.UnsafePickleError, GraphaeError)
 
 
 def test_payload_hidden_in_graph_dict_is_refused(tmp_path: Path) -> None:

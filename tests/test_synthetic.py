@@ -7,6 +7,7 @@ from scipy.sparse.linalg import eigsh
 from sklearn.metrics import roc_auc_score
 
 from graphae.data.synthetic import make_communities
+from graphae.errors import InputError
 from graphae.graph import Graph
 
 
@@ -133,7 +134,7 @@ def _spectral_auc(g: Graph, seed: int) -> float:
     edges = g.edges()[:, rng.permutation(g.num_edges)]
     num_test = g.num_edges // 10
     test, train = edges[:, :num_test], edges[:, num_test:]
-    adj = Graph.from_edges(train, g.num_nodes).adj.astype(np.float64)
+    adj = Graph.from_edge_index(train, g.num_nodes).adj.astype(np.float64)
     deg = np.asarray(adj.sum(1)).ravel()
     scale = sp.diags(1 / np.sqrt(np.maximum(deg, 1)))
     vals, vecs = eigsh(scale @ adj @ scale, k=8, which="LA", v0=np.ones(g.num_nodes))
@@ -180,5 +181,5 @@ def test_default_graph_is_fast() -> None:
     ],
 )
 def test_invalid_arguments(kwargs: dict, match: str) -> None:
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises(InputError, match=match):
         make_communities(**kwargs)

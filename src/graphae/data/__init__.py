@@ -5,9 +5,14 @@ from __future__ import annotations
 import os
 
 from graphae.data.convert import as_graph
-from graphae.data.files import GraphFileError, load_graph, load_npz_graph, read_edgelist, read_features
+from graphae.data.edgelist import read_edgelist
+from graphae.data.features import read_features
+from graphae.data.files import load_graph
+from graphae.data.npz import load_npz_graph
 from graphae.data.planetoid import PLANETOID_NAMES, load_planetoid
 from graphae.data.synthetic import make_communities
+from graphae.data.text import GraphFileError
+from graphae.errors import InputError
 from graphae.graph import Graph
 
 DEFAULT_DATASET = "synthetic"
@@ -32,8 +37,8 @@ def load_dataset(
         download: Fetch missing Planetoid files from their public source.
 
     Raises:
-        ValueError: On an unknown name.
-        FileNotFoundError: If a needed file is missing and not downloaded.
+        InputError: On an unknown name.
+        MissingFileError: If a needed file is missing and not downloaded.
     """
     key = name.lower()
     if key == DEFAULT_DATASET:
@@ -41,7 +46,7 @@ def load_dataset(
         return graph if features else graph.replace(x=None)
     if key in PLANETOID_NAMES:
         return load_planetoid(key, root, features=features, download=download)
-    raise ValueError(f"Unknown data set {name!r}: expected one of {', '.join(DATASETS)}.")
+    raise InputError(f"Unknown data set {name!r}: expected one of {', '.join(DATASETS)}.")
 
 
 __all__ = [

@@ -5,9 +5,10 @@ scipy sparse or dense numpy adjacency matrix, a torch ``edge_index`` and a PyTor
 Geometric ``Data`` object. networkx, torch and torch_geometric are recognised by duck
 typing and never imported here, so this module costs nothing to import.
 
-Every input ends as a symmetric binary graph without self loops. When the input was
-directed (a networkx ``DiGraph``, an asymmetric matrix or ``edge_index``) a
-``UserWarning`` says it was made undirected; weights are dropped silently.
+Every input ends as a binary graph without self loops; weights are dropped silently.
+By default the graph is undirected: when the input was directed (a networkx
+``DiGraph``, an asymmetric matrix or ``edge_index``) a ``UserWarning`` says it was made
+undirected. With ``directed=True`` the direction of a directed input is kept.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from graphae.errors import InputError, InputTypeError
 from graphae.graph import Graph
 
 __all__ = ["as_graph"]
@@ -31,18 +33,21 @@ _ACCEPTED = (
 _FEATURE_ATTRS = ("x", "features")
 
 
-def as_graph(obj: Any, *, name: str | None = None, num_nodes: int | None = None) -> Graph:
+def as_graph(
+    obj: Any, *, name: str | None = None, num_nodes: int | None = None, directed: bool = False
+) -> Graph:
     """Convert a graph held in memory into a :class:`~graphae.graph.Graph`.
 
     Accepted inputs:
 
-    - a :class:`~graphae.graph.Graph`: returned as is (renamed when ``name`` is given);
+    - a :class:`~graphae.graph.Graph`: returned as is (renamed when ``name`` is given),
+      directed or not: a ``Graph`` already says which it is;
     - a networkx ``Graph``/``DiGraph``/``MultiGraph``/``MultiDiGraph``: rows follow
       ``G.nodes`` order and the node keys become ``node_ids`` (``int64`` when every key
       is an int, else an object array); a node attribute ``"x"`` (or ``"features"``)
       present on every node becomes the feature matrix;
     - a scipy sparse matrix or a square 2-D numpy array: an adjacency matrix; any
-      non-zero entry is an edge;
+      non-zero entry ``adj[i, j]`` is an edge (``i -> j`` when ``directed``);
     - a torch integer tensor of shape ``[2, E]`` (PyG ``edge_index``): nodes are
       ``0 .. num_nodes - 1`` with ``num_nodes = max + 1`` unless given;
     - a PyTorch Geometric ``Data`` (anything with an ``edge_index`` attribute): uses
@@ -53,36 +58,52 @@ def as_graph(obj: Any, *, name: str | None = None, num_nodes: int | None = None)
         name: Name of the result; defaults to the networkx graph's ``name`` or ``"graph"``.
         num_nodes: Node count for an ``edge_index`` or ``Data`` whose last nodes are
             isolated; for other inputs it must match the node count when given.
+        directed: Keep the direction of the edges and return a directed graph: a
+            networkx ``DiGraph``/``MultiDiGraph`` keeps its direction, and a matrix or
+            ``edge_index`` keeps each entry as given (a pair present both ways gives
+            two edges). An undirected ``Graph`` or networkx graph has no direction to
+            keep and is an error. With ``False`` (the default) the result is undirected,
+            except that a directed ``Graph`` is returned as is.
 
     Returns:
         A new :class:`~graphae.graph.Graph` (or ``obj`` itself for a ``Graph``).
 
     Raises:
-        TypeError: If ``obj`` is none of the accepted types, or an ``edge_index`` does
-            not hold integers.
-        ValueError: If a matrix is not square, an ``edge_index`` is not ``[2, E]`` or
-            holds ids outside ``[0, num_nodes)``, or networkx features differ in shape.
+        InputTypeError: If ``obj`` is none of the accepted types, or an ``edge_index``
+            (or a dense matrix) does not hold numbers of the right kind.
+        InputError: If a matrix is not square, an ``edge_index`` is not ``[2, E]`` or
+            holds ids outside ``[0, num_nodes)``, networkx features differ in shape,
+            ``num_nodes`` does not match, or ``directed=True`` is given an undirected
+            ``Graph`` or networkx graph.
 
     Warns:
-        UserWarning: When a directed input is made undirected, or a PyG ``y`` that
-            is not one integer label per node is dropped.
+        UserWarning: When a directed input is made undirected (``directed=False``), or
+            a PyG ``y`` that is not one integer label per node is dropped.
 
     Example:
         >>> import numpy as np
         >>> g = as_graph(np.array([[0, 1], [1, 0]]), name="pair")
         >>> g.num_nodes, g.num_edges
         (2, 1)
+        >>> as_graph(np.array([[0, 1], [0, 0]]), directed=True)
+        Graph(name='graph', num_nodes=2, num_edges=1, features=none, directed=True)
     """
     if isinstance(obj, Graph):
+        if directed and not obj.directed:
+            raise InputError(
+                "as_graph(directed=True) was given an undirected Graph: it has no direction to keep. "
+                "Pass directed=False, or use graph.replace(directed=True) for a directed graph "
+                "with every edge both ways."
+            )
         graph = obj if name is None or name == obj.name else obj.replace(name=name)
     elif _is_networkx(obj):
-        graph = _from_networkx(obj, name)
+        graph = _from_networkx(obj, name, directed)
     elif sp.issparse(obj) or isinstance(obj, np.ndarray):
-        graph = _from_matrix(obj, name)
+        graph = _from_matrix(obj, name, directed)
     elif _is_tensor(obj):
-        graph = _from_edge_index(obj, num_nodes, name=name or "graph")
+        graph = _from_edge_index(obj, num_nodes, directed, name=name or "graph")
     elif getattr(obj, "edge_index", None) is not None:
-        graph = _from_pyg(obj, num_nodes, name)
+        graph = _from_pyg(obj, num_nodes, name, directed)
     else:
         kind = type(obj)
         hint = (
@@ -90,11 +111,11 @@ def as_graph(obj: Any, *, name: str | None = None, num_nodes: int | None = None)
             if isinstance(obj, str | bytes) or hasattr(obj, "__fspath__")
             else ""
         )
-        raise TypeError(
+        raise InputTypeError(
             f"as_graph cannot convert {kind.__module__}.{kind.__qualname__}: expected {_ACCEPTED}{hint}."
         )
     if num_nodes is not None and graph.num_nodes != num_nodes:
-        raise ValueError(f"num_nodes={num_nodes} does not match the {graph.num_nodes} nodes of the input.")
+        raise InputError(f"num_nodes={num_nodes} does not match the {graph.num_nodes} nodes of the input.")
     return graph
 
 
@@ -111,12 +132,18 @@ def _is_networkx(obj: Any) -> bool:
     )
 
 
-def _from_networkx(nx_graph: Any, name: str | None) -> Graph:
+def _from_networkx(nx_graph: Any, name: str | None, directed: bool) -> Graph:
+    kind = type(nx_graph).__name__
+    if directed and not nx_graph.is_directed():
+        raise InputError(
+            f"as_graph(directed=True) was given an undirected networkx {kind}: it has no direction "
+            "to keep. Pass directed=False, or convert it with G.to_directed() (every edge both ways)."
+        )
     nodes = list(nx_graph.nodes)
     index = {node: i for i, node in enumerate(nodes)}
     edges = np.array([(index[u], index[v]) for u, v in nx_graph.edges()], dtype=np.int64).reshape(-1, 2)
-    if nx_graph.is_directed():
-        _notice(f"The directed networkx graph {type(nx_graph).__name__}")
+    if nx_graph.is_directed() and not directed:
+        _notice(f"The directed networkx graph {kind}")
     if all(isinstance(n, int | np.integer) and not isinstance(n, bool) for n in nodes):
         node_ids = np.array(nodes, dtype=np.int64)
     else:
@@ -125,6 +152,7 @@ def _from_networkx(nx_graph: Any, name: str | None) -> Graph:
     return Graph.from_edges(
         edges,
         num_nodes=len(nodes),
+        directed=directed,
         x=_networkx_features(nx_graph, nodes),
         name=name or str(nx_graph.name or "graph"),
         node_ids=node_ids,
@@ -140,7 +168,7 @@ def _networkx_features(nx_graph: Any, nodes: list[Any]) -> np.ndarray | None:
             rows = [_to_numpy(data[n][attr]) for n in nodes]
             shapes = {np.shape(r) for r in rows}
             if len(shapes) != 1:
-                raise ValueError(
+                raise InputError(
                     f"networkx node attribute {attr!r} must have one shape on every node. Got {sorted(shapes)}."
                 )
             x = np.stack([np.asarray(r, dtype=np.float32).ravel() for r in rows])
@@ -149,20 +177,21 @@ def _networkx_features(nx_graph: Any, nodes: list[Any]) -> np.ndarray | None:
 
 
 # Matrices ----------------------------------------------------------------------
-def _from_matrix(mat: Any, name: str | None) -> Graph:
+def _from_matrix(mat: Any, name: str | None, directed: bool) -> Graph:
     if mat.ndim != 2 or mat.shape[0] != mat.shape[1]:
         hint = (
-            " An integer array of node pairs goes through Graph.from_edges."
+            " An integer array of node pairs goes through Graph.from_edges ([E, 2]) "
+            "or Graph.from_edge_index ([2, E])."
             if mat.ndim == 2 and 2 in mat.shape
             else ""
         )
-        raise ValueError(f"An adjacency matrix must be square. Got shape {mat.shape}.{hint}")
+        raise InputError(f"An adjacency matrix must be square. Got shape {mat.shape}.{hint}")
     if isinstance(mat, np.ndarray) and not (np.issubdtype(mat.dtype, np.number) or mat.dtype == bool):
-        raise TypeError(f"An adjacency matrix must be numeric. Got dtype {mat.dtype}.")
+        raise InputTypeError(f"An adjacency matrix must be numeric. Got dtype {mat.dtype}.")
     pattern = sp.csr_matrix(sp.csr_matrix(mat) != 0)
-    if (pattern != pattern.T).nnz:
+    if not directed and (pattern != pattern.T).nnz:
         _notice("The asymmetric adjacency matrix")
-    return Graph.from_adjacency(pattern, name=name or "graph")
+    return Graph.from_adjacency(pattern, directed=directed, name=name or "graph")
 
 
 # torch and PyG -------------------------------------------------------------------
@@ -182,32 +211,38 @@ def _to_numpy(value: Any) -> Any:
     return value.numpy()
 
 
-def _from_edge_index(edge_index: Any, num_nodes: int | None, **kwargs: Any) -> Graph:
+def _from_edge_index(edge_index: Any, num_nodes: int | None, directed: bool, **kwargs: Any) -> Graph:
     arr = np.asarray(_to_numpy(edge_index))
     if not np.issubdtype(arr.dtype, np.integer):
-        raise TypeError(f"edge_index must hold integer node indices (torch.long). Got dtype {arr.dtype}.")
+        raise InputTypeError(
+            f"edge_index must hold integer node indices (torch.long). Got dtype {arr.dtype}."
+        )
     if arr.ndim != 2 or arr.shape[0] != 2:
         hint = " Transpose it with edge_index.t()." if arr.ndim == 2 and arr.shape[1] == 2 else ""
-        raise ValueError(f"edge_index must have shape [2, E]. Got {list(arr.shape)}.{hint}")
+        raise InputError(f"edge_index must have shape [2, E]. Got {list(arr.shape)}.{hint}")
     arr = arr.astype(np.int64, copy=False)
     if num_nodes is None:
         num_nodes = int(arr.max()) + 1 if arr.size else 0
     if arr.size and (arr.min() < 0 or arr.max() >= num_nodes):
-        raise ValueError(
+        raise InputError(
             f"edge_index must hold node indices in [0, {num_nodes}). Got values in [{arr.min()}, {arr.max()}]."
         )
-    off = arr[:, arr[0] != arr[1]]
+    if not directed and _is_asymmetric(arr, num_nodes):
+        _notice("The one-directional edge_index")
+    return Graph.from_edge_index(arr, num_nodes, directed=directed, **kwargs)
+
+
+def _is_asymmetric(edge_index: np.ndarray, num_nodes: int) -> bool:
+    """Whether some edge of ``edge_index`` (self loops aside) is listed one way only."""
+    off = edge_index[:, edge_index[0] != edge_index[1]]
     pattern = sp.csr_matrix(
         (np.ones(off.shape[1], dtype=np.float32), (off[0], off[1])), shape=(num_nodes, num_nodes)
     )
     pattern = sp.csr_matrix(pattern != 0)
-    if (pattern != pattern.T).nnz:
-        _notice("The one-directional edge_index")
-    # Pairs as rows ([E, 2]), so that a [2, 2] edge_index cannot be misread.
-    return Graph.from_edges(arr.T, num_nodes=num_nodes, **kwargs)
+    return bool((pattern != pattern.T).nnz)
 
 
-def _from_pyg(data: Any, num_nodes: int | None, name: str | None) -> Graph:
+def _from_pyg(data: Any, num_nodes: int | None, name: str | None, directed: bool) -> Graph:
     x = _to_numpy(getattr(data, "x", None))
     if num_nodes is None and x is not None:
         num_nodes = x.shape[0]
@@ -226,6 +261,7 @@ def _from_pyg(data: Any, num_nodes: int | None, name: str | None) -> Graph:
     return _from_edge_index(
         data.edge_index,
         num_nodes,
+        directed,
         x=x,
         y=_pyg_labels(getattr(data, "y", None), num_nodes),
         name=name or "graph",

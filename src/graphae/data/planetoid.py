@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from graphae.errors import InputError, InputTypeError, MissingFileError
 from graphae.graph import Graph
 
 __all__ = [
@@ -50,8 +51,15 @@ _TIMEOUT_S = 60.0
 logger = logging.getLogger(__name__)
 
 
-class UnsafePickleError(pickle.UnpicklingError):
-    """A pickle asked for a global outside the numpy/scipy allow-list."""
+class UnsafePickleError(pickle.UnpicklingError, InputError):
+    """A pickle asked for a global outside the numpy/scipy allow-list.
+
+    Both a :class:`pickle.UnpicklingError` and an :class:`~graphae.errors.InputError`.
+    """
+
+
+class DamagedPickleError(pickle.UnpicklingError, InputError):
+    """A Planetoid file that is not a readable pickle (truncated or damaged)."""
 
 
 def resolve_root(root: str | os.PathLike[str] | None) -> Path:
@@ -106,17 +114,17 @@ def load_planetoid(
         (or ``None``) and int64 labels ``[N]`` (``-1`` for unlabelled nodes).
 
     Raises:
-        ValueError: If ``name`` is unknown or the files disagree in shape or hold
+        InputError: If ``name`` is unknown or the files disagree in shape or hold
             out-of-range node ids.
-        TypeError: If a pickle holds another kind of object than Planetoid's.
-        FileNotFoundError: If a needed file is missing and ``download`` is false.
+        InputTypeError: If a pickle holds another kind of object than Planetoid's.
+        MissingFileError: If a needed file is missing and ``download`` is false.
         OSError: If a download fails.
         pickle.UnpicklingError: If a pickle is corrupt or asks for anything but
             numpy/scipy array types.
 
     Example:
         >>> graph = load_planetoid("cora")  # doctest: +SKIP
-        >>> graph
+        >>> graph  # doctest: +SKIP
         Graph(name='cora', num_nodes=2708, num_edges=5278, features=1433)
     """
     name = _check_name(name)
@@ -163,9 +171,11 @@ def restricted_load(path: str | os.PathLike[str]) -> Any:
         The unpickled object.
 
     Raises:
-        UnsafePickleError: (a :class:`pickle.UnpicklingError`) if the pickle asks
-            for any other global; nothing it asks for is imported or called.
-        pickle.UnpicklingError: If the file is not a readable pickle.
+        UnsafePickleError: (a :class:`pickle.UnpicklingError` and an
+            :class:`~graphae.errors.InputError`) if the pickle asks for any other
+            global; nothing it asks for is imported or called.
+        DamagedPickleError: (also a :class:`pickle.UnpicklingError`) if the file is not
+            a readable pickle.
         FileNotFoundError: If ``path`` does not exist.
     """
     path = Path(path)
@@ -176,7 +186,7 @@ def restricted_load(path: str | os.PathLike[str]) -> Any:
         except UnsafePickleError:
             raise
         except Exception as err:
-            raise pickle.UnpicklingError(f"Could not unpickle {path}: {type(err).__name__}: {err}") from err
+            raise DamagedPickleError(f"Could not unpickle {path}: {type(err).__name__}: {err}") from err
 
 
 # Unpickling ---------------------------------------------------------------
@@ -223,19 +233,19 @@ def _read_matrix(path: Path) -> sp.csr_matrix:
     if isinstance(obj, np.ndarray) and obj.ndim == 2 and obj.dtype.kind in "biuf":
         return sp.csr_matrix(obj, dtype=np.float32)
     if not sp.issparse(obj) or obj.dtype.kind not in "biuf":
-        raise TypeError(f"{path} must hold a numeric scipy.sparse matrix. Got {_describe(obj)}.")
+        raise InputTypeError(f"{path} must hold a numeric scipy.sparse matrix. Got {_describe(obj)}.")
     try:
         # A malformed CSR (indices out of range) could make later code read past arrays.
         obj.check_format(full_check=True)
     except (ValueError, TypeError, AttributeError) as err:
-        raise ValueError(f"{path} holds a malformed sparse matrix: {err}") from err
+        raise InputError(f"{path} holds a malformed sparse matrix: {err}") from err
     return sp.csr_matrix(obj, dtype=np.float32)
 
 
 def _read_onehot(path: Path) -> np.ndarray:
     obj = restricted_load(path)
     if not isinstance(obj, np.ndarray) or obj.ndim != 2 or obj.dtype.kind not in "biuf":
-        raise TypeError(
+        raise InputTypeError(
             f"{path} must hold a 2-D numeric numpy array of one-hot labels. Got {_describe(obj)}."
         )
     return obj
@@ -245,27 +255,27 @@ def _read_test_index(path: Path) -> np.ndarray:
     try:
         values = [int(line) for line in path.read_text().split()]
     except ValueError as err:
-        raise ValueError(f"{path} must hold one integer per line: {err}") from err
+        raise InputError(f"{path} must hold one integer per line: {err}") from err
     test_idx = np.asarray(values, dtype=np.int64)
     if len(test_idx) == 0 or len(np.unique(test_idx)) != len(test_idx):
-        raise ValueError(f"{path} must hold distinct node ids, at least one.")
+        raise InputError(f"{path} must hold distinct node ids, at least one.")
     return test_idx
 
 
 def _read_adjacency(path: Path, num_nodes: int) -> sp.coo_matrix:
     graph = restricted_load(path)
     if not isinstance(graph, dict):
-        raise TypeError(f"{path} must hold a dict of adjacency lists. Got {_describe(graph)}.")
+        raise InputTypeError(f"{path} must hold a dict of adjacency lists. Got {_describe(graph)}.")
     try:
         lengths = np.fromiter(map(len, graph.values()), dtype=np.int64, count=len(graph))
         rows = np.repeat(np.fromiter(graph, dtype=np.int64, count=len(graph)), lengths)
         neighbours = itertools.chain.from_iterable(graph.values())
         cols = np.fromiter(neighbours, dtype=np.int64, count=int(lengths.sum()))
     except (TypeError, ValueError) as err:
-        raise ValueError(f"{path} must map integer node ids to lists of integer node ids: {err}") from err
+        raise InputError(f"{path} must map integer node ids to lists of integer node ids: {err}") from err
     ids = np.concatenate([rows, cols])
     if len(ids) and (ids.min() < 0 or ids.max() >= num_nodes):
-        raise ValueError(
+        raise InputError(
             f"{path} must hold node ids in [0, {num_nodes}) to match the feature and "
             f"label rows. Got ids in [{ids.min()}, {ids.max()}]."
         )
@@ -281,7 +291,7 @@ def _row_sources(num_train: int, test_idx: np.ndarray, index_path: Path) -> np.n
     test ids (Cora, Pubmed) the padding is empty, as there.
     """
     if test_idx.min() != num_train:
-        raise ValueError(
+        raise InputError(
             f"{index_path} must start at node {num_train}, the number of rows in "
             f"ally. Got smallest id {test_idx.min()}."
         )
@@ -295,7 +305,7 @@ def _row_sources(num_train: int, test_idx: np.ndarray, index_path: Path) -> np.n
 def _check_shape(path: Path, arr: np.ndarray | sp.csr_matrix, rows: int, cols: int) -> None:
     # Row counts tie the files together: allx/ally, tx/ty/test.index.
     if arr.shape != (rows, cols):
-        raise ValueError(f"{path} must have shape ({rows}, {cols}). Got {arr.shape}.")
+        raise InputError(f"{path} must have shape ({rows}, {cols}). Got {arr.shape}.")
 
 
 def _describe(obj: Any) -> str:
@@ -309,7 +319,7 @@ def _check_name(name: Any) -> str:
     if isinstance(name, str) and name.lower() in PLANETOID_NAMES:
         return name.lower()
     allowed = ", ".join(repr(n) for n in PLANETOID_NAMES)
-    raise ValueError(f"The 'name' parameter of load_planetoid must be one of {allowed}. Got {name!r}.")
+    raise InputError(f"The 'name' parameter of load_planetoid must be one of {allowed}. Got {name!r}.")
 
 
 # Files and downloads ------------------------------------------------------
@@ -321,7 +331,7 @@ def _ensure_files(name: str, root: Path, parts: tuple[str, ...], download: bool)
         for path in missing:
             _download(PLANETOID_URL + path.name, path)
     elif missing:
-        raise FileNotFoundError(_missing_message(name, root, missing))
+        raise MissingFileError(_missing_message(name, root, missing))
     return paths
 
 

@@ -7,7 +7,9 @@ import numbers
 import numpy as np
 import scipy.sparse as sp
 
+from graphae.errors import InputError
 from graphae.graph import Graph
+from graphae.pairs import pairs_of
 
 # Shape of the Pareto tail of the degree propensities; 2.5 keeps the variance
 # finite while giving a few hubs, as in citation graphs.
@@ -70,7 +72,7 @@ def make_communities(
         ``x`` of shape ``[N, F]`` and community labels ``y`` (int64, ``[N]``).
 
     Raises:
-        ValueError: If an argument is of the wrong type or out of range.
+        InputError: If an argument is of the wrong type or out of range.
 
     Example:
         >>> g = make_communities(num_nodes=200, num_communities=4, random_state=0)
@@ -97,9 +99,8 @@ def make_communities(
     num_edges = round(avg_degree * num_nodes / 2)
     keys = _sample_edge_keys(sampler, num_edges, in_out_ratio, rng)
     keys = _link_isolated(keys, sampler, num_nodes, rng)
-    edges = np.stack([keys // num_nodes, keys % num_nodes], axis=1)
     x = _sample_features(y, num_features, features_per_node, feature_noise, rng)
-    return Graph.from_edges(edges, num_nodes, x=x, y=y, name=name)
+    return Graph.from_edge_index(pairs_of(keys, num_nodes), num_nodes, x=x, y=y, name=name)
 
 
 class _EndpointSampler:
@@ -228,7 +229,7 @@ def _check_params(
     _check_float("feature_noise", feature_noise, 0.0, 1.0)
     ok_seed = random_state is None or isinstance(random_state, np.random.Generator)
     if not ok_seed and not (_is_int(random_state) and random_state >= 0):
-        raise ValueError(
+        raise InputError(
             "The 'random_state' parameter of make_communities must be an int >= 0, "
             f"a numpy.random.Generator or None. Got {random_state!r}."
         )
@@ -242,7 +243,7 @@ def _check_int(name: str, value: object, low: int, high: int | None) -> None:
     if _is_int(value) and low <= value and (high is None or value <= high):
         return
     expected = f">= {low}" if high is None else f"in [{low}, {high}]"
-    raise ValueError(f"The '{name}' parameter of make_communities must be an int {expected}. Got {value!r}.")
+    raise InputError(f"The '{name}' parameter of make_communities must be an int {expected}. Got {value!r}.")
 
 
 def _check_float(
@@ -261,4 +262,4 @@ def _check_float(
         expected = f"{'>' if low_open else '>='} {low:g}"
     else:
         expected = f"in {'(' if low_open else '['}{low:g}, {high:g}]"
-    raise ValueError(f"The '{name}' parameter of make_communities must be a float {expected}. Got {value!r}.")
+    raise InputError(f"The '{name}' parameter of make_communities must be a float {expected}. Got {value!r}.")

@@ -1,0 +1,282 @@
+"""Edge lists, text or Parquet: :func:`read_edgelist` and :func:`read_pairs`.
+
+Each row is ``source target [weight]``. Weights are checked (a number > 0) and then
+dropped: a :class:`~graphae.graph.Graph` is binary. Self loops are dropped and
+duplicates merged. Node ids and order follow the rules in :mod:`graphae.data.files`.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import warnings
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from graphae.data.features import align, feature_source
+from graphae.data.parquet import PARQUET_SUFFIXES, column, read_table
+from graphae.data.text import (
+    GraphFileError,
+    PathLike,
+    check_exists,
+    default_delimiter,
+    edge_header_rule,
+    object_array,
+    preview,
+    split_header,
+    stem,
+    suffix,
+    text_rows,
+    typed_ids,
+)
+from graphae.graph import Graph
+
+__all__ = ["read_edgelist", "read_pairs"]
+
+# Column pairs that name the endpoints of a Parquet edge table, in order of preference.
+_ENDPOINT_COLUMNS = (("source", "target"), ("src", "dst"))
+
+
+def read_edgelist(
+    path: PathLike,
+    *,
+    delimiter: str | None = None,
+    header: bool | None = None,
+    comment: str | None = "#",
+    features: Any = None,
+    name: str | None = None,
+    directed: bool = False,
+) -> Graph:
+    """Read an edge list (text or Parquet) into a graph.
+
+    Text rows are ``source<sep>target`` or ``source<sep>target<sep>weight``; every row
+    must have as many fields as the first. Blank lines and lines starting with
+    ``comment`` are skipped. Node ids and node order follow the rules in
+    :mod:`graphae.data.files`. Unless ``directed``, the graph is undirected, and a
+    list in which at least 1% but not all of the pairs also appear reversed looks
+    directed and triggers a warning; a list of each edge once, or of every edge both
+    ways, is read silently.
+
+    Parquet tables use the columns ``source``/``target`` (or ``src``/``dst``, any
+    case) when present, else the first two columns, and a ``weight`` column if present;
+    other columns are ignored. Reading Parquet needs ``pyarrow``.
+
+    Header rule for text (``header=None``): the first non-comment row is a header if
+    (a) it has a third field that is not a number (``weight``), or (b) its first two
+    fields are both endpoint names such as ``source,target``, ``src,dst`` or
+    ``from,to``, or (c) its first two fields are both non-numeric while the second
+    row's are both numeric. ``header=True``/``False`` overrides the rule.
+
+    Args:
+        path: The edge-list file; ``.gz`` text is decompressed.
+        delimiter: Field separator. ``None`` picks ``","`` for ``.csv``, tab for
+            ``.tsv`` and runs of whitespace otherwise (fields are then plain words:
+            no quoting).
+        header: Whether the first non-comment row names the columns (see above).
+        comment: Prefix of comment lines, or ``None`` for none.
+        features: Node features: a feature file for
+            :func:`~graphae.data.features.read_features`, an ``(ids, matrix)`` pair as
+            it returns, or a matrix whose rows follow the edge list's node order. Nodes
+            with features but no edges are added as isolated nodes; an edge-list node
+            without a feature row is an error.
+        name: Graph name; defaults to the file stem.
+        directed: Keep the direction of each row, ``source -> target``, and return a
+            directed graph (a pair listed both ways gives two edges). Duplicates and
+            self loops are still dropped.
+
+    Returns:
+        A new :class:`~graphae.graph.Graph` with ``node_ids`` set.
+
+    Raises:
+        MissingFileError: If ``path`` does not exist.
+        GraphFileError: On a row with fewer than 2 or more than 3 fields (or another
+            count than the first row), an empty id, a weight that is not a number
+            > 0, a file without edges (``FILE: no edges found``), text that is not
+            UTF-8, or features that do not align.
+        MissingDependencyError: For Parquet without pyarrow.
+
+    Warns:
+        UserWarning: When a directed-looking edge list is made undirected.
+
+    Example:
+        >>> import pathlib, tempfile
+        >>> p = pathlib.Path(tempfile.mkdtemp()) / "cites.tsv"
+        >>> _ = p.write_text("a\\tb\\nb\\ta\\nb\\tc\\n")
+        >>> read_edgelist(p, directed=True)
+        Graph(name='cites', num_nodes=3, num_edges=3, features=none, directed=True)
+    """
+    if suffix(path) in PARQUET_SUFFIXES:
+        ids, src, dst = _read_parquet_edges(path)
+        from_text = False
+    else:
+        ids, src, dst = _read_text_edges(path, default_delimiter(path, delimiter), header, comment)
+        from_text = True
+    x = None
+    if features is not None:
+        feat_ids, x, where = feature_source(features)
+        ids, x = align(ids, feat_ids, x, where)
+    if from_text:
+        ids = typed_ids(ids)
+    if not directed and _looks_directed(src, dst, len(ids)):
+        warnings.warn(
+            f"{os.fspath(path)}: the edge list looks directed (some edges are listed both ways, "
+            "others one way only); it was made undirected.",
+            UserWarning,
+            stacklevel=2,
+        )
+    return Graph.from_edge_index(
+        np.stack([src, dst]), len(ids), directed=directed, x=x, name=name or stem(path), node_ids=ids
+    )
+
+
+def read_pairs(
+    path: PathLike, *, delimiter: str | None = None, header: bool | None = None, comment: str | None = "#"
+) -> list[tuple[str, str, int]]:
+    """Node-id pairs of a text file, for link prediction queries.
+
+    The file follows the edge-list rules of :func:`read_edgelist` (delimiter by
+    extension, optional header, comment lines); only the first two fields count.
+
+    Returns:
+        ``(source id, target id, line number)`` per row, ids as text.
+
+    Raises:
+        MissingFileError: If the file does not exist.
+        GraphFileError: On a row with fewer than two fields or an empty id, or a file
+            without any pair; the message names the file and line.
+    """
+    check_exists(path)
+    pairs: list[tuple[str, str, int]] = []
+    with text_rows(path, default_delimiter(path, delimiter), comment) as all_rows:
+        _, rows = split_header(all_rows, header, edge_header_rule)
+        for lineno, fields in rows:
+            if len(fields) < 2 or not fields[0].strip() or not fields[1].strip():
+                raise GraphFileError(path, f"expected two node ids, got {preview(fields)}", lineno)
+            pairs.append((fields[0].strip(), fields[1].strip(), lineno))
+    if not pairs:
+        raise GraphFileError(path, "no node pairs found")
+    return pairs
+
+
+def _looks_directed(src: np.ndarray, dst: np.ndarray, n: int) -> bool:
+    """At least 1% but not all of the listed pairs also listed reversed: a directed list.
+
+    A list of each edge once (reversed duplicates by chance stay under 1%) or of every
+    edge both ways is the usual encoding of an undirected graph and passes silently.
+    """
+    keep = src != dst
+    ones = np.ones(np.count_nonzero(keep), dtype=np.float32)
+    listed = sp.csr_matrix((ones, (src[keep], dst[keep])), shape=(n, n))  # duplicates summed
+    both = listed.multiply(listed.T).nnz
+    return 0.01 * listed.nnz <= both < listed.nnz and both > 0
+
+
+# Text ------------------------------------------------------------------------------
+def _read_text_edges(
+    path: PathLike, delimiter: str | None, header: bool | None, comment: str | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(ids as text in order of first appearance, source rows, target rows)``."""
+    index: dict[str, int] = {}
+    src: list[int] = []
+    dst: list[int] = []
+    with text_rows(path, delimiter, comment) as all_rows:
+        head, rows = split_header(all_rows, header, edge_header_rule)
+        width = first_line = None
+        if head is not None:
+            first_line, width = head[0], _edge_width(path, *head)
+        for lineno, fields in rows:
+            if width is None:
+                first_line, width = lineno, _edge_width(path, lineno, fields)
+            elif len(fields) != width:
+                _edge_width(path, lineno, fields)
+                raise GraphFileError(
+                    path,
+                    f"expected {width} fields like line {first_line}, got {len(fields)}: {preview(fields)}",
+                    lineno,
+                )
+            u = fields[0].strip()
+            v = fields[1].strip()
+            if not u or not v:
+                raise GraphFileError(path, f"empty node id: {preview(fields)}", lineno)
+            i = index.get(u)
+            if i is None:
+                i = index[u] = len(index)
+            j = index.get(v)
+            if j is None:
+                j = index[v] = len(index)
+            src.append(i)
+            dst.append(j)
+            if width == 3:
+                _check_weight(path, fields[2], lineno)
+    if not src:
+        raise GraphFileError(path, "no edges found")
+    return object_array(list(index)), np.array(src, dtype=np.int64), np.array(dst, dtype=np.int64)
+
+
+def _edge_width(path: PathLike, lineno: int, fields: list[str]) -> int:
+    if len(fields) < 2:
+        raise GraphFileError(
+            path, f"expected 2 fields (source, target), got {len(fields)}: {preview(fields)}", lineno
+        )
+    if len(fields) > 3:
+        raise GraphFileError(
+            path,
+            f"expected at most 3 fields (source, target, weight), got {len(fields)}: {preview(fields)}",
+            lineno,
+        )
+    return len(fields)
+
+
+def _check_weight(path: PathLike, text: str, lineno: int) -> None:
+    try:
+        w = float(text)
+    except ValueError:
+        w = math.nan
+    if not (math.isfinite(w) and w > 0):
+        raise GraphFileError(path, f"weight must be a number > 0, got {text!r}", lineno)
+
+
+# Parquet ---------------------------------------------------------------------------
+def _read_parquet_edges(path: PathLike) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(ids in their Arrow type, in order of first appearance, source rows, target rows)``."""
+    table = read_table(path)
+    names = table.column_names
+    lower = {n.lower(): n for n in reversed(names)}
+    pair = next(((lower[a], lower[b]) for a, b in _ENDPOINT_COLUMNS if a in lower and b in lower), None)
+    if pair is None:
+        if len(names) < 2:
+            raise GraphFileError(path, f"needs two columns (source, target). Got {names}")
+        pair = (names[0], names[1])
+    if table.num_rows == 0:
+        raise GraphFileError(path, "no edges found")
+    s, d = (column(table, c, path) for c in pair)
+    if "weight" in lower:
+        _check_weight_column(table, lower["weight"], path)
+    both = np.empty(2 * len(s), dtype=np.result_type(s.dtype, d.dtype))
+    both[0::2], both[1::2] = s, d
+    try:
+        uniq, first, inverse = np.unique(both, return_index=True, return_inverse=True)
+    except TypeError:
+        raise GraphFileError(
+            path,
+            f"columns {pair[0]!r} and {pair[1]!r} must hold ids of one type. "
+            f"Got {table.schema.field(pair[0]).type} and {table.schema.field(pair[1]).type}",
+        ) from None
+    order = np.argsort(first, kind="stable")
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    idx = rank[inverse.ravel()]
+    return uniq[order], idx[0::2].astype(np.int64), idx[1::2].astype(np.int64)
+
+
+def _check_weight_column(table: Any, name: str, path: PathLike) -> None:
+    w = column(table, name, path)
+    if not (np.issubdtype(w.dtype, np.number) and not np.issubdtype(w.dtype, np.complexfloating)):
+        raise GraphFileError(path, f"column {name!r} must hold numbers. Got {table.schema.field(name).type}")
+    bad = np.flatnonzero(~(np.isfinite(w) & (w > 0)))
+    if len(bad):
+        raise GraphFileError(
+            path, f"weight must be a number > 0, got {w[bad[0]]!r}", int(bad[0]) + 1, unit="row"
+        )

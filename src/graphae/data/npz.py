@@ -1,0 +1,223 @@
+"""NumPy arrays on disk: GNN-benchmark ``.npz`` graphs (Shchur et al., 2018) and array helpers.
+
+Arrays are always loaded with ``allow_pickle=False``; pickled arrays (such as the
+benchmark files' ``attr_names``) are never loaded.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from graphae.data.text import GraphFileError, PathLike, as_text, check_exists, object_array, stem, suffix
+from graphae.graph import Graph
+
+__all__ = ["load_npz_graph", "npz_keys", "read_array_features"]
+
+_NPZ_ADJ = ("adj_data", "adj_indices", "adj_indptr", "adj_shape")
+_NPZ_ATTR = ("attr_data", "attr_indices", "attr_indptr", "attr_shape")
+_SCIPY_NPZ = frozenset({"data", "indices", "indptr", "shape", "format"})
+_NPZ_LABELS = ("labels_data", "labels_indices", "labels_indptr", "labels_shape")
+
+Matrix = np.ndarray | sp.csr_matrix
+
+
+def load_npz_graph(path: PathLike, *, directed: bool = False) -> Graph:
+    """Load a graph in the GNN-benchmark ``.npz`` layout (Shchur et al., 2018).
+
+    Reads the CSR adjacency ``adj_data``/``adj_indices``/``adj_indptr``/``adj_shape``;
+    features from ``attr_data``/``attr_indices``/``attr_indptr``/``attr_shape`` (CSR) or
+    ``attr_matrix`` (dense); labels from ``labels`` (one per node, or one-hot rows) or
+    ``labels_data``/... (sparse one-hot; a row without a label gives ``-1``); and
+    ``node_names`` as ``node_ids`` when it is a plain string or integer array of
+    unique names (pickled arrays such as ``attr_names`` are never loaded). Entries
+    are binarised and self loops dropped.
+
+    Args:
+        path: The ``.npz`` file.
+        directed: Keep the direction of the adjacency (``adj[i, j]`` is an edge
+            ``i -> j``) and return a directed graph. Otherwise a directed adjacency is
+            made undirected with a warning.
+
+    Returns:
+        A new :class:`~graphae.graph.Graph` named after the file stem.
+
+    Raises:
+        MissingFileError: If ``path`` does not exist.
+        GraphFileError: If the file is not an ``.npz``, a needed array is missing or
+            inconsistent (the message names the file and the key).
+
+    Warns:
+        UserWarning: When the adjacency is not symmetric and ``directed`` is false.
+    """
+    with _open_npz(path) as z:
+        keys = set(z.files)
+        adj = _npz_csr(z, path, _NPZ_ADJ)
+        n = adj.shape[0]
+        x: Matrix | None = None
+        if "attr_data" in keys:
+            x = _npz_csr(z, path, _NPZ_ATTR).astype(np.float32)
+        elif "attr_matrix" in keys:
+            x = _dense_features(_npz_array(z, path, "attr_matrix"), path, key="attr_matrix")
+        y = _npz_labels(z, path, keys)
+        ids = _npz_node_names(z, path, n) if "node_names" in keys else None
+    if adj.shape[0] != adj.shape[1]:
+        raise GraphFileError(path, f"'adj_shape' must be square. Got {tuple(adj.shape)}")
+    for key, arr in (("attributes", x), ("labels", y)):
+        if arr is not None and arr.shape[0] != n:
+            raise GraphFileError(path, f"has {arr.shape[0]} rows of {key} for {n} nodes")
+    pattern = sp.csr_matrix(adj != 0)
+    if not directed and (pattern != pattern.T).nnz:
+        warnings.warn(
+            f"{os.fspath(path)}: the adjacency is directed; it was made undirected.",
+            UserWarning,
+            stacklevel=2,
+        )
+    return Graph.from_adjacency(pattern, directed=directed, x=x, y=y, name=stem(path), node_ids=ids)
+
+
+# Arrays --------------------------------------------------------------------------
+def read_array_features(path: PathLike) -> tuple[np.ndarray | None, Matrix]:
+    """``(ids or None, float32 features)`` of a ``.npy`` array or an ``.npz`` archive.
+
+    An ``.npy`` holds a dense 2-D array without ids; an ``.npz`` a
+    ``scipy.sparse.save_npz`` matrix (no ids) or arrays ``x`` and optionally ``ids``.
+
+    Raises:
+        MissingFileError: If ``path`` does not exist.
+        GraphFileError: If the array needs pickle, is not 2-D, numeric and finite, or
+            the ids do not fit.
+    """
+    if suffix(path) == ".npy":
+        check_exists(path)
+        try:
+            arr = np.load(path, allow_pickle=False)
+        except ValueError as err:
+            raise GraphFileError(path, f"cannot be loaded without pickle ({err})") from None
+        return None, _dense_features(arr, path)
+    with _open_npz(path) as z:
+        keys = set(z.files)
+        if _SCIPY_NPZ <= keys:
+            return None, sp.csr_matrix(sp.load_npz(path), dtype=np.float32)
+        if "x" not in keys:
+            raise GraphFileError(
+                path,
+                f"holds arrays {sorted(keys)}; expected a scipy.sparse.save_npz matrix or an array 'x' (and 'ids')",
+            )
+        x = _dense_features(_npz_array(z, path, "x"), path, key="x")
+        ids = _npz_array(z, path, "ids") if "ids" in keys else None
+    if ids is not None:
+        if ids.ndim != 1 or len(ids) != x.shape[0]:
+            raise GraphFileError(
+                path, f"'ids' must have one entry per row of 'x' ({x.shape[0]}). Got shape {ids.shape}"
+            )
+        if ids.dtype.kind in "US":
+            ids = object_array([as_text(v) for v in ids.tolist()])
+    return ids, x
+
+
+def _open_npz(path: PathLike) -> Any:
+    """The ``.npz`` archive at ``path``, opened without pickle (use it as a context manager).
+
+    Raises:
+        MissingFileError: If ``path`` does not exist.
+        GraphFileError: If the file is not an ``.npz`` archive.
+    """
+    check_exists(path)
+    try:
+        z = np.load(path, allow_pickle=False)
+    except (ValueError, OSError) as err:
+        raise GraphFileError(path, f"is not a NumPy .npz archive ({err})") from None
+    if not isinstance(z, np.lib.npyio.NpzFile):
+        raise GraphFileError(path, "is a single .npy array, not an .npz archive")
+    return z
+
+
+def npz_keys(path: PathLike) -> set[str]:
+    """Names of the arrays in the ``.npz`` archive at ``path``."""
+    with _open_npz(path) as z:
+        return set(z.files)
+
+
+def _npz_array(z: Any, path: PathLike, key: str) -> np.ndarray:
+    """Array ``key`` of an open archive.
+
+    Raises:
+        GraphFileError: If it is absent or needs pickle.
+    """
+    if key not in z.files:
+        raise GraphFileError(path, f"has no {key!r} array")
+    try:
+        return z[key]
+    except ValueError as err:
+        raise GraphFileError(path, f"array {key!r} cannot be loaded without pickle ({err})") from None
+
+
+def _dense_features(arr: np.ndarray, path: PathLike, key: str | None = None) -> np.ndarray:
+    """A 2-D numeric array as contiguous ``float32`` features.
+
+    Args:
+        arr: The array read from ``path``.
+        path: The file, for error messages.
+        key: The array's name inside an archive, for error messages.
+
+    Raises:
+        GraphFileError: If ``arr`` is not 2-D, not numeric, or holds a non-finite value.
+    """
+    what = "the array" if key is None else f"array {key!r}"
+    if arr.ndim != 2:
+        raise GraphFileError(path, f"{what} must be 2-D (nodes x features). Got shape {arr.shape}")
+    if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+        raise GraphFileError(path, f"{what} must be numeric. Got dtype {arr.dtype}")
+    x = np.ascontiguousarray(arr, dtype=np.float32)
+    if not np.isfinite(x).all():
+        row = int(np.flatnonzero(~np.isfinite(x).all(axis=1))[0])
+        raise GraphFileError(path, f"{what} has a non-finite value", row + 1, unit="row")
+    return x
+
+
+def _npz_csr(z: Any, path: PathLike, keys: tuple[str, str, str, str]) -> sp.csr_matrix:
+    data, indices, indptr, shape = (_npz_array(z, path, k) for k in keys)
+    try:
+        mat = sp.csr_matrix((data, indices, indptr), shape=tuple(int(s) for s in shape))
+        # A full check: scipy trusts index arrays, and out-of-range indices crash later.
+        mat.check_format(full_check=True)
+    except (ValueError, TypeError) as err:
+        raise GraphFileError(path, f"arrays {', '.join(keys)} do not form a CSR matrix ({err})") from None
+    return mat
+
+
+def _npz_labels(z: Any, path: PathLike, keys: set[str]) -> np.ndarray | None:
+    if "labels" in keys:
+        labels: Any = _npz_array(z, path, "labels")
+    elif "labels_data" in keys:
+        labels = _npz_csr(z, path, _NPZ_LABELS)
+    else:
+        return None
+    if sp.issparse(labels) or labels.ndim == 2:
+        dense = labels.toarray() if sp.issparse(labels) else labels
+        return np.where(dense.any(axis=1), dense.argmax(axis=1), -1).astype(np.int64)
+    if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
+        raise GraphFileError(
+            path, f"'labels' must be integers, one per node. Got {labels.dtype} {labels.shape}"
+        )
+    return labels.astype(np.int64)
+
+
+def _npz_node_names(z: Any, path: PathLike, n: int) -> np.ndarray | None:
+    """Plain string or integer ``node_names`` of length ``n`` and unique, else ``None``."""
+    try:
+        names = z["node_names"]
+    except ValueError:  # a pickled object array: never unpickled
+        return None
+    if names.ndim != 1 or len(names) != n or names.dtype.kind not in "USiu" or len(np.unique(names)) != n:
+        return None
+    return (
+        object_array([as_text(v) for v in names.tolist()])
+        if names.dtype.kind in "US"
+        else names.astype(np.int64)
+    )

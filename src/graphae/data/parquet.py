@@ -1,0 +1,62 @@
+"""Plumbing shared by the Parquet readers: importing pyarrow, reading a table, taking a column.
+
+Internal to :mod:`graphae.data`. pyarrow is optional (``pip install "graphae[parquet]"``)
+and imported on first use, never at import time.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from graphae.data.text import GraphFileError, PathLike, check_exists
+from graphae.errors import MissingDependencyError
+
+__all__ = ["PARQUET_SUFFIXES", "column", "pyarrow", "read_table"]
+
+PARQUET_SUFFIXES = (".parquet", ".pq")
+_PYARROW_HINT = 'reading Parquet needs pyarrow: pip install "graphae[parquet]"'
+
+
+def pyarrow() -> tuple[Any, Any]:
+    """``(pyarrow, pyarrow.parquet)``, imported on first use.
+
+    Raises:
+        MissingDependencyError: If pyarrow is not installed; the message names the extra.
+    """
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError as err:
+        raise MissingDependencyError(_PYARROW_HINT) from err
+    return pa, pq
+
+
+def read_table(path: PathLike) -> Any:
+    """The whole Parquet file as a ``pyarrow.Table``.
+
+    Raises:
+        MissingDependencyError: If pyarrow is not installed.
+        MissingFileError: If ``path`` does not exist.
+        GraphFileError: If the file is not readable Parquet.
+    """
+    _, pq = pyarrow()
+    check_exists(path)
+    try:
+        return pq.read_table(path)
+    except Exception as err:  # pyarrow raises its own ArrowInvalid/OSError family
+        raise GraphFileError(path, f"is not a readable Parquet file ({err})") from None
+
+
+def column(table: Any, name: str, path: PathLike) -> np.ndarray:
+    """Column ``name`` of ``table`` as numpy.
+
+    Raises:
+        GraphFileError: If the column holds a null, naming its first row.
+    """
+    col = table.column(name)
+    if col.null_count:
+        first = int(np.flatnonzero(col.is_null().to_numpy(zero_copy_only=False))[0])
+        raise GraphFileError(path, f"column {name!r} is empty (null)", first + 1, unit="row")
+    return col.to_numpy()

@@ -1,0 +1,267 @@
+"""Plumbing shared by the file readers: paths, text rows, header rules, id types, errors.
+
+Internal to :mod:`graphae.data`: the readers built on it are
+:func:`~graphae.data.edgelist.read_edgelist`, :func:`~graphae.data.features.read_features`,
+:func:`~graphae.data.npz.load_npz_graph` and :func:`~graphae.data.files.load_graph`.
+Only :class:`GraphFileError` is public (as ``graphae.data.GraphFileError``).
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from itertools import chain
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+
+from graphae.errors import InputError, MissingFileError
+
+__all__ = [
+    "GraphFileError",
+    "PathLike",
+    "Row",
+    "as_text",
+    "check_exists",
+    "default_delimiter",
+    "edge_header_rule",
+    "feature_header_rule",
+    "is_number",
+    "object_array",
+    "preview",
+    "split_header",
+    "stem",
+    "suffix",
+    "text_rows",
+    "typed_ids",
+]
+
+PathLike = str | os.PathLike[str]
+# A non-blank, non-comment row of a text file: (1-based line number, fields).
+Row = tuple[int, list[str]]
+
+_DELIMITERS = {".csv": ",", ".tsv": "\t"}
+# First-row words that mark an edge-list header even when ids are strings.
+_HEADER_WORDS = frozenset("source target src dst from to node1 node2 head tail source_id target_id".split())
+
+
+class GraphFileError(InputError):
+    """A graph or feature file that cannot be read, with where it went wrong.
+
+    The message reads ``FILE:LINE: what`` for text, ``FILE: row K: what`` for tables
+    and arrays, and ``FILE: what`` when no single place is to blame. An
+    :class:`~graphae.errors.InputError`, hence a ``ValueError``.
+
+    Attributes:
+        path: The file as given (or ``"features"`` for an in-memory feature matrix).
+        message: What is wrong, without the location.
+        line: 1-based line (text) or row (Parquet, arrays) of the problem, or ``None``.
+        unit: ``"line"`` or ``"row"``.
+    """
+
+    def __init__(self, path: PathLike, message: str, line: int | None = None, unit: str = "line") -> None:
+        self.path = os.fspath(path)
+        self.line = line
+        self.message = message
+        self.unit = unit
+        if line is None:
+            where = self.path
+        elif unit == "line":
+            where = f"{self.path}:{line}"
+        else:
+            where = f"{self.path}: {unit} {line}"
+        super().__init__(f"{where}: {message}")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return type(self), (self.path, self.message, self.line, self.unit)
+
+
+# Paths ---------------------------------------------------------------------------
+def suffix(path: PathLike) -> str:
+    """Lower-case extension, looking through a final ``.gz`` (``e.csv.gz`` gives ``.csv``)."""
+    p = Path(path)
+    if p.suffix.lower() == ".gz":
+        p = p.with_suffix("")
+    return p.suffix.lower()
+
+
+def stem(path: PathLike) -> str:
+    """File name without its extension (and without a final ``.gz``)."""
+    p = Path(path)
+    if p.suffix.lower() == ".gz":
+        p = p.with_suffix("")
+    return p.stem
+
+
+def check_exists(path: PathLike) -> None:
+    """Raise :class:`~graphae.errors.MissingFileError` naming ``path`` when it does not exist."""
+    if not Path(path).exists():
+        raise MissingFileError(f"No such file: {os.fspath(path)!r}.")
+
+
+def default_delimiter(path: PathLike, delimiter: str | None) -> str | None:
+    """``delimiter``, or the one the extension implies (``None``: runs of whitespace)."""
+    return _DELIMITERS.get(suffix(path)) if delimiter is None else delimiter
+
+
+# Text rows -----------------------------------------------------------------------
+def _open_text(path: PathLike) -> IO[str]:
+    check_exists(path)
+    # utf-8-sig drops the byte-order mark that spreadsheet exports put first.
+    if Path(path).suffix.lower() == ".gz":
+        return gzip.open(path, "rt", encoding="utf-8-sig", newline="")
+    return open(path, encoding="utf-8-sig", newline="")
+
+
+@contextmanager
+def text_rows(path: PathLike, delimiter: str | None, comment: str | None) -> Iterator[Iterator[Row]]:
+    """Non-blank, non-comment rows of a text file as ``(line number, fields)``, streamed.
+
+    Args:
+        path: A text file, ``.gz``-compressed or plain, UTF-8.
+        delimiter: Field separator for :mod:`csv`, or ``None`` to split on runs of
+            whitespace (no quoting).
+        comment: Prefix of comment lines, or ``None``.
+
+    Raises:
+        MissingFileError: If ``path`` does not exist.
+        GraphFileError: For text that is not UTF-8 or not parseable as delimited
+            text, raised while the caller iterates and naming the line.
+    """
+    with _open_text(path) as f:
+        current = [0]
+        if delimiter is None:
+            rows: Iterator[Row] = (
+                (number, fields)
+                for number, line in enumerate(f, 1)
+                if (fields := line.split()) and not (comment and fields[0].startswith(comment))
+            )
+        else:
+
+            def lines() -> Iterator[str]:
+                for number, line in enumerate(f, 1):
+                    # Kept outside so that each record is paired with its last physical line.
+                    current[0] = number
+                    stripped = line.strip()
+                    if stripped and not (comment and stripped.startswith(comment)):
+                        yield line
+
+            reader = csv.reader(lines(), delimiter=delimiter, skipinitialspace=True)
+            rows = ((current[0], fields) for fields in reader)
+        try:
+            yield rows
+        except UnicodeDecodeError as err:
+            raise GraphFileError(path, f"is not UTF-8 text ({err.reason})", _undecodable_line(path)) from None
+        except csv.Error as err:
+            raise GraphFileError(path, f"cannot be parsed as delimited text: {err}", current[0]) from None
+
+
+def _undecodable_line(path: PathLike) -> int | None:
+    """1-based number of the first line that is not UTF-8 (the slow path of an error)."""
+    opener = gzip.open if Path(path).suffix.lower() == ".gz" else open
+    with opener(path, "rb") as f:
+        for number, raw in enumerate(f, 1):
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError:
+                return number
+    return None
+
+
+# Headers -------------------------------------------------------------------------
+def split_header(
+    rows: Iterator[Row],
+    header: bool | None,
+    rule: Callable[[list[str], list[str] | None], bool],
+) -> tuple[Row | None, Iterator[Row]]:
+    """Take the header row off ``rows`` when ``header`` (or, when it is ``None``, ``rule``) says so.
+
+    Returns:
+        ``(header row or None, the remaining rows)``.
+    """
+    first = next(rows, None)
+    if first is None:
+        return None, rows
+    second = next(rows, None)
+    ahead = [first] if second is None else [first, second]
+    if header is None:
+        header = rule(first[1], None if second is None else second[1])
+    if header:
+        return first, chain(ahead[1:], rows)
+    return None, chain(ahead, rows)
+
+
+def is_number(text: str) -> bool:
+    """Whether ``float(text)`` succeeds."""
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def edge_header_rule(first: list[str], second: list[str] | None) -> bool:
+    """Whether the first row of an edge list is a header.
+
+    It is when (a) it has a third field that is not a number, (b) its first two fields
+    are both endpoint names (``source,target``, ``src,dst``, ``from,to``, ...), or
+    (c) its first two fields are non-numeric while the second row's are numeric.
+    """
+    if len(first) >= 3 and not is_number(first[2]):
+        return True
+    if len(first) < 2:
+        return False
+    a, b = first[0].strip().lower(), first[1].strip().lower()
+    if a in _HEADER_WORDS and b in _HEADER_WORDS:
+        return True
+    return (
+        second is not None
+        and len(second) >= 2
+        and not is_number(a)
+        and not is_number(b)
+        and is_number(second[0])
+        and is_number(second[1])
+    )
+
+
+def feature_header_rule(first: list[str], second: list[str] | None) -> bool:
+    """Whether the first row of a feature table is a header: one of its values is not a number."""
+    return not all(is_number(v) for v in first[1:])
+
+
+# Values and ids ------------------------------------------------------------------
+def preview(fields: list[str]) -> str:
+    """A row for an error message, cut to 80 characters."""
+    text = repr(fields)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def object_array(values: list[Any]) -> np.ndarray:
+    """A 1-D object array holding ``values`` as they are (tuples stay elements)."""
+    arr = np.empty(len(values), dtype=object)
+    arr[:] = values
+    return arr
+
+
+def typed_ids(ids: np.ndarray) -> np.ndarray:
+    """Text ids as ``int64`` when every one is a canonical integer, else ``str`` objects.
+
+    Canonical means ``str(int(s)) == s``: ``"007"`` or ``"+7"`` keep every id a string.
+    """
+    texts = [str(v) for v in ids.tolist()]
+    try:
+        ints = [int(t) for t in texts]
+        if all(str(i) == t for i, t in zip(ints, texts, strict=True)):
+            return np.array(ints, dtype=np.int64)
+    except (ValueError, OverflowError):
+        pass
+    return object_array(texts)
+
+
+def as_text(value: str | bytes) -> str:
+    """``value`` as ``str``, decoding bytes as UTF-8 (undecodable bytes replaced)."""
+    return value.decode("utf-8", errors="replace") if isinstance(value, bytes) else value
