@@ -1,4 +1,5 @@
 import json
+import re
 import sys
 
 import numpy as np
@@ -8,6 +9,7 @@ pytest.importorskip("matplotlib")
 
 from matplotlib.figure import Figure  # noqa: E402
 
+from graphae.errors import InputError, MissingDependencyError, MissingFileError  # noqa: E402
 from graphae.metrics import auc_ap  # noqa: E402
 from graphae.plotting import (  # noqa: E402
     REQUIRED_FILES,
@@ -138,6 +140,29 @@ def test_make_report_names_a_missing_file(tmp_path, name):
 def test_make_report_rejects_a_missing_folder(tmp_path):
     with pytest.raises(FileNotFoundError, match="no such folder.*graphae train --out"):
         make_report(tmp_path / "absent")
+
+
+def test_make_report_raises_graphae_errors(tmp_path):
+    assert issubclass(MissingMatplotlibError, MissingDependencyError)
+    with pytest.raises(MissingFileError):
+        make_report(tmp_path / "absent")
+    run = _make_run(tmp_path)
+    (run / "history.json").write_text("[]")
+    with pytest.raises(InputError):
+        make_report(run)
+
+
+@pytest.mark.parametrize("name", ["metrics.json", "history.json"])
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [(b'{"dataset": "Cora",', "not valid JSON"), (b'{"dataset": "Caf\xe9"}', "not valid UTF-8")],
+)
+def test_make_report_names_an_unreadable_json_file(tmp_path, name, content, problem):
+    run = _make_run(tmp_path)
+    (run / name).write_bytes(content)
+    with pytest.raises(InputError, match=rf"^{re.escape(str(run / name))}: {problem} \("):
+        make_report(run)
+    assert not (run / "report.html").exists()
 
 
 def test_make_report_rejects_malformed_test_scores(tmp_path):
