@@ -1,19 +1,20 @@
 import json
 import pickle
+import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-import graphae.io
+import graphae.runfolder
+from graphae import VGAE, load
 from graphae.data import make_communities
 from graphae.graph import Graph
-from graphae.io import CONFIG_FILE, WEIGHTS_FILE, atomic_write, load_model, save_model, write_json, write_npy
-from graphae.nn import build_model
-from graphae.training import GraphTensors
+from graphae.io import atomic_write, write_json, write_npy
+from graphae.runfolder import METADATA, WEIGHTS, read_model, read_weights
 
-HIDDEN, OUT = 8, 4
+LEGACY = Path(__file__).parent / "data" / "legacy-0.1-vgae"
 
 
 @pytest.fixture(scope="module")
@@ -21,14 +22,12 @@ def graph() -> Graph:
     return make_communities(num_nodes=60, num_communities=3, random_state=0)
 
 
-def _config(name: str, data: GraphTensors) -> dict:
-    return {"model": name, "in_channels": data.in_channels, "hidden_channels": HIDDEN, "out_channels": OUT}
-
-
-def _saved_model(folder: Path, graph: Graph, name: str = "gae") -> None:
-    data = GraphTensors.from_graph(graph)
-    model = build_model(name, data.in_channels, HIDDEN, OUT, torch.Generator().manual_seed(0))
-    save_model(model, _config(name, data), folder)
+@pytest.fixture
+def saved(tmp_path: Path, graph: Graph) -> Path:
+    VGAE(epochs=3, hidden_channels=8, out_channels=4, random_state=0, device="cpu").fit(graph).save(
+        tmp_path / "m"
+    )
+    return tmp_path / "m"
 
 
 # atomic_write ---------------------------------------------------------------
@@ -78,49 +77,66 @@ def test_write_json_and_write_npy_round_trip(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.json", "a.npy"]
 
 
-# save_model / load_model ----------------------------------------------------
-@pytest.mark.parametrize("features", [True, False], ids=["features", "identity"])
-@pytest.mark.parametrize("name", ["gae", "vgae"])
-def test_save_load_round_trip(tmp_path: Path, graph: Graph, name: str, features: bool) -> None:
-    data = GraphTensors.from_graph(graph, features=features)
-    model = build_model(name, data.in_channels, HIDDEN, OUT, torch.Generator().manual_seed(1))
-    config = {**_config(name, data), "note": "kept"}
-    save_model(model, config, tmp_path)
-    assert sorted(p.name for p in tmp_path.iterdir()) == [CONFIG_FILE, WEIGHTS_FILE]
-
-    loaded, loaded_config = load_model(tmp_path)
-    assert loaded_config == config
-    assert not loaded.training
-    assert loaded.variational == (name == "vgae")
-    model.eval()
-    with torch.no_grad():
-        expected = model(data.x, data.adj).mu
-        got = loaded(data.x, data.adj).mu
-    assert got.shape == (graph.num_nodes, OUT)
-    torch.testing.assert_close(got, expected, rtol=0, atol=0)
+# model folders ------------------------------------------------------------------
+def test_model_folder_holds_the_documented_files(saved: Path) -> None:
+    assert sorted(p.name for p in saved.iterdir()) == sorted(graphae.runfolder.MODEL_FILES)
+    meta = json.loads((saved / METADATA).read_text())
+    assert meta["format"] == "graphae-model" and meta["model"] == "vgae"
+    assert meta["fit"]["in_channels"] == 500 and meta["fit"]["features_used"] is True
+    assert read_model(saved).embedding.shape == (60, 4)
 
 
-@pytest.mark.parametrize("missing", [CONFIG_FILE, WEIGHTS_FILE])
-def test_load_model_names_a_missing_file(tmp_path: Path, graph: Graph, missing: str) -> None:
-    _saved_model(tmp_path, graph)
-    (tmp_path / missing).unlink()
-    with pytest.raises(FileNotFoundError, match=rf"{missing} not found: is .* a folder written by graphae"):
-        load_model(tmp_path)
+@pytest.mark.parametrize("missing", ["model.pt", "embeddings.npy", "node_ids.txt", "adjacency.npz"])
+def test_read_model_names_a_missing_file(saved: Path, missing: str) -> None:
+    (saved / missing).unlink()
+    with pytest.raises(FileNotFoundError, match=rf"{missing} not found: the model folder .* is incomplete"):
+        read_model(saved)
 
 
-def test_load_model_on_a_missing_folder(tmp_path: Path) -> None:
-    with pytest.raises(FileNotFoundError, match=f"{CONFIG_FILE} not found"):
-        load_model(tmp_path / "nowhere")
+def test_read_model_on_a_missing_folder(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="no such folder; expected a model folder saved by graphae"):
+        read_model(tmp_path / "nowhere")
 
 
-@pytest.mark.parametrize("key", ["model", "in_channels", "hidden_channels", "out_channels"])
-def test_load_model_rejects_an_incomplete_config(tmp_path: Path, graph: Graph, key: str) -> None:
-    _saved_model(tmp_path, graph)
-    config = json.loads((tmp_path / CONFIG_FILE).read_text())
-    del config[key]
-    (tmp_path / CONFIG_FILE).write_text(json.dumps(config))
-    with pytest.raises(ValueError, match=rf"{CONFIG_FILE} lacks \['{key}'\]"):
-        load_model(tmp_path)
+@pytest.mark.parametrize("key", ["model", "params", "graph", "fit"])
+def test_read_model_rejects_incomplete_metadata(saved: Path, key: str) -> None:
+    meta = json.loads((saved / METADATA).read_text())
+    del meta[key]
+    (saved / METADATA).write_text(json.dumps(meta))
+    with pytest.raises(ValueError, match=rf"{METADATA}: '{key}' is missing"):
+        read_model(saved)
+
+
+def test_read_model_names_a_damaged_metadata_file(saved: Path) -> None:
+    (saved / METADATA).write_text("{not json")
+    with pytest.raises(ValueError, match=rf"{METADATA}: not valid JSON"):
+        read_model(saved)
+
+
+def test_read_model_refuses_parts_that_do_not_fit(saved: Path) -> None:
+    np.save(saved / "embeddings.npy", np.zeros((59, 4), dtype=np.float32))
+    with pytest.raises(ValueError, match=r"do not fit together \(60 node ids, embedding \(59, 4\)"):
+        read_model(saved)
+
+
+def test_a_folder_of_graphae_0_1_still_loads() -> None:
+    # Written by graphae 0.1 (estimator.json + model.json): read without a change.
+    est = load(LEGACY)
+    assert type(est) is VGAE and (est.hidden_channels, est.out_channels) == (4, 2)
+    assert not est.features_used_ and est.embedding_.shape == (30, 2)
+    np.testing.assert_allclose(
+        est.predict_proba([("p0", "p1"), ("p2", "p3")]), [0.4998902380466461, 0.4997195303440094], rtol=1e-6
+    )
+    assert [n for n, _ in est.recommend("p0", k=3)] == ["p5", "p15", "p18"]
+
+
+def test_a_damaged_folder_of_graphae_0_1_says_what_to_do(tmp_path: Path) -> None:
+    folder = Path(shutil.copytree(LEGACY, tmp_path / "old"))
+    state = json.loads((folder / "estimator.json").read_text())
+    del state["in_channels"]
+    (folder / "estimator.json").write_text(json.dumps(state))
+    with pytest.raises(ValueError, match="an incomplete model file of graphae 0.1.*train the model again"):
+        load(folder)
 
 
 class _Payload:
@@ -140,19 +156,17 @@ def test_payload_runs_under_plain_pickle(tmp_path: Path) -> None:
     assert marker.exists()
 
 
-def test_load_model_never_runs_code_from_the_weights_file(tmp_path: Path, graph: Graph) -> None:
-    _saved_model(tmp_path, graph)
+def test_loading_never_runs_code_from_the_weights_file(tmp_path: Path, saved: Path) -> None:
     marker = tmp_path / "payload-ran"
-    torch.save({"encoder.conv1.weight": _Payload(marker)}, tmp_path / WEIGHTS_FILE)
+    torch.save({"encoder.conv1.weight": _Payload(marker)}, saved / WEIGHTS)
     assert not marker.exists()
-    with pytest.raises(pickle.UnpicklingError):
-        load_model(tmp_path)
+    with pytest.raises(ValueError, match=r"model.pt: not a readable weights file") as err:
+        load(saved)
     assert not marker.exists()
+    assert "weights_only=False" not in str(err.value)  # never advise that for an untrusted file
 
 
-def test_load_model_asks_torch_for_weights_only(
-    tmp_path: Path, graph: Graph, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_weights_are_read_with_weights_only(saved: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # Newer torch defaults to weights_only=True; check graphae asks for it explicitly.
     calls = []
     real_load = torch.load
@@ -161,8 +175,14 @@ def test_load_model_asks_torch_for_weights_only(
         calls.append(kwargs)
         return real_load(*args, **kwargs)
 
-    _saved_model(tmp_path, graph)
-    monkeypatch.setattr(graphae.io.torch, "load", spy)
-    load_model(tmp_path)
+    monkeypatch.setattr(graphae.runfolder.torch, "load", spy)
+    read_weights(saved / WEIGHTS)
     assert len(calls) == 1
     assert calls[0].get("weights_only") is True
+
+
+def test_truncated_weights_are_a_clear_error(saved: Path) -> None:
+    data = (saved / WEIGHTS).read_bytes()
+    (saved / WEIGHTS).write_bytes(data[: len(data) // 2])
+    with pytest.raises(ValueError, match="model.pt: not a readable weights file"):
+        load(saved)

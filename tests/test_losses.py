@@ -4,12 +4,12 @@ import torch
 import torch.nn.functional as F
 
 from graphae.graph import Graph
-from graphae.losses import (
+from graphae.losses import (  # noqa: I001
     all_pairs_softplus,
     exact_reconstruction_loss,
     kl_divergence,
+    negative_sampling_loss,
     reconstruction_weights,
-    sampled_reconstruction_loss,
     vgae_kl_term,
 )
 
@@ -81,20 +81,50 @@ def test_reconstruction_weights():
         reconstruction_weights(10, 0)
 
 
-def test_sampled_loss_by_hand():
-    z = torch.tensor([[1.0, 0.0], [1.0, 1.0], [0.0, 2.0]])
-    pos = torch.tensor([[0], [1]])  # logit 1
-    neg = torch.tensor([[0, 1], [2, 2]])  # logits 0 and 2
+def test_negative_sampling_loss_by_hand():
+    pos = torch.tensor([1.0])
+    neg = torch.tensor([0.0, 2.0])
     expected = np.log1p(np.exp(-1.0)) + (np.log(2.0) + np.log1p(np.exp(2.0))) / 2
-    assert sampled_reconstruction_loss(z, pos, neg).item() == pytest.approx(expected, rel=1e-6)
+    assert negative_sampling_loss(pos, neg).item() == pytest.approx(expected, rel=1e-6)
 
 
-def test_sampled_loss_is_stable_for_large_logits():
-    z = torch.tensor([[30.0], [30.0]], requires_grad=True)
-    loss = sampled_reconstruction_loss(z, torch.tensor([[0], [1]]), torch.tensor([[0], [1]]))
+def test_negative_sampling_loss_is_stable_for_large_logits():
+    logits = torch.tensor([900.0, 900.0], requires_grad=True)
+    loss = negative_sampling_loss(logits[:1], logits[1:])
     loss.backward()
-    assert torch.isfinite(loss) and torch.isfinite(z.grad).all()
+    assert torch.isfinite(loss) and torch.isfinite(logits.grad).all()
     assert loss.item() == pytest.approx(900.0, rel=1e-4)
+
+
+def dense_directed_reference_loss(z, adj):
+    """The reference formula with an asymmetric A (gravity_graph_autoencoders' Task 1 setting)."""
+    n = adj.shape[0]
+    pos_weight = (n * n - adj.sum()) / adj.sum()
+    norm = n * n / (2 * (n * n - adj.sum()))
+    labels = adj + torch.eye(n, dtype=torch.float64)
+    logits = z @ z.T
+    return norm * (pos_weight * labels * F.softplus(-logits) + (1 - labels) * F.softplus(logits)).mean()
+
+
+def test_exact_loss_on_a_directed_graph_matches_the_dense_formula():
+    rng = np.random.default_rng(1)
+    graph = Graph.from_edges(rng.integers(0, 9, size=(20, 2)), num_nodes=9, directed=True)
+    edges = torch.from_numpy(graph.edges())
+    adj = torch.from_numpy(graph.adj.toarray()).double()
+    assert (adj != adj.T).any()
+    z = torch.randn(9, 3, dtype=torch.float64, requires_grad=True)
+    z_ref = z.detach().clone().requires_grad_()
+    value = exact_reconstruction_loss(z, edges, block_elements=10, directed=True)
+    expected = dense_directed_reference_loss(z_ref, adj)
+    value.backward()
+    expected.backward()
+    torch.testing.assert_close(value, expected)
+    torch.testing.assert_close(z.grad, z_ref.grad)
+
+
+def test_reconstruction_weights_of_a_directed_graph():
+    # 5 directed edges: P = 5, not 10.
+    assert reconstruction_weights(10, 5, directed=True) == pytest.approx(((100 - 5) / 5, 100 / (2 * 95)))
 
 
 def test_kl_divergence_formula():

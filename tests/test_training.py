@@ -1,11 +1,12 @@
+import numpy as np
 import pytest
 import torch
 
-from graphae import GAE, VGAE
+from graphae import GAE, VGAE, Graph
 from graphae.data import make_communities
+from graphae.errors import NonFiniteLossError
 from graphae.experiment import make_estimator, run_link_prediction
-from graphae.nn import build_model
-from graphae.training import GraphTensors, resolve_device, train
+from graphae.training import GraphTensors, ReconstructionObjective, resolve_device, score_pairs, train
 
 
 @pytest.fixture(scope="module")
@@ -50,26 +51,78 @@ def test_global_random_state_is_left_alone(small):
     assert torch.equal(torch.rand(3), expected)
 
 
-def test_select_best_keeps_best_validation_epoch(small):
-    result = run_link_prediction(small, GAE(epochs=30, select_best=True), seed=0)
+def _final_val_auc(result):
+    """Validation AUC of the parameters the fitted model holds, scored afresh."""
+    import torch as t
+
+    est = result.estimator
+    z = t.from_numpy(est.embedding_)
+    return score_pairs(est.module_.decoder, z, result.split.val_pos, result.split.val_neg)[0]
+
+
+def test_select_best_restores_the_parameters_of_the_best_epoch(small):
+    result = run_link_prediction(small, GAE(epochs=30, lr=0.05, select_best=True), seed=0)
     best = max(result.history, key=lambda r: r["val_auc"])
+    assert result.estimator.best_epoch_ == best["epoch"] < 30
+    # The model holds the best epoch's parameters: its validation AUC is the best one, not the last.
+    assert _final_val_auc(result) == pytest.approx(best["val_auc"], abs=1e-12)
+    assert result.history[-1]["val_auc"] != pytest.approx(best["val_auc"], abs=1e-12)
+    last = run_link_prediction(small, GAE(epochs=30, lr=0.05), seed=0)
+    assert _final_val_auc(last) == pytest.approx(last.history[-1]["val_auc"], abs=1e-12)
+
+
+def test_patience_stops_early_and_keeps_the_best_epoch(small):
+    result = run_link_prediction(small, GAE(epochs=300, lr=0.05, patience=5, eval_every=2), seed=0)
+    history = result.history
+    assert len(history) < 300
+    best = max((r for r in history if "val_auc" in r), key=lambda r: r["val_auc"])
+    evaluated_after = [r for r in history if "val_auc" in r and r["epoch"] > best["epoch"]]
+    assert len(evaluated_after) == 5
     assert result.estimator.best_epoch_ == best["epoch"]
+    assert _final_val_auc(result) == pytest.approx(best["val_auc"], abs=1e-12)
+
+
+def test_a_diverging_run_stops_with_a_clear_error(small):
+    with pytest.raises(
+        NonFiniteLossError,
+        match=r"Training diverged at epoch \d+: the (loss is (nan|inf)|embedding is not finite).*lr=1e\+30",
+    ):
+        run_link_prediction(small, GAE(epochs=50, lr=1e30), seed=0)
+    # Without validation scores the loss itself shows it.
+    with pytest.raises(NonFiniteLossError, match=r"Training diverged at epoch \d+: the loss is (nan|inf)"):
+        GAE(epochs=50, lr=1e30, random_state=0).fit(small)
 
 
 def test_train_rejects_bad_options(small):
     data = GraphTensors.from_graph(small)
-    model = build_model("gae", data.in_channels)
-    with pytest.raises(ValueError, match="'loss' parameter must be one of"):
-        train(model, data, loss="hinge")
+    model = GAE().build_module(data.in_channels)
+    objective = ReconstructionObjective("exact")
+    with pytest.raises(ValueError, match="'loss' parameter of the model must be one of"):
+        ReconstructionObjective("hinge")
     with pytest.raises(ValueError, match="'epochs' and 'eval_every' must be >= 1"):
-        train(model, data, epochs=0)
-    with pytest.raises(ValueError, match="select_best=True needs validation pairs"):
-        train(model, data, select_best=True)
+        train(model, data, objective, epochs=0)
+    with pytest.raises(ValueError, match="select_best=True and patience need validation pairs"):
+        train(model, data, objective, select_best=True)
+    with pytest.raises(ValueError, match="'patience' must be None or an int >= 1"):
+        train(model, data, objective, patience=0)
 
 
 def test_make_estimator_rejects_unknown_model():
-    with pytest.raises(ValueError, match="'model' parameter must be one of"):
+    with pytest.raises(ValueError, match=r"Unknown model 'gan': expected one of \['gae', 'vgae'"):
         make_estimator("gan")
+
+
+@pytest.mark.parametrize("model", ["gae", "vgae"])
+@pytest.mark.parametrize("loss", ["exact", "sampled"])
+def test_training_on_a_directed_graph(model, loss):
+    rng = np.random.default_rng(0)
+    # Edges mostly point from lower to higher community ids: direction carries signal.
+    src = rng.integers(0, 300, size=3000)
+    dst = np.minimum(src + rng.integers(1, 40, size=3000), 299)
+    graph = Graph.from_edges(np.stack([src, dst], axis=1), num_nodes=300, directed=True)
+    result = run_link_prediction(graph, make_estimator(model, loss=loss, epochs=40, eval_every=10), seed=0)
+    assert result.split.directed and result.estimator.graph_.directed
+    assert result.test_auc > 0.7
 
 
 def test_resolve_device():

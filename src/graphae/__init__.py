@@ -1,8 +1,26 @@
 """graphae: graph autoencoders (Kipf & Welling, 2016) for embeddings and link prediction."""
 
-from graphae.estimator import GAE, VGAE, NotFittedError, clone, load
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+
+from graphae.estimator import GraphAutoencoderEstimator, load
 from graphae.graph import Graph
+from graphae.models.gae import GAE, VGAE
+from graphae.registry import get_model, model_names, register_model, unregister_model
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
-__all__ = ["GAE", "VGAE", "Graph", "NotFittedError", "__version__", "clone", "load"]
+__all__ = [
+    "GAE",
+    "VGAE",
+    "Graph",
+    "GraphAutoencoderEstimator",
+    "NotFittedError",
+    "__version__",
+    "clone",
+    "get_model",
+    "load",
+    "model_names",
+    "register_model",
+    "unregister_model",
+]

@@ -1,4 +1,4 @@
-"""Saving and loading trained models without executing code from files."""
+"""Writing files so that an interruption never leaves a half-written one behind."""
 
 from __future__ import annotations
 
@@ -9,24 +9,22 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
-
-from graphae.nn.models import GraphAutoencoder, build_model
-
-WEIGHTS_FILE = "model.pt"
-CONFIG_FILE = "model.json"
 
 
 def atomic_write(path: str | os.PathLike, write: Any, mode: str = "wb") -> None:
     """Write through ``write(file)`` to a temporary file, then rename it into place.
 
-    A failure leaves no partial file behind and the old file, if any, intact.
+    The data is flushed to disk before the rename, so after a crash (even ``kill -9`` or
+    a power cut) the file holds either its old content or the new one, whole. A failure
+    leaves no partial file behind and the old file, if any, intact.
     """
     path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, mode) as handle:
             write(handle)
+            handle.flush()
+            os.fsync(handle.fileno())
         # mkstemp creates 0600 files; give the result the permissions of a normal new file.
         umask = os.umask(0)
         os.umask(umask)
@@ -35,6 +33,21 @@ def atomic_write(path: str | os.PathLike, write: Any, mode: str = "wb") -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    _fsync_dir(path.parent)
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make a rename in ``folder`` durable (a no-op where folders cannot be opened)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def write_json(path: str | os.PathLike, obj: Any) -> None:
@@ -47,39 +60,6 @@ def write_npy(path: str | os.PathLike, array: np.ndarray) -> None:
     atomic_write(path, lambda f: np.save(f, array))
 
 
-def save_model(model: GraphAutoencoder, config: dict[str, Any], folder: str | os.PathLike) -> None:
-    """Save weights (``model.pt``, tensors only) and configuration (``model.json``).
-
-    Args:
-        model: The trained model.
-        config: JSON-serialisable settings; must hold ``model``, ``in_channels``,
-            ``hidden_channels`` and ``out_channels`` to rebuild it.
-        folder: An existing folder.
-    """
-    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-    atomic_write(Path(folder) / WEIGHTS_FILE, lambda f: torch.save(state, f))
-    write_json(Path(folder) / CONFIG_FILE, config)
-
-
-def load_model(folder: str | os.PathLike) -> tuple[GraphAutoencoder, dict[str, Any]]:
-    """Load what :func:`save_model` wrote; weights load with ``weights_only=True``.
-
-    Raises:
-        FileNotFoundError: If ``model.json`` or ``model.pt`` is missing.
-        ValueError: If the configuration is incomplete.
-    """
-    folder = Path(folder)
-    for name in (CONFIG_FILE, WEIGHTS_FILE):
-        if not (folder / name).is_file():
-            raise FileNotFoundError(f"{folder / name} not found: is {folder} a folder written by graphae?")
-    config = json.loads((folder / CONFIG_FILE).read_text())
-    missing = [k for k in ("model", "in_channels", "hidden_channels", "out_channels") if k not in config]
-    if missing:
-        raise ValueError(f"{folder / CONFIG_FILE} lacks {missing}.")
-    model = build_model(
-        config["model"], config["in_channels"], config["hidden_channels"], config["out_channels"]
-    )
-    state = torch.load(folder / WEIGHTS_FILE, map_location="cpu", weights_only=True)
-    model.load_state_dict(state)
-    model.eval()
-    return model, config
+def write_text(path: str | os.PathLike, text: str) -> None:
+    """Atomically write UTF-8 text."""
+    atomic_write(path, lambda f: f.write(text.encode("utf-8")))

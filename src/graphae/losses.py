@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from graphae.errors import InputError
 from graphae.nn.functional import pair_logits
 
 # Elements per block of the all-pairs sum: bounds its working memory (1 MiB in float32, cache-sized).
@@ -81,20 +82,20 @@ def all_pairs_softplus(z: torch.Tensor, block_elements: int = DEFAULT_BLOCK_ELEM
     return _AllPairsSoftplus.apply(z, block_elements)
 
 
-def reconstruction_weights(num_nodes: int, num_edges: int) -> tuple[float, float]:
+def reconstruction_weights(num_nodes: int, num_edges: int, directed: bool = False) -> tuple[float, float]:
     """``pos_weight`` and ``norm`` of the reference exact loss.
 
-    With ``P = 2 * num_edges`` nonzeros of the (symmetric, loop-free) training
-    adjacency and ``N^2`` pairs: ``pos_weight = (N^2 - P) / P`` and
-    ``norm = N^2 / (2 (N^2 - P))``, as in tkipf/gae.
+    With ``P`` nonzeros of the loop-free training adjacency (``2 * num_edges`` when
+    undirected, ``num_edges`` when directed) and ``N^2`` pairs:
+    ``pos_weight = (N^2 - P) / P`` and ``norm = N^2 / (2 (N^2 - P))``, as in tkipf/gae.
 
     Raises:
-        ValueError: If the graph has no edges.
+        InputError: If the graph has no edges.
     """
     if num_edges < 1:
-        raise ValueError("The exact reconstruction loss needs at least one training edge. Got 0.")
+        raise InputError("The exact reconstruction loss needs at least one training edge. Got 0.")
     pairs = float(num_nodes) ** 2
-    positives = 2.0 * num_edges
+    positives = (1.0 if directed else 2.0) * num_edges
     return (pairs - positives) / positives, pairs / (2.0 * (pairs - positives))
 
 
@@ -102,8 +103,10 @@ def exact_reconstruction_loss(
     z: torch.Tensor,
     pos_edge_index: torch.Tensor,
     block_elements: int = DEFAULT_BLOCK_ELEMENTS,
+    *,
+    directed: bool = False,
 ) -> torch.Tensor:
-    r"""The paper's weighted cross-entropy over all ``N^2`` pairs, on logits.
+    r"""The paper's weighted cross-entropy over all ``N^2`` pairs, for inner-product logits.
 
     .. math::
         L = \frac{\text{norm}}{N^2} \sum_{i,j} \Big[ w\, Y_{ij} \,\mathrm{softplus}(-x_{ij})
@@ -113,47 +116,49 @@ def exact_reconstruction_loss(
     with ``w = pos_weight`` and ``norm`` from :func:`reconstruction_weights`. It
     equals ``norm * mean(weighted_cross_entropy_with_logits(...))`` of tkipf/gae,
     but is computed as an all-pairs term plus an ``O(E + N)`` correction on the
-    positives, never materialising an ``N x N`` tensor.
+    positives, never materialising an ``N x N`` tensor. On a directed graph ``A`` is
+    the (asymmetric) adjacency; the logits stay symmetric.
 
     Args:
         z: Latent codes.
-        pos_edge_index: Training edges, each undirected edge once.
+        pos_edge_index: Training edges, each once (undirected: one orientation).
         block_elements: Working-memory bound of the all-pairs term, in elements.
+        directed: Whether ``pos_edge_index`` holds directed edges.
 
     Shapes:
         z: ``[N, d]``; pos_edge_index: ``[2, E]``; returns a scalar.
     """
     n = z.shape[0]
-    pos_weight, norm = reconstruction_weights(n, pos_edge_index.shape[1])
+    pos_weight, norm = reconstruction_weights(n, pos_edge_index.shape[1], directed)
     edge_logits = pair_logits(z, pos_edge_index)
     self_logits = (z * z).sum(-1)
     # For a positive, w*softplus(-x) replaces the softplus(x) counted in the all-pairs sum.
     edge_term = pos_weight * F.softplus(-edge_logits) - F.softplus(edge_logits)
     self_term = pos_weight * F.softplus(-self_logits) - F.softplus(self_logits)
-    total = all_pairs_softplus(z, block_elements) + 2 * edge_term.sum() + self_term.sum()
+    # An undirected edge stands for its two ordered pairs. (The all-pairs term comes first:
+    # the order in which autograd accumulates gradients into z keeps results bit-stable.)
+    total = (
+        all_pairs_softplus(z, block_elements)
+        + (edge_term.sum() if directed else 2 * edge_term.sum())
+        + self_term.sum()
+    )
     return total * (norm / float(n) ** 2)
 
 
-def sampled_reconstruction_loss(
-    z: torch.Tensor, pos_edge_index: torch.Tensor, neg_edge_index: torch.Tensor
-) -> torch.Tensor:
-    r"""Binary cross-entropy on positive pairs and sampled negative pairs.
+def negative_sampling_loss(pos_logits: torch.Tensor, neg_logits: torch.Tensor) -> torch.Tensor:
+    r"""Binary cross-entropy on the logits of positive pairs and sampled negative pairs.
 
     .. math::
-        L = \mathrm{mean}_{(i,j) \in E^+} \mathrm{softplus}(-z_i \cdot z_j)
-          + \mathrm{mean}_{(i,j) \in E^-} \mathrm{softplus}(z_i \cdot z_j)
+        L = \mathrm{mean}_{(i,j) \in E^+} \mathrm{softplus}(-x_{ij})
+          + \mathrm{mean}_{(i,j) \in E^-} \mathrm{softplus}(x_{ij})
 
-    The same objective as PyTorch Geometric's ``GAE.recon_loss`` but on logits,
-    without its ``log(sigmoid + eps)``.
+    The objective of PyTorch Geometric's ``GAE.recon_loss``, but on logits, without
+    its ``log(sigmoid + eps)``.
 
     Shapes:
-        z: ``[N, d]``; pos_edge_index: ``[2, E]``; neg_edge_index: ``[2, K]``.
+        pos_logits: ``[E]``; neg_logits: ``[K]``; returns a scalar.
     """
-    # One gather for both sets: half the indexing (and scatter-add in backward).
-    pairs = torch.cat([pos_edge_index, neg_edge_index], dim=1)
-    logits = pair_logits(z, pairs)
-    pos, neg = logits.split([pos_edge_index.shape[1], neg_edge_index.shape[1]])
-    return F.softplus(-pos).mean() + F.softplus(neg).mean()
+    return F.softplus(-pos_logits).mean() + F.softplus(neg_logits).mean()
 
 
 def kl_divergence(mu: torch.Tensor, logstd: torch.Tensor) -> torch.Tensor:

@@ -1,12 +1,13 @@
 """The torch layer of graphae: convolutions, encoders, decoders and models."""
 
 from graphae.nn.conv import GCNConv
-from graphae.nn.decoders import InnerProductDecoder
+from graphae.nn.decoders import Decoder, InnerProductDecoder
 from graphae.nn.encoders import EncoderOutput, GCNEncoder, VariationalGCNEncoder
 from graphae.nn.functional import SparseOperator, gcn_norm, spmm
-from graphae.nn.models import GraphAutoencoder, build_model
+from graphae.nn.models import GraphAutoencoder
 
 __all__ = [
+    "Decoder",
     "EncoderOutput",
     "GCNConv",
     "GCNEncoder",
@@ -14,7 +15,6 @@ __all__ = [
     "InnerProductDecoder",
     "SparseOperator",
     "VariationalGCNEncoder",
-    "build_model",
     "gcn_norm",
     "spmm",
 ]

@@ -1,27 +1,96 @@
-"""Inner-product decoder."""
+"""Decoders: they turn latent codes into edge logits, and own every score of a node pair.
+
+Every score graphae computes (training losses, validation and test scores,
+``predict_proba``, ``recommend``) goes through a model's decoder. A decoder says what it
+supports:
+
+- ``symmetric``: whether ``score(i, j) == score(j, i)`` (an inner product is; a decoder
+  for directed graphs is not);
+- ``has_exact_loss``: whether it can compute the paper's exact loss over all ``N^2``
+  pairs (:meth:`Decoder.exact_loss`). Asking for the exact loss with a decoder that has
+  none is an error at fit time.
+
+Decoders return logits, not probabilities, so that losses use stable log-sigmoid forms.
+"""
 
 from __future__ import annotations
 
 import torch
 from torch import nn
 
+from graphae.losses import exact_reconstruction_loss
 from graphae.nn.functional import pair_logits
 
+# Pairs scored at once by the generic row scorer: bounds its working memory.
+_ROW_CHUNK = 1 << 20
 
-class InnerProductDecoder(nn.Module):
-    r"""Edge logits ``z_i . z_j``; the edge probability is ``sigmoid(z_i . z_j)``.
 
-    Returns logits, not probabilities, so losses can use stable log-sigmoid forms.
+class Decoder(nn.Module):
+    """Base class of decoders: logits of node pairs from latent codes.
+
+    Subclasses implement :meth:`forward`; they may override :meth:`score_rows` with a
+    faster dense form, and set ``has_exact_loss`` and implement :meth:`exact_loss`.
     """
 
-    def forward(self, z: torch.Tensor, edge_index: torch.Tensor) -> torch.Tensor:
-        """Logits of the given pairs.
+    symmetric: bool = False
+    has_exact_loss: bool = False
+
+    def forward(self, z: torch.Tensor, pairs: torch.Tensor) -> torch.Tensor:
+        """Logits of the pairs ``pairs[0] -> pairs[1]``.
 
         Shapes:
-            z: ``[N, d]``; edge_index: ``[2, k]``; returns ``[k]``.
+            z: ``[N, d]``; pairs: ``[2, k]`` int64; returns ``[k]``.
         """
-        return pair_logits(z, edge_index)
+        raise NotImplementedError
+
+    def score_rows(self, z: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
+        """Logits of every pair ``(i, j)`` for ``i`` in ``rows`` and all ``j``.
+
+        Shapes:
+            z: ``[N, d]``; rows: ``[r]`` int64; returns ``[r, N]``.
+        """
+        n = z.shape[0]
+        out = torch.empty(len(rows), n, dtype=z.dtype, device=z.device)
+        per_chunk = max(1, _ROW_CHUNK // max(n, 1))
+        cols = torch.arange(n, device=z.device)
+        for start in range(0, len(rows), per_chunk):
+            block = rows[start : start + per_chunk]
+            src = block.repeat_interleave(n)
+            dst = cols.repeat(len(block))
+            out[start : start + len(block)] = self(z, torch.stack([src, dst])).view(len(block), n)
+        return out
+
+    def exact_loss(self, z: torch.Tensor, pos_edge_index: torch.Tensor, directed: bool) -> torch.Tensor:
+        """The weighted cross-entropy over all ``N^2`` pairs (see :mod:`graphae.losses`).
+
+        Raises:
+            NotImplementedError: If the decoder has no exact loss (``has_exact_loss`` is False).
+        """
+        raise NotImplementedError(f"{type(self).__name__} has no exact all-pairs loss.")
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+
+class InnerProductDecoder(Decoder):
+    r"""Edge logits ``z_i . z_j``; the edge probability is ``sigmoid(z_i . z_j)``.
+
+    The decoder of the GAE and VGAE (Kipf & Welling, 2016). It is symmetric and has an
+    exact all-pairs loss computed blockwise, without any ``N x N`` tensor.
+    """
+
+    symmetric = True
+    has_exact_loss = True
+
+    def forward(self, z: torch.Tensor, pairs: torch.Tensor) -> torch.Tensor:
+        return pair_logits(z, pairs)
+
+    def score_rows(self, z: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
+        return z.index_select(0, rows) @ z.t()
 
     def forward_all(self, z: torch.Tensor) -> torch.Tensor:
         """Dense logits of all pairs, ``z @ z.T`` (``[N, N]``: small graphs only)."""
         return z @ z.t()
+
+    def exact_loss(self, z: torch.Tensor, pos_edge_index: torch.Tensor, directed: bool) -> torch.Tensor:
+        return exact_reconstruction_loss(z, pos_edge_index, directed=directed)

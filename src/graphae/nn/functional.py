@@ -7,30 +7,46 @@ import warnings
 import torch
 
 
-def gcn_norm(edge_index: torch.Tensor, num_nodes: int, dtype: torch.dtype = torch.float32) -> torch.Tensor:
-    r"""Symmetrically normalized adjacency with self loops, as a sparse CSR tensor.
+def gcn_norm(
+    edge_index: torch.Tensor,
+    num_nodes: int,
+    dtype: torch.dtype = torch.float32,
+    *,
+    directed: bool = False,
+) -> torch.Tensor:
+    r"""Normalized adjacency with self loops, as a sparse CSR tensor.
+
+    Undirected graphs use the symmetric normalization of Kipf & Welling; directed graphs
+    the out-degree normalization of the gravity-inspired autoencoders (Salha et al.,
+    2019, section 3.3.1), under which a node averages its out-neighbours and itself:
 
     .. math::
-        \hat A = D^{-1/2} (A + I) D^{-1/2}, \qquad D_{ii} = 1 + \sum_j A_{ij}
+        \hat A = D^{-1/2} (A + I) D^{-1/2} \ \text{(undirected)}, \qquad
+        \hat A = D_{out}^{-1} (A + I) \ \text{(directed)}, \qquad D_{ii} = 1 + \sum_j A_{ij}
 
     Args:
-        edge_index: Edges of a symmetric graph, both directions listed, no self loops.
+        edge_index: Edges ``i -> j``; for an undirected graph both directions listed;
+            no self loops.
         num_nodes: Number of nodes ``N``.
         dtype: Value type of the result.
+        directed: Use the out-degree normalization.
 
     Returns:
         ``[N, N]`` sparse CSR tensor on the device of ``edge_index``.
 
     Shapes:
-        edge_index: ``[2, 2E]``.
+        edge_index: ``[2, P]``.
     """
     device = edge_index.device
     loops = torch.arange(num_nodes, device=device)
     row = torch.cat([edge_index[0], loops])
     col = torch.cat([edge_index[1], loops])
     deg = torch.bincount(row, minlength=num_nodes).to(dtype)
-    inv_sqrt = deg.rsqrt()
-    values = inv_sqrt[row] * inv_sqrt[col]
+    if directed:
+        values = deg.reciprocal()[row]
+    else:
+        inv_sqrt = deg.rsqrt()
+        values = inv_sqrt[row] * inv_sqrt[col]
     coo = torch.sparse_coo_tensor(
         torch.stack([row, col]), values, (num_nodes, num_nodes), check_invariants=False
     )

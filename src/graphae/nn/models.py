@@ -1,28 +1,38 @@
-"""Graph autoencoder models: an encoder and an inner-product decoder."""
+"""A graph autoencoder module: an encoder and a decoder."""
 
 from __future__ import annotations
 
 import torch
 from torch import nn
 
-from graphae.nn.decoders import InnerProductDecoder
-from graphae.nn.encoders import EncoderOutput, GCNEncoder, VariationalGCNEncoder
-
-ENCODERS: dict[str, type[nn.Module]] = {
-    "gae": GCNEncoder,
-    "vgae": VariationalGCNEncoder,
-}
+from graphae.nn.decoders import Decoder, InnerProductDecoder
+from graphae.nn.encoders import EncoderOutput
+from graphae.nn.functional import SparseOperator
 
 
 class GraphAutoencoder(nn.Module):
-    """An encoder with an inner-product decoder.
+    """An encoder of nodes and a decoder of node pairs.
 
     Args:
-        encoder: A module returning :class:`EncoderOutput`.
-        decoder: Defaults to :class:`InnerProductDecoder`.
+        encoder: A module ``encoder(x, adj, generator) -> EncoderOutput``; it is
+            variational when it has ``variational = True`` (then ``EncoderOutput.logstd``
+            is set).
+        decoder: A :class:`~graphae.nn.decoders.Decoder`; defaults to
+            :class:`~graphae.nn.decoders.InnerProductDecoder`.
+
+    Example:
+        >>> from graphae.nn import GCNEncoder
+        >>> GraphAutoencoder(GCNEncoder(1433, 32, 16))
+        GraphAutoencoder(
+          (encoder): GCNEncoder(
+            (conv1): GCNConv(1433, 32)
+            (conv2): GCNConv(32, 16)
+          )
+          (decoder): InnerProductDecoder()
+        )
     """
 
-    def __init__(self, encoder: nn.Module, decoder: nn.Module | None = None) -> None:
+    def __init__(self, encoder: nn.Module, decoder: Decoder | None = None) -> None:
         super().__init__()
         self.encoder = encoder
         self.decoder = decoder if decoder is not None else InnerProductDecoder()
@@ -32,41 +42,20 @@ class GraphAutoencoder(nn.Module):
         return bool(getattr(self.encoder, "variational", False))
 
     def reset_parameters(self, generator: torch.Generator | None = None) -> None:
-        self.encoder.reset_parameters(generator)
+        for module in (self.encoder, self.decoder):
+            reset = getattr(module, "reset_parameters", None)
+            if reset is not None:
+                reset(generator)
 
     def forward(
         self,
-        x: torch.Tensor | None,
-        adj: torch.Tensor,
+        x: torch.Tensor | SparseOperator | None,
+        adj: torch.Tensor | SparseOperator,
         generator: torch.Generator | None = None,
     ) -> EncoderOutput:
+        """Encode every node. Shapes: see the encoder."""
         return self.encoder(x, adj, generator)
 
-    def decode(self, z: torch.Tensor, edge_index: torch.Tensor) -> torch.Tensor:
-        """Logits of the pairs in ``edge_index``."""
-        return self.decoder(z, edge_index)
-
-
-def build_model(
-    model: str,
-    in_channels: int,
-    hidden_channels: int = 32,
-    out_channels: int = 16,
-    generator: torch.Generator | None = None,
-) -> GraphAutoencoder:
-    """A GAE or VGAE by name.
-
-    Args:
-        model: ``"gae"`` or ``"vgae"``.
-        in_channels: Feature width, or the number of nodes for identity features.
-        hidden_channels: Width of the first GCN layer.
-        out_channels: Latent dimension.
-        generator: Optional ``torch.Generator`` for initialisation.
-
-    Raises:
-        ValueError: On an unknown model name.
-    """
-    if model not in ENCODERS:
-        raise ValueError(f"The 'model' parameter must be one of {sorted(ENCODERS)}. Got {model!r}.")
-    encoder = ENCODERS[model](in_channels, hidden_channels, out_channels, generator)
-    return GraphAutoencoder(encoder)
+    def decode(self, z: torch.Tensor, pairs: torch.Tensor) -> torch.Tensor:
+        """Logits of the pairs ``pairs[0] -> pairs[1]`` (``[2, k]`` in, ``[k]`` out)."""
+        return self.decoder(z, pairs)

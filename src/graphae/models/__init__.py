@@ -1,0 +1,1 @@
+"""The built-in models, one module each; :mod:`graphae.registry` lists them."""

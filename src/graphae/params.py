@@ -1,0 +1,109 @@
+"""Declared estimator parameters and their checks.
+
+Each estimator class declares ``_parameter_constraints``, a dict from parameter name to a
+:class:`Constraint`; :func:`validate_params` checks them all at ``fit`` and names the
+parameter, what was expected and what was given, as scikit-learn does:
+``The 'lr' parameter of VGAE must be a float > 0. Got -1.``
+numpy scalars (``np.int64(3)``, ``np.float32(0.01)``) are accepted like Python numbers.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from graphae.errors import ParameterError, describe
+
+
+class Constraint:
+    """A check of one parameter value, with a description for error messages."""
+
+    description = "valid"
+
+    def accepts(self, value: Any) -> bool:
+        raise NotImplementedError
+
+
+class Integer(Constraint):
+    """An int (not a bool) in ``[low, high]`` (``high=None``: unbounded)."""
+
+    def __init__(self, low: int, high: int | None = None) -> None:
+        self.low, self.high = low, high
+        self.description = f"an int >= {low}" if high is None else f"an int in [{low}, {high}]"
+
+    def accepts(self, value: Any) -> bool:
+        if not isinstance(value, numbers.Integral) or isinstance(value, bool):
+            return False
+        return self.low <= value and (self.high is None or value <= self.high)
+
+
+class PositiveFloat(Constraint):
+    """A finite real number > 0."""
+
+    description = "a float > 0"
+
+    def accepts(self, value: Any) -> bool:
+        return (
+            isinstance(value, numbers.Real)
+            and not isinstance(value, bool)
+            and math.isfinite(value)
+            and value > 0
+        )
+
+
+class Boolean(Constraint):
+    description = "a bool"
+
+    def accepts(self, value: Any) -> bool:
+        return isinstance(value, bool) or type(value).__name__ == "bool_"
+
+
+class Options(Constraint):
+    """One of a fixed set of strings."""
+
+    def __init__(self, options: Sequence[str]) -> None:
+        self.options = list(options)
+        self.description = f"one of {self.options}"
+
+    def accepts(self, value: Any) -> bool:
+        return isinstance(value, str) and value in self.options
+
+
+class String(Constraint):
+    description = "a str"
+
+    def accepts(self, value: Any) -> bool:
+        return isinstance(value, str)
+
+
+class NoneOr(Constraint):
+    """``None``, or what ``inner`` accepts."""
+
+    def __init__(self, inner: Constraint) -> None:
+        self.inner = inner
+        self.description = f"None or {inner.description}"
+
+    def accepts(self, value: Any) -> bool:
+        return value is None or self.inner.accepts(value)
+
+
+def validate_params(owner: str, params: Mapping[str, Any], constraints: Mapping[str, Constraint]) -> None:
+    """Check every declared parameter.
+
+    Raises:
+        ParameterError: For the first parameter that fails its constraint.
+    """
+    for name, constraint in constraints.items():
+        value = params[name]
+        if not constraint.accepts(value):
+            raise ParameterError(
+                f"The {name!r} parameter of {owner} must be {constraint.description}. Got {describe(value)}."
+            )
+
+
+def plain(value: Any) -> Any:
+    """A parameter value as plain Python (numpy scalars unwrapped), for JSON."""
+    item = getattr(value, "item", None)
+    return item() if item is not None and getattr(value, "shape", None) == () else value

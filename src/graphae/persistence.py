@@ -1,0 +1,199 @@
+"""Estimators to and from model folders and checkpoints: what identifies a fit."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+
+from graphae import runfolder
+from graphae.errors import InputError
+from graphae.graph import Graph
+from graphae.params import plain
+from graphae.training import Checkpointer, load_checkpoint
+
+if TYPE_CHECKING:
+    from graphae.estimator import GraphAutoencoderEstimator
+
+# Parameters that change how a fit runs, not what it computes: a resumed fit may change them.
+_RUNTIME_PARAMS = ("device", "threads", "verbose")
+DEFAULT_CHECKPOINT_EVERY = 10
+
+
+def _version() -> str:
+    from graphae import __version__
+
+    return __version__
+
+
+def to_saved(est: GraphAutoencoderEstimator) -> runfolder.SavedModel:
+    """The contents of a model folder for a fitted estimator."""
+    graph = est.graph_
+    metadata = {
+        "graphae_version": _version(),
+        "model": est.model_name,
+        "estimator": type(est).__name__,
+        "params": {k: plain(v) for k, v in est.get_params(deep=False).items()},
+        "graph": {
+            "name": graph.name,
+            "num_nodes": graph.num_nodes,
+            "num_edges": graph.num_edges,
+            "directed": graph.directed,
+            "node_id_type": runfolder.node_id_type(est.node_ids_),
+        },
+        "fit": {
+            "in_channels": est.in_channels_,
+            "features_used": est.features_used_,
+            "best_epoch": est.best_epoch_,
+            "train_seconds": est.train_seconds_,
+        },
+    }
+    return runfolder.SavedModel(
+        metadata=metadata,
+        weights=est.module_.state_dict(),
+        embedding=est.embedding_,
+        adjacency=graph.adj,
+        node_ids=est.node_ids_,
+        history=est.history_,
+    )
+
+
+def from_saved(
+    saved: runfolder.SavedModel, path: str | os.PathLike, expected: type | None = None
+) -> GraphAutoencoderEstimator:
+    """A fitted estimator from the contents of a model folder.
+
+    Raises:
+        InputError: If the model is not registered here, is not an ``expected``, or its
+            parameters or weights do not fit its class.
+    """
+    from graphae.estimator import GraphAutoencoderEstimator
+    from graphae.registry import get_model, model_names
+
+    meta = saved.metadata
+    name = meta["model"]
+    if name not in model_names():
+        raise InputError(
+            f"{path} holds a model {name!r} that is not registered here (registered: {model_names()}); "
+            "import the module that registers it (graphae.register_model) before loading."
+        )
+    cls = get_model(name).estimator
+    if expected is not None and expected is not GraphAutoencoderEstimator and not issubclass(cls, expected):
+        raise InputError(f"{path} holds a {cls.__name__}, not a {expected.__name__}.")
+    params = dict(meta["params"])
+    unknown = sorted(set(params) - set(cls._get_param_names()))
+    if unknown:
+        raise InputError(
+            f"{path}: parameters {unknown} are unknown to {cls.__name__}; the folder was saved by "
+            f"graphae {meta.get('graphae_version', '?')}, install that version to load it."
+        )
+    est = cls(**params)
+    fit = meta["fit"]
+    module = est.build_module(int(fit["in_channels"]), torch.Generator().manual_seed(0))
+    try:
+        module.load_state_dict(saved.weights)
+    except RuntimeError as err:
+        reason = str(err).splitlines()[0]
+        raise InputError(
+            f"{path}: the weights do not fit a {cls.__name__} with these parameters ({reason})."
+        ) from None
+    module.eval()
+    graph_meta = meta["graph"]
+    est.module_ = module
+    est.embedding_ = saved.embedding
+    est.graph_ = Graph(
+        adj=sp.csr_matrix(saved.adjacency, dtype=np.float32),
+        name=graph_meta.get("name", "graph"),
+        node_ids=saved.node_ids,
+        directed=bool(graph_meta["directed"]),
+    )
+    est.node_ids_ = saved.node_ids
+    est.features_used_ = bool(fit["features_used"])
+    est.in_channels_ = int(fit["in_channels"])
+    est.history_ = saved.history
+    est.best_epoch_ = fit.get("best_epoch", 0)
+    est.train_seconds_ = fit.get("train_seconds", 0.0)
+    return est
+
+
+# Checkpoints ------------------------------------------------------------------------
+def fingerprint(
+    est: GraphAutoencoderEstimator,
+    graph: Graph,
+    features: bool,
+    val_pairs: tuple[np.ndarray, np.ndarray] | None,
+) -> dict[str, Any]:
+    """What a checkpoint must match to be resumed: model, parameters, graph, validation pairs."""
+    params = {k: plain(v) for k, v in est.get_params(deep=False).items() if k not in _RUNTIME_PARAMS}
+    return {
+        "model": est.model_name,
+        "estimator": type(est).__name__,
+        "params": params,
+        "graph": {
+            "num_nodes": graph.num_nodes,
+            "num_edges": graph.num_edges,
+            "directed": graph.directed,
+            "edges": _digest(graph.edge_keys()),
+            "features": _digest(graph.x) if features else None,
+        },
+        "val_pairs": None if val_pairs is None else _digest(*val_pairs),
+    }
+
+
+def _digest(*arrays: Any) -> str:
+    h = hashlib.blake2b(digest_size=16)
+    for arr in arrays:
+        if sp.issparse(arr):
+            arr = sp.csr_matrix(arr)
+            parts = (arr.indptr, arr.indices, arr.data, np.array(arr.shape))
+        else:
+            parts = (np.asarray(arr), np.array(np.shape(arr)))
+        for part in parts:
+            h.update(np.ascontiguousarray(part).tobytes())
+    return h.hexdigest()
+
+
+def checkpointing(
+    est: GraphAutoencoderEstimator,
+    graph: Graph,
+    features: bool,
+    val_pairs: tuple[np.ndarray, np.ndarray] | None,
+    path: str | os.PathLike | None,
+    every: int | None,
+    resume: bool,
+) -> tuple[Checkpointer | None, dict[str, Any] | None]:
+    """The checkpointer of a fit and, when resuming, the state to resume from.
+
+    Raises:
+        InputError: On ``checkpoint_every``/``resume`` without a checkpoint path, or a
+            checkpoint written for other parameters, another graph or other validation pairs.
+    """
+    if path is None:
+        if every is not None or resume:
+            raise InputError("checkpoint_every and resume need a checkpoint path (checkpoint=...).")
+        return None, None
+    meta = fingerprint(est, graph, features, val_pairs)
+    saver = Checkpointer(path, DEFAULT_CHECKPOINT_EVERY if every is None else every, meta)
+    if not resume:
+        return saver, None
+    saved_meta, state = load_checkpoint(path)
+    for key in ("model", "params", "graph", "val_pairs"):
+        if saved_meta.get(key) != meta[key]:
+            raise InputError(
+                f"{Path(path)}: {_mismatch(key, saved_meta.get(key), meta[key])}; cannot resume from it."
+            )
+    return saver, state
+
+
+def _mismatch(key: str, saved: Any, now: Any) -> str:
+    if key == "params" and isinstance(saved, dict) and isinstance(now, dict):
+        diff = sorted(k for k in set(saved) | set(now) if saved.get(k) != now.get(k))
+        shown = ", ".join(f"{k}={saved.get(k)!r} there, {now.get(k)!r} here" for k in diff[:3])
+        return f"the checkpoint was written with other parameters ({shown})"
+    what = {"model": "another model", "graph": "another graph", "val_pairs": "other validation pairs"}[key]
+    return f"the checkpoint was written for {what}"

@@ -1,0 +1,32 @@
+"""Training: the torch-side graph and its batches, objectives, the loop, checkpoints.
+
+Dependencies point one way: this package uses :mod:`graphae.nn`, :mod:`graphae.losses`,
+:mod:`graphae.sampling` and :mod:`graphae.metrics`, and knows no estimator, file
+format or command.
+"""
+
+from graphae.training.checkpoint import Checkpointer, load_checkpoint
+from graphae.training.data import GraphTensors, features_to_tensor, resolve_device
+from graphae.training.loop import FitResult, train
+from graphae.training.objectives import LOSSES, Objective, ReconstructionObjective, make_adam
+from graphae.training.progress import Callback, EpochProgress
+from graphae.training.scoring import decode_pairs, embed, score_pairs
+
+__all__ = [
+    "LOSSES",
+    "Callback",
+    "Checkpointer",
+    "EpochProgress",
+    "FitResult",
+    "GraphTensors",
+    "Objective",
+    "ReconstructionObjective",
+    "decode_pairs",
+    "embed",
+    "features_to_tensor",
+    "load_checkpoint",
+    "make_adam",
+    "resolve_device",
+    "score_pairs",
+    "train",
+]

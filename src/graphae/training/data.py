@@ -1,0 +1,98 @@
+"""The torch side of a graph: what training reads, built once per fit, and its batches."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+
+from graphae.errors import InputError
+from graphae.graph import Graph
+from graphae.nn.functional import SparseOperator, gcn_norm, to_csr
+
+
+def resolve_device(device: str | torch.device | None) -> torch.device:
+    """``"auto"`` or ``None`` means CUDA when present, else the CPU.
+
+    Raises:
+        InputError: If CUDA is asked for and absent, or the name is unknown.
+    """
+    if device is None or device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, TypeError) as err:
+        raise InputError(
+            f"The 'device' parameter must be 'auto', 'cpu' or 'cuda[:i]'. Got {device!r}."
+        ) from err
+    if resolved.type not in ("cpu", "cuda"):
+        raise InputError(f"The 'device' parameter must be 'auto', 'cpu' or 'cuda[:i]'. Got {device!r}.")
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise InputError(f"The 'device' parameter is {device!r} but CUDA is not available here.")
+    return resolved
+
+
+@dataclass
+class GraphTensors:
+    """A graph on the device: the inputs of the encoder and the pairs to reconstruct.
+
+    It is also the unit a training step works on (a *batch*): today the one full
+    batch of the training graph; a mini-batch would be a sampled sub-graph of this type.
+
+    Attributes:
+        x: Features (dense, a :class:`SparseOperator` over sparse CSR, or ``None`` for
+            identity features).
+        adj: Normalized adjacency (see :func:`~graphae.nn.gcn_norm`), ``[N, N]``.
+        edge_index: The edges to reconstruct, each once (``i < j`` when undirected), ``[2, E]``.
+        num_nodes: ``N``.
+        directed: Whether the edges have a direction.
+    """
+
+    x: torch.Tensor | SparseOperator | None
+    adj: SparseOperator
+    edge_index: torch.Tensor
+    num_nodes: int
+    directed: bool = False
+
+    @classmethod
+    def from_graph(
+        cls, graph: Graph, device: torch.device | str = "cpu", features: bool = True
+    ) -> GraphTensors:
+        """Convert a :class:`Graph`; ``features=False`` uses identity features."""
+        edges = torch.from_numpy(graph.edges()).to(device)
+        if graph.directed:
+            adj = SparseOperator(gcn_norm(edges, graph.num_nodes, directed=True))
+        else:
+            both = torch.cat([edges, edges.flip(0)], dim=1)
+            adj = SparseOperator(gcn_norm(both, graph.num_nodes), symmetric=True)
+        x = features_to_tensor(graph.x, device) if features else None
+        if x is not None and x.layout != torch.strided:
+            x = SparseOperator(x)
+        return cls(x=x, adj=adj, edge_index=edges, num_nodes=graph.num_nodes, directed=graph.directed)
+
+    @property
+    def in_channels(self) -> int:
+        return self.num_nodes if self.x is None else self.x.shape[1]
+
+    def batches(self) -> Iterable[GraphTensors]:
+        """The batches of one epoch: the full graph, once."""
+        return (self,)
+
+
+def features_to_tensor(
+    x: np.ndarray | sp.csr_matrix | None, device: torch.device | str
+) -> torch.Tensor | None:
+    """Host features to a dense or sparse-CSR float32 tensor."""
+    if x is None:
+        return None
+    if sp.issparse(x):
+        coo = sp.coo_matrix(x, dtype=np.float32)
+        indices = torch.from_numpy(np.stack([coo.row, coo.col]).astype(np.int64))
+        tensor = torch.sparse_coo_tensor(
+            indices, torch.from_numpy(coo.data), coo.shape, check_invariants=False
+        )
+        return to_csr(tensor.to(device))
+    return torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)).to(device)

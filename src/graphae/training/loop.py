@@ -1,0 +1,216 @@
+"""The training loop: generic over models, objectives and batches."""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from graphae.errors import InputError, NonFiniteLossError
+from graphae.nn.models import GraphAutoencoder
+from graphae.training.checkpoint import Checkpointer
+from graphae.training.data import GraphTensors
+from graphae.training.objectives import Objective
+from graphae.training.progress import Callback
+from graphae.training.scoring import embed, score_pairs
+
+
+@dataclass
+class FitResult:
+    """What :func:`train` returns.
+
+    Attributes:
+        history: One dict per epoch: ``epoch``, the objective's logs (``loss``...) and,
+            on evaluated epochs, ``val_auc`` and ``val_ap``.
+        train_seconds: Time of the training steps alone (no validation, no checkpoints),
+            summed over the run's sessions when it was resumed.
+        best_epoch: Epoch whose parameters the model holds.
+        stopped_early: Whether early stopping ended training before ``epochs``.
+        resumed_from: Epoch of the checkpoint the run resumed from (0: a fresh start).
+    """
+
+    history: list[dict[str, Any]] = field(default_factory=list)
+    train_seconds: float = 0.0
+    best_epoch: int = 0
+    stopped_early: bool = False
+    resumed_from: int = 0
+
+
+@dataclass
+class _LoopState:
+    """Everything of the loop a checkpoint must restore, beside model, optimizers and RNG."""
+
+    epoch: int = 0
+    history: list[dict[str, Any]] = field(default_factory=list)
+    best_score: float = -math.inf
+    best_epoch: int = 0
+    best_params: dict[str, torch.Tensor] | None = None
+    evals_since_best: int = 0
+    train_seconds: float = 0.0
+
+    def observe(self, record: dict[str, Any], model: GraphAutoencoder, keep_best: bool) -> None:
+        """Track the best validation AUC (and its parameters when ``keep_best``)."""
+        if record["val_auc"] > self.best_score:
+            self.best_score, self.best_epoch, self.evals_since_best = record["val_auc"], record["epoch"], 0
+            if keep_best:
+                self.best_params = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        else:
+            self.evals_since_best += 1
+
+
+def train(
+    model: GraphAutoencoder,
+    data: GraphTensors,
+    objective: Objective,
+    *,
+    epochs: int = 200,
+    generator: torch.Generator | None = None,
+    val_pairs: tuple[np.ndarray, np.ndarray] | None = None,
+    eval_every: int = 1,
+    select_best: bool = False,
+    patience: int | None = None,
+    callback: Callback | None = None,
+    checkpoint: Checkpointer | None = None,
+    resume: dict[str, Any] | None = None,
+) -> FitResult:
+    """Train ``model`` in place: ``objective.step`` on every batch of every epoch.
+
+    Args:
+        model: The autoencoder to train.
+        data: The training graph on the device; its :meth:`~GraphTensors.batches`
+            are the batches of an epoch.
+        objective: What one step does (see :mod:`graphae.training.objectives`).
+        epochs: Number of epochs.
+        generator: Randomness of the steps (VGAE noise, negative samples).
+        val_pairs: Optional validation ``(pos, neg)`` node-index pairs, each ``[2, k]``.
+        eval_every: Score the validation pairs every this many epochs (and at the last).
+        select_best: Restore the parameters of the epoch with the best validation AUC.
+        patience: Stop after this many validation scores without a new best
+            (and restore the best parameters); ``None`` never stops early.
+        callback: Called with each epoch's history record.
+        checkpoint: Saves the training state every ``checkpoint.every`` epochs.
+        resume: A state saved by ``checkpoint`` (:func:`~graphae.training.load_checkpoint`)
+            to continue from; the result is the same as an uninterrupted run's.
+
+    Returns:
+        A :class:`FitResult`.
+
+    Raises:
+        InputError: On ``epochs``/``eval_every``/``patience`` below 1, or validation
+            options without validation pairs.
+        NonFiniteLossError: When a logged value becomes NaN or infinite.
+    """
+    if epochs < 1 or eval_every < 1:
+        raise InputError(f"'epochs' and 'eval_every' must be >= 1. Got {epochs} and {eval_every}.")
+    if patience is not None and patience < 1:
+        raise InputError(f"'patience' must be None or an int >= 1. Got {patience}.")
+    if (select_best or patience is not None) and val_pairs is None:
+        raise InputError("select_best=True and patience need validation pairs.")
+    keep_best = select_best or patience is not None
+    objective.setup(model, data)
+    optimizers = objective.configure_optimizers(model)
+    state = _LoopState()
+    if resume is not None:
+        _restore(resume, model, optimizers, objective, generator, state)
+    result = FitResult(resumed_from=state.epoch)
+    model.train()
+    for epoch in range(state.epoch + 1, epochs + 1):
+        tick = time.perf_counter()
+        for batch in data.batches():
+            logs = objective.step(model, batch, optimizers, generator)
+        state.train_seconds += time.perf_counter() - tick
+        _check_finite(logs, epoch, objective)
+        record: dict[str, Any] = {"epoch": epoch, **logs}
+        if val_pairs is not None and (epoch % eval_every == 0 or epoch == epochs):
+            z = embed(model, data)
+            if not bool(torch.isfinite(z).all()):
+                _diverged(epoch, "embedding", "not finite", objective)
+            record["val_auc"], record["val_ap"] = score_pairs(model.decoder, z, *val_pairs)
+            state.observe(record, model, keep_best)
+        state.epoch = epoch
+        state.history.append(record)
+        if callback is not None:
+            callback(record)
+        stop = patience is not None and state.evals_since_best >= patience
+        if checkpoint is not None and checkpoint.due(epoch) and epoch < epochs and not stop:
+            checkpoint.save(_snapshot(model, optimizers, objective, generator, state))
+        if stop:
+            result.stopped_early = epoch < epochs
+            break
+    if keep_best and state.best_params is not None:
+        model.load_state_dict(state.best_params)
+        result.best_epoch = state.best_epoch
+    else:
+        result.best_epoch = state.epoch
+    result.history, result.train_seconds = state.history, state.train_seconds
+    model.eval()
+    return result
+
+
+def _check_finite(logs: dict[str, float], epoch: int, objective: Objective) -> None:
+    for name, value in logs.items():
+        if not math.isfinite(value):
+            _diverged(epoch, name, f"{value}", objective)
+
+
+def _diverged(epoch: int, what: str, value: str, objective: Objective) -> None:
+    lr = getattr(objective, "lr", None)
+    hint = f" (lr={lr})" if lr is not None else ""
+    raise NonFiniteLossError(
+        f"Training diverged at epoch {epoch}: the {what} is {value}. Try a smaller learning rate{hint}, "
+        "and check that the node features are finite and of moderate scale."
+    )
+
+
+def _snapshot(
+    model: GraphAutoencoder,
+    optimizers: dict[str, torch.optim.Optimizer],
+    objective: Objective,
+    generator: torch.Generator | None,
+    state: _LoopState,
+) -> dict[str, Any]:
+    return {
+        "epoch": state.epoch,
+        "model": model.state_dict(),
+        "optimizers": {name: opt.state_dict() for name, opt in optimizers.items()},
+        "objective": objective.state_dict(),
+        "generator": None if generator is None else generator.get_state(),
+        "history": state.history,
+        "best_score": state.best_score,
+        "best_epoch": state.best_epoch,
+        "best_params": state.best_params,
+        "evals_since_best": state.evals_since_best,
+        "train_seconds": state.train_seconds,
+    }
+
+
+def _restore(
+    saved: dict[str, Any],
+    model: GraphAutoencoder,
+    optimizers: dict[str, torch.optim.Optimizer],
+    objective: Objective,
+    generator: torch.Generator | None,
+    state: _LoopState,
+) -> None:
+    if set(saved["optimizers"]) != set(optimizers):
+        raise InputError(
+            f"The checkpoint holds optimizers {sorted(saved['optimizers'])}, this model trains with "
+            f"{sorted(optimizers)}: it was written by another kind of model."
+        )
+    model.load_state_dict(saved["model"])
+    for name, optimizer in optimizers.items():
+        optimizer.load_state_dict(saved["optimizers"][name])
+    objective.load_state_dict(saved["objective"])
+    if generator is not None and saved["generator"] is not None:
+        generator.set_state(saved["generator"])
+    state.epoch = int(saved["epoch"])
+    state.history = list(saved["history"])
+    state.best_score = float(saved["best_score"])
+    state.best_epoch = int(saved["best_epoch"])
+    state.best_params = saved["best_params"]
+    state.evals_since_best = int(saved["evals_since_best"])
+    state.train_seconds = float(saved["train_seconds"])

@@ -1,0 +1,151 @@
+"""Objectives: what one training step does, and with which optimizers.
+
+The training loop (:func:`graphae.training.train`) is generic: it knows epochs,
+batches, validation, callbacks and checkpoints, and no model by name. An
+:class:`Objective` owns everything specific to a family of models: the optimizers it
+needs, what one step on a batch does (negative sampling, masking, inner discriminator
+steps...), and what it logs. A new kind of training is a new objective, not a new loop.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from graphae.errors import ParameterError
+from graphae.losses import negative_sampling_loss, vgae_kl_term
+from graphae.nn.models import GraphAutoencoder
+from graphae.sampling import NegativeSampler
+from graphae.training.data import GraphTensors
+
+LOSSES = ("exact", "sampled")
+
+
+def make_adam(params: Any, lr: float) -> torch.optim.Adam:
+    """Adam with its fused kernel where this torch has one (one kernel for all parameters)."""
+    params = list(params)
+    try:
+        return torch.optim.Adam(params, lr=lr, fused=True)
+    except (RuntimeError, TypeError, ValueError):
+        return torch.optim.Adam(params, lr=lr)
+
+
+class Objective:
+    """Base class: the optimizers and the step of one way of training a model.
+
+    The loop calls :meth:`setup` once per fit, then :meth:`configure_optimizers`,
+    then :meth:`step` for every batch of every epoch. State that must survive a
+    restart beyond the model, the optimizers and the random generator goes in
+    :meth:`state_dict` (most objectives have none).
+    """
+
+    def setup(self, model: GraphAutoencoder, data: GraphTensors) -> None:
+        """Prepare for training ``model`` on ``data`` (the whole training graph).
+
+        Raises:
+            ParameterError: If the objective cannot train this model.
+        """
+
+    def configure_optimizers(self, model: GraphAutoencoder) -> dict[str, torch.optim.Optimizer]:
+        """The optimizers, by name (names key the checkpointed optimizer states)."""
+        raise NotImplementedError
+
+    def step(
+        self,
+        model: GraphAutoencoder,
+        batch: GraphTensors,
+        optimizers: dict[str, torch.optim.Optimizer],
+        generator: torch.Generator | None,
+    ) -> dict[str, float]:
+        """One training step on ``batch``; returns the values to log, ``"loss"`` first."""
+        raise NotImplementedError
+
+    def state_dict(self) -> dict[str, Any]:
+        return {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore what :meth:`state_dict` returned."""
+
+
+class ReconstructionObjective(Objective):
+    r"""The graph autoencoder's objective: reconstruct the adjacency, plus KL for a VGAE.
+
+    .. math::
+        L = L_{rec}(Z) + [\text{variational}]\ \tfrac1N \mathrm{KL}(q(Z \mid X, A) \,\|\, N(0, I))
+
+    ``L_rec`` is the decoder's exact loss over all ``N^2`` pairs (``loss="exact"``, the
+    paper's) or the cross-entropy of the edges against as many freshly sampled non-edges
+    (``loss="sampled"``, as PyTorch Geometric's example). One Adam optimizer.
+
+    Args:
+        loss: ``"exact"`` or ``"sampled"``.
+        lr: Adam learning rate.
+        owner: Name used in error messages (the estimator's class name).
+    """
+
+    def __init__(self, loss: str = "exact", lr: float = 0.01, owner: str = "the model") -> None:
+        if loss not in LOSSES:
+            raise ParameterError(
+                f"The 'loss' parameter of {owner} must be one of {list(LOSSES)}. Got {loss!r}."
+            )
+        self.loss, self.lr, self.owner = loss, lr, owner
+        self.sampler: NegativeSampler | None = None
+
+    def setup(self, model: GraphAutoencoder, data: GraphTensors) -> None:
+        if self.loss == "exact" and not model.decoder.has_exact_loss:
+            raise ParameterError(
+                f"The 'loss' parameter of {self.owner} is 'exact', but its decoder "
+                f"{type(model.decoder).__name__} has no exact all-pairs loss; use loss='sampled'."
+            )
+        self.sampler = (
+            NegativeSampler(data.edge_index, data.num_nodes, data.directed)
+            if self.loss == "sampled"
+            else None
+        )
+
+    def configure_optimizers(self, model: GraphAutoencoder) -> dict[str, torch.optim.Optimizer]:
+        return {"model": make_adam(model.parameters(), self.lr)}
+
+    def compute_loss(
+        self, model: GraphAutoencoder, batch: GraphTensors, generator: torch.Generator | None
+    ) -> torch.Tensor:
+        """The objective's value on ``batch``, with its autograd graph."""
+        out = model(batch.x, batch.adj, generator)
+        value = self.reconstruction_loss(model, out.z, batch, generator)
+        if out.logstd is not None:
+            value = value + vgae_kl_term(out.mu, out.logstd)
+        return value
+
+    def reconstruction_loss(
+        self,
+        model: GraphAutoencoder,
+        z: torch.Tensor,
+        batch: GraphTensors,
+        generator: torch.Generator | None,
+    ) -> torch.Tensor:
+        """``L_rec``: scored by the model's decoder."""
+        pos = batch.edge_index
+        if self.loss == "exact":
+            return model.decoder.exact_loss(z, pos, batch.directed)
+        if self.sampler is None:
+            raise RuntimeError("ReconstructionObjective.setup must run before the sampled loss.")
+        neg = self.sampler.sample(pos.shape[1], generator)
+        # One decoder call for both sets: half the gathers (and scatters in backward).
+        logits = model.decoder(z, torch.cat([pos, neg], dim=1))
+        pos_logits, neg_logits = logits.split([pos.shape[1], neg.shape[1]])
+        return negative_sampling_loss(pos_logits, neg_logits)
+
+    def step(
+        self,
+        model: GraphAutoencoder,
+        batch: GraphTensors,
+        optimizers: dict[str, torch.optim.Optimizer],
+        generator: torch.Generator | None,
+    ) -> dict[str, float]:
+        optimizer = optimizers["model"]
+        optimizer.zero_grad(set_to_none=True)
+        value = self.compute_loss(model, batch, generator)
+        value.backward()
+        optimizer.step()
+        return {"loss": float(value.detach())}
