@@ -7,10 +7,9 @@ import pytest
 import torch
 
 from cli_helpers import user_error
-from graphae import __version__
+from graphae import __version__, load
 from graphae.cli import main
 from graphae.data import load_dataset
-from graphae.io import load_model
 from graphae.split import split_edges
 from graphae.training import GraphTensors
 
@@ -18,11 +17,10 @@ SUMMARY = re.compile(r"test AUC \d+\.\d ± \d+\.\d  AP \d+\.\d ± \d+\.\d  \((\d
 OUTPUTS = [
     "adjacency.npz",
     "embeddings.npy",
-    "estimator.json",
     "history.json",
     "labels.npy",
+    "metadata.json",
     "metrics.json",
-    "model.json",
     "model.pt",
     "node_ids.txt",
     "test_scores.npz",
@@ -35,6 +33,7 @@ METRIC_KEYS = {
     "epochs",
     "runs",
     "seed",
+    "directed",
     "test_auc",
     "test_ap",
     "train_seconds",
@@ -120,15 +119,16 @@ def test_saved_model_reproduces_the_saved_embeddings(two_runs: Path, graph) -> N
     assert embedding.shape == (graph.num_nodes, 16)
     assert embedding.dtype == np.float32
 
-    model, config = load_model(two_runs)
-    assert config["model"] == "gae"
-    assert config["in_channels"] == graph.num_features
-    assert (config["hidden_channels"], config["out_channels"]) == (32, 16)
-    assert (config["dataset"], config["seed"]) == ("synthetic", 0)
+    est = load(two_runs)
+    meta = json.loads((two_runs / "metadata.json").read_text())
+    assert meta["model"] == est.model_name == "gae"
+    assert meta["fit"]["in_channels"] == est.in_channels_ == graph.num_features
+    assert (est.hidden_channels, est.out_channels) == (32, 16)
+    assert (meta["graph"]["name"], meta["params"]["random_state"]) == ("synthetic", 0)
     # The embedding of run 1 is mu on its training graph (seed 0).
     data = GraphTensors.from_graph(split_edges(graph, random_state=0).train)
     with torch.no_grad():
-        mu = model(data.x, data.adj).mu
+        mu = est.module_(data.x, data.adj).mu
     np.testing.assert_allclose(mu.numpy(), embedding, rtol=1e-5, atol=1e-6)
 
 
@@ -153,10 +153,11 @@ def test_variants(tmp_path: Path, capsys: pytest.CaptureFixture[str], graph, fla
     assert metrics[key] == value
     assert all(0.0 <= v <= 1.0 for v in metrics["test_auc"]["values"] + metrics["test_ap"]["values"])
     assert np.load(out / "embeddings.npy").shape == (graph.num_nodes, 16)
-    model, config = load_model(out)
-    assert config[key] == value
-    assert config["in_channels"] == (graph.num_nodes if flags == ["--no-features"] else graph.num_features)
-    assert model.variational == (flags == ["--model", "vgae"])
+    est = load(out)
+    assert est.model_name == metrics["model"]
+    assert {"features": est.features_used_, "loss": est.loss}.get(key, metrics["model"]) == value
+    assert est.in_channels_ == (graph.num_nodes if flags == ["--no-features"] else graph.num_features)
+    assert est.module_.variational == (flags == ["--model", "vgae"])
 
 
 def test_same_seed_gives_identical_results(tmp_path: Path) -> None:

@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-import graphae.cli
+import graphae.runfolder
 from cli_helpers import user_error
 from graphae.cli import main
-from graphae.estimator import _GraphAutoencoderEstimator
+from graphae.estimator import GraphAutoencoderEstimator
 from graphae.io import write_npy
 
 FAST = ["--epochs", "3", "--device", "cpu", "--quiet"]
@@ -163,7 +163,7 @@ def test_train_on_an_edge_list(
     metrics = json.loads((out / "metrics.json").read_text())
     assert (metrics["num_nodes"], metrics["num_edges"]) == (NUM_NODES, NUM_EDGES)
     assert metrics["dataset"] == "edges"
-    assert json.loads((out / "estimator.json").read_text())["node_id_dtype"] == "str"
+    assert json.loads((out / "metadata.json").read_text())["graph"]["node_id_type"] == "str"
     assert not (out / "labels.npy").exists()
 
 
@@ -186,7 +186,7 @@ def test_train_with_features_keyed_by_id(tmp_path: Path, edges) -> None:
         NUM_EDGES,
         True,
     )
-    assert json.loads((out / "model.json").read_text())["in_channels"] == 4
+    assert json.loads((out / "metadata.json").read_text())["fit"]["in_channels"] == 4
     assert _saved_neighbours(out)["lonely"] == set()
 
 
@@ -215,7 +215,7 @@ def test_train_on_a_gnn_benchmark_npz(tmp_path: Path) -> None:
     metrics = json.loads((out / "metrics.json").read_text())
     assert (metrics["num_nodes"], metrics["num_edges"], metrics["features"]) == (NUM_NODES, NUM_EDGES, True)
     assert metrics["dataset"] == "graph"
-    assert json.loads((out / "model.json").read_text())["in_channels"] == 5
+    assert json.loads((out / "metadata.json").read_text())["fit"]["in_channels"] == 5
 
 
 def test_directed_edge_list_gives_one_notice_line(
@@ -335,7 +335,7 @@ def test_predict_rejects_a_bad_pairs_file(
 # integer ids ------------------------------------------------------------------
 def test_integer_ids_are_parsed_as_integers(capsys: pytest.CaptureFixture[str], int_model: Path) -> None:
     ids = _node_ids(int_model)
-    assert json.loads((int_model / "estimator.json").read_text())["node_id_dtype"] == "int"
+    assert json.loads((int_model / "metadata.json").read_text())["graph"]["node_id_type"] == "int"
     assert sorted(ids, key=int)[0] == "3"  # ids are 10 * k + 3
     rows = _recommendations(capsys, ["--model", str(int_model), "--node", "13", "-k", "3"])
     assert [r[:2] for r in rows] == [["13", "1"], ["13", "2"], ["13", "3"]]
@@ -497,11 +497,11 @@ def _fail_in_save(monkeypatch: pytest.MonkeyPatch) -> None:
         write_npy(Path(path) / "embeddings.npy", self.embedding_)
         raise OSError("disk full")
 
-    monkeypatch.setattr(_GraphAutoencoderEstimator, "save", save)
+    monkeypatch.setattr(GraphAutoencoderEstimator, "save", save)
 
 
 def _fail_in_second_json(monkeypatch: pytest.MonkeyPatch) -> None:
-    real = graphae.cli.write_json
+    real = graphae.runfolder.write_json
     calls = []
 
     def write_json(path, obj) -> None:
@@ -510,10 +510,10 @@ def _fail_in_second_json(monkeypatch: pytest.MonkeyPatch) -> None:
             raise OSError("disk full")
         real(path, obj)
 
-    monkeypatch.setattr(graphae.cli, "write_json", write_json)
+    monkeypatch.setattr(graphae.runfolder, "write_json", write_json)
 
 
-@pytest.mark.parametrize("fail", [_fail_in_save, _fail_in_second_json], ids=["in-save", "in-history-json"])
+@pytest.mark.parametrize("fail", [_fail_in_save, _fail_in_second_json], ids=["in-save", "in-metadata-json"])
 @pytest.mark.parametrize("existing", [False, True], ids=["new-folder", "overwrite"])
 def test_a_failed_write_leaves_no_partial_outputs(
     tmp_path: Path,
@@ -552,7 +552,7 @@ def _fail_second_move_into(out: Path, monkeypatch: pytest.MonkeyPatch) -> None:
                 raise OSError("rename failed")
         return real(src, dst)
 
-    monkeypatch.setattr(graphae.cli.os, "replace", replace)
+    monkeypatch.setattr(graphae.runfolder.os, "replace", replace)
 
 
 def test_a_failed_move_leaves_no_partial_outputs(

@@ -100,5 +100,5 @@ def test_link_recommendation(tmp_path):
     assert "same recommendations: True" in text
     assert "exit status 0" in text and "chess_00,1,chess_" in text  # `graphae train`, `recommend`
     assert images >= 3  # ROC/PR, embedding maps, the CLI's training plot
-    assert (workdir / "friends-gae" / "estimator.json").is_file()
+    assert (workdir / "friends-gae" / "metadata.json").is_file()
     assert (workdir / "runs" / "friends" / "report.html").is_file()

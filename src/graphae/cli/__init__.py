@@ -1,0 +1,84 @@
+"""The ``graphae`` command line: thin wrappers over the public functions.
+
+One module per group of commands: :mod:`~graphae.cli.train` (``train``, with
+:mod:`~graphae.cli.runs` for runs, checkpoints and outputs) and :mod:`~graphae.cli.use`
+(``embed``, ``predict``, ``recommend``, ``plot``, ``models``).
+
+Errors: a user error (bad option, file, folder; a missing optional package; a
+diverging run) prints one line ``graphae: error: ...`` and exits with status 2. Any
+other exception is a bug in graphae: it is reported as an internal error with its
+traceback, exit status 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import traceback
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+from graphae.errors import GraphaeError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from graphae import __version__
+    from graphae.cli import train, use
+
+    parser = argparse.ArgumentParser(
+        prog="graphae",
+        description="Graph autoencoders (GAE, VGAE and more) for link prediction and node embeddings.",
+    )
+    parser.add_argument("--version", action="version", version=f"graphae {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    train.add_command(sub)
+    use.add_commands(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``graphae`` command; returns the exit status."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser().parse_args(argv)
+    args.argv = argv
+    try:
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_notice
+            return args.handler(args)
+    except BrokenPipeError:
+        # The reader of stdout went away (e.g. `| head`): not an error of ours.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
+    except (GraphaeError, OSError) as err:
+        # OSErrors come from the machine (disk full, permissions), not from graphae.
+        print(f"graphae: error: {_one_line(err)}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("graphae: interrupted", file=sys.stderr)
+        return 130
+    except Exception:  # a bug: show it, never disguise it as the user's error
+        traceback.print_exc()
+        print(
+            "graphae: internal error: the traceback above is a bug in graphae, not in your input; "
+            "please report it.",
+            file=sys.stderr,
+        )
+        return 1
+
+
+def _one_line(err: BaseException) -> str:
+    if isinstance(err, OSError) and not isinstance(err, GraphaeError) and err.filename is not None:
+        return f"{err.filename}: {err.strerror or err}"
+    return " ".join(str(err).split("\n"))
+
+
+def _show_notice(message: Warning | str, category: type[Warning], *args: Any, **kwargs: Any) -> None:
+    """Warnings from the library, shown as one line each instead of with source lines."""
+    print(f"graphae: notice: {message}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,101 @@
+"""What the ``graphae`` commands share: user errors, argument types, output tables."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from graphae.errors import GraphaeError, MissingDependencyError
+from graphae.io import atomic_write
+
+
+class UserError(GraphaeError):
+    """An error caused by the user's input: reported in one line, no traceback."""
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return value
+
+
+def seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer in [0, 4294967295], got {text!r}") from None
+    if not 0 <= value <= 2**32 - 1:
+        raise argparse.ArgumentTypeError(f"expected an integer in [0, 4294967295], got {text!r}")
+    return value
+
+
+def log(quiet: bool, message: str) -> None:
+    if not quiet:
+        print(message, file=sys.stderr, flush=True)
+
+
+def parse_id(node_ids: np.ndarray, text: Any, where: str) -> Any:
+    """A node id typed by the user, converted to the model's id type.
+
+    Raises:
+        UserError: If the model's ids are integers and ``text`` is not one.
+    """
+    if np.issubdtype(node_ids.dtype, np.integer):
+        try:
+            return int(text)
+        except (TypeError, ValueError):
+            raise UserError(
+                f"{where}: unknown node id {text!r}: this model's node ids are integers"
+            ) from None
+    return text
+
+
+def write_table(path: str | None, header: list[str], rows: list[list[Any]]) -> None:
+    """Rows as CSV on stdout, or atomically to a .csv/.tsv/.parquet file."""
+    if path is None:
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(header)
+        writer.writerows(rows)
+        return
+    suffix = Path(path).suffix.lower()
+    if suffix in (".parquet", ".pq"):
+        try:
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+        except ImportError:
+            raise MissingDependencyError(
+                'writing Parquet needs pyarrow: pip install "graphae[parquet]"'
+            ) from None
+        columns = list(zip(*rows, strict=True)) if rows else [[] for _ in header]
+        table = pa.table({name: list(col) for name, col in zip(header, columns, strict=True)})
+        atomic_write(path, lambda f: pq.write_table(table, f))
+        return
+    if suffix not in (".csv", ".tsv", ".txt"):
+        raise UserError(f"--out {path}: expected a .csv, .tsv or .parquet file name")
+    delimiter = "\t" if suffix == ".tsv" else ","
+
+    def write(f: Any) -> None:
+        writer = csv.writer(f, delimiter=delimiter, lineterminator="\n")
+        writer.writerow(header)
+        writer.writerows(rows)
+
+    atomic_write(path, write, mode="w")

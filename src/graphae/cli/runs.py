@@ -1,0 +1,245 @@
+"""The runs of one ``graphae train``: seeds, checkpoints, resuming, and the run folder."""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from graphae import runfolder
+from graphae.cli.common import UserError, log
+from graphae.errors import InputError
+from graphae.estimator import GraphAutoencoderEstimator, load
+from graphae.experiment import make_estimator, run_link_prediction
+from graphae.graph import Graph
+from graphae.io import atomic_write, write_json, write_npy
+from graphae.training import EpochProgress, load_checkpoint
+
+STATE = "runs.json"  # in runfolder.CHECKPOINT_DIR: the options and the finished runs
+FIRST = "first-run"  # in runfolder.CHECKPOINT_DIR: the first run's model, once finished
+# Train options stored as paths: made absolute so that --resume works from any folder.
+_PATH_OPTIONS = ("edges", "features", "data_dir")
+
+
+@dataclass
+class FirstRun:
+    """What the run folder keeps of the first run."""
+
+    estimator: GraphAutoencoderEstimator
+    pos_scores: np.ndarray
+    neg_scores: np.ndarray
+
+
+class RunSession:
+    """Runs ``--runs`` link-prediction runs, checkpointing into ``--out`` when asked.
+
+    With ``--checkpoint-every K``, ``OUT/checkpoint/`` holds the options (``runs.json``),
+    the scores of the finished runs, the first run's model and the checkpoint of the
+    run in progress; ``graphae train --resume OUT`` carries on from there and ends
+    with the same scores as an uninterrupted run.
+    """
+
+    def __init__(self, out: Path | None, args: argparse.Namespace, completed: list[dict[str, Any]]) -> None:
+        self.out, self.args, self.completed = out, args, completed
+        self.first: FirstRun | None = None
+
+    # Starting and resuming -------------------------------------------------------
+    @staticmethod
+    def unfinished(out: Path) -> bool:
+        return (out / runfolder.CHECKPOINT_DIR / STATE).is_file()
+
+    @classmethod
+    def start(cls, out: Path | None, args: argparse.Namespace) -> RunSession:
+        session = cls(out, args, [])
+        if session.checkpoint_dir is not None:
+            shutil.rmtree(session.checkpoint_dir, ignore_errors=True)
+            session.checkpoint_dir.mkdir(parents=True)
+            session._save_state()
+        return session
+
+    @classmethod
+    def resume(cls, out: Path, overrides: dict[str, Any]) -> RunSession:
+        if not out.is_dir():
+            raise UserError(f"--resume {out}: no such folder")
+        path = out / runfolder.CHECKPOINT_DIR / STATE
+        if not path.is_file():
+            raise UserError(
+                f"--resume {out}: no unfinished run there (no {runfolder.CHECKPOINT_DIR}/{STATE}); "
+                f"start one with `graphae train ... --out {out} --checkpoint-every K`"
+            )
+        state = runfolder.read_json(path)
+        if not isinstance(state, dict) or not isinstance(state.get("args"), dict):
+            raise InputError(f"{path}: not a graphae run state; start the run again with --overwrite.")
+        args = argparse.Namespace(**state["args"])
+        # How the resumed run shows progress is the new command's choice; threads and
+        # device stay as they were unless given again.
+        args.quiet = overrides["quiet"]
+        if overrides["threads"] is not None:
+            args.threads = overrides["threads"]
+        if overrides["device"] != "auto":
+            args.device = overrides["device"]
+        args.out, args.resume, args.overwrite = str(out), None, True
+        return cls(out, args, list(state.get("completed", [])))
+
+    @property
+    def checkpoint_dir(self) -> Path | None:
+        if self.out is None or self.args.checkpoint_every is None:
+            return None
+        return self.out / runfolder.CHECKPOINT_DIR
+
+    def _save_state(self) -> None:
+        options = {k: v for k, v in vars(self.args).items() if k not in ("handler", "argv")}
+        for key in _PATH_OPTIONS:
+            if options.get(key) is not None:
+                options[key] = str(Path(options[key]).absolute())
+        if options.get("dataset") and Path(options["dataset"]).suffix == ".npz":
+            options["dataset"] = str(Path(options["dataset"]).absolute())
+        write_json(self.checkpoint_dir / STATE, {"args": options, "completed": self.completed})
+
+    # Running ---------------------------------------------------------------------
+    def run(self, graph: Graph, device: torch.device) -> None:
+        args = self.args
+        features = not args.no_features and graph.x is not None
+        estimator = make_estimator(
+            args.model,
+            hidden_channels=args.hidden,
+            out_channels=args.latent,
+            loss=args.loss,
+            epochs=args.epochs,
+            lr=args.lr,
+            use_features=features,
+            eval_every=args.eval_every,
+            select_best=args.select_best,
+            patience=args.patience,
+            device=str(device),
+            threads=args.threads,
+        )
+        label = f"{args.model.upper()}{'' if features else '*'}"
+        log(args.quiet, f"{graph!r}; {label}, {args.loss} loss, {device}")
+        for i in range(len(self.completed), args.runs):
+            self._run_one(i, graph, estimator)
+        aucs = [r["test_auc"] for r in self.completed]
+        aps = [r["test_ap"] for r in self.completed]
+        runs = f"{args.runs} run{'s' if args.runs > 1 else ''}"
+        print(f"test AUC {_percent(aucs)}  AP {_percent(aps)}  ({runs})", flush=True)
+        if self.out is not None:
+            self._write_outputs(graph, features, device)
+            if self.checkpoint_dir is not None:
+                shutil.rmtree(self.checkpoint_dir, ignore_errors=True)
+            log(args.quiet, f"wrote {self.out}")
+            if args.report:
+                from graphae.plotting import make_report
+
+                log(args.quiet, f"wrote {make_report(self.out, random_state=args.seed)}")
+
+    def _run_one(self, i: int, graph: Graph, estimator: GraphAutoencoderEstimator) -> None:
+        args = self.args
+        ckpt = None if self.checkpoint_dir is None else self.checkpoint_dir / f"run-{i + 1}.pt"
+        resume = ckpt is not None and ckpt.is_file()
+        start = 0
+        if resume:
+            start = int(load_checkpoint(ckpt)[1]["epoch"])
+            log(args.quiet, f"resuming run {i + 1}/{args.runs} from epoch {start}")
+        progress = EpochProgress(f"run {i + 1}/{args.runs}", args.epochs, quiet=args.quiet, start=start)
+        try:
+            result = run_link_prediction(
+                graph,
+                estimator,
+                seed=args.seed + i,
+                callback=progress,
+                checkpoint=ckpt,
+                checkpoint_every=args.checkpoint_every,
+                resume=resume,
+            )
+        finally:
+            progress.close()
+        # Recommendations must skip every edge of the user's graph, held-out test edges included.
+        result.estimator.graph_ = graph
+        if i == 0:
+            self.first = FirstRun(result.estimator, result.test_pos_scores, result.test_neg_scores)
+            if self.checkpoint_dir is not None:
+                _save_first(self.first, self.checkpoint_dir / FIRST)
+        self.completed.append(
+            {
+                "seed": result.seed,
+                "test_auc": result.test_auc,
+                "test_ap": result.test_ap,
+                "train_seconds": result.train_seconds,
+            }
+        )
+        if self.checkpoint_dir is not None:
+            self._save_state()
+        log(
+            args.quiet,
+            f"run {i + 1}/{args.runs}  seed {result.seed}  test AUC {100 * result.test_auc:.1f} "
+            f"AP {100 * result.test_ap:.1f}  ({result.train_seconds:.2f} s)",
+        )
+
+    # Output ----------------------------------------------------------------------
+    def _write_outputs(self, graph: Graph, features: bool, device: torch.device) -> None:
+        from graphae import __version__
+
+        args = self.args
+        first = self.first if self.first is not None else _load_first(self.checkpoint_dir / FIRST)
+        seconds = [r["train_seconds"] for r in self.completed]
+        metrics = {
+            "dataset": graph.name,
+            "model": args.model,
+            "features": features,
+            "loss": args.loss,
+            "epochs": args.epochs,
+            "runs": args.runs,
+            "seed": args.seed,
+            "directed": graph.directed,
+            "test_auc": _summary([r["test_auc"] for r in self.completed]),
+            "test_ap": _summary([r["test_ap"] for r in self.completed]),
+            "train_seconds": {"mean": float(np.mean(seconds)), "values": seconds},
+            "num_nodes": graph.num_nodes,
+            "num_edges": graph.num_edges,
+            "device": str(device),
+            "graphae_version": __version__,
+        }
+
+        def write(staging: Path) -> None:
+            first.estimator.save(staging)
+            write_json(staging / runfolder.METRICS, metrics)
+            _write_scores(staging, first)
+            if graph.y is not None:
+                write_npy(staging / runfolder.LABELS, np.asarray(graph.y))
+
+        runfolder.publish(self.out, write)
+
+
+def _write_scores(folder: Path, first: FirstRun) -> None:
+    atomic_write(
+        folder / runfolder.TEST_SCORES,
+        lambda f: np.savez(f, pos_scores=first.pos_scores, neg_scores=first.neg_scores),
+    )
+
+
+def _save_first(first: FirstRun, folder: Path) -> None:
+    first.estimator.save(folder)
+    _write_scores(folder, first)
+
+
+def _load_first(folder: Path) -> FirstRun:
+    with np.load(folder / runfolder.TEST_SCORES, allow_pickle=False) as scores:
+        return FirstRun(load(folder), scores["pos_scores"], scores["neg_scores"])
+
+
+def _summary(values: list[float]) -> dict[str, Any]:
+    return {
+        "mean": float(np.mean(values)),
+        "std": float(np.std(values)),
+        "values": [float(v) for v in values],
+    }
+
+
+def _percent(values: list[float]) -> str:
+    arr = 100 * np.asarray(values)
+    return f"{arr.mean():.1f} ± {arr.std():.1f}"

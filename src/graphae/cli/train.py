@@ -1,0 +1,172 @@
+"""``graphae train``: split, train, score the held-out links, save the run; resumable."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from graphae.cli.common import UserError, positive_float, positive_int, seed
+from graphae.cli.runs import RunSession
+from graphae.data import DATASETS, DEFAULT_DATASET, load_dataset
+from graphae.errors import InputError
+from graphae.graph import Graph
+from graphae.training import LOSSES, resolve_device
+
+# Options a resumed run may change: how it runs, not what it computes.
+RUNTIME_OPTIONS = ("--quiet", "--threads", "--device")
+
+
+def add_command(sub: Any) -> None:
+    from graphae.registry import model_names
+
+    train = sub.add_parser("train", help="train a model and score link prediction on held-out edges")
+    src = train.add_argument_group("data")
+    src.add_argument(
+        "--dataset",
+        help=f"built-in data set ({', '.join(DATASETS)}) or a path to a .npz graph "
+        f"(default: {DEFAULT_DATASET}, generated offline)",
+    )
+    src.add_argument(
+        "--edges", metavar="FILE", help="your own edge list: CSV, TSV, whitespace text or Parquet"
+    )
+    src.add_argument(
+        "--features", metavar="FILE", help="node features keyed by id: CSV/TSV/Parquet, .npy or .npz"
+    )
+    src.add_argument(
+        "--directed",
+        action="store_true",
+        help="keep the direction of each edge (default: make the graph undirected)",
+    )
+    src.add_argument(
+        "--data-dir",
+        help="folder of the Planetoid ind.* files (default: $GRAPHAE_DATA/planetoid, else a user cache)",
+    )
+    src.add_argument("--download", action="store_true", help="download missing Planetoid files")
+    model = train.add_argument_group("model")
+    model.add_argument("--model", choices=model_names(), default="gae", help="see `graphae models`")
+    model.add_argument(
+        "--no-features", action="store_true", help="ignore node features (the paper's GAE*/VGAE*)"
+    )
+    model.add_argument(
+        "--loss",
+        choices=list(LOSSES),
+        default="exact",
+        help="exact: the paper's loss over all pairs; sampled: one negative per edge",
+    )
+    model.add_argument("--epochs", type=positive_int, default=200)
+    model.add_argument("--lr", type=positive_float, default=0.01)
+    model.add_argument("--hidden", type=positive_int, default=32, help="first GCN layer width")
+    model.add_argument("--latent", type=positive_int, default=16, help="latent dimension")
+    run = train.add_argument_group("runs")
+    run.add_argument("--runs", type=positive_int, default=1, help="run i uses seed SEED+i")
+    run.add_argument("--seed", type=seed, default=0)
+    run.add_argument("--eval-every", type=positive_int, default=1, help="validation interval in epochs")
+    run.add_argument("--select-best", action="store_true", help="keep the epoch with the best validation AUC")
+    run.add_argument(
+        "--patience",
+        type=positive_int,
+        help="stop after N validation scores without a new best, keeping the best epoch",
+    )
+    run.add_argument("--device", default="auto", help="cpu, cuda or auto (default)")
+    run.add_argument("--threads", type=positive_int, help="CPU threads for torch")
+    out = train.add_argument_group("output")
+    out.add_argument("--out", metavar="DIR", help="folder for metrics, embeddings and the fitted model")
+    out.add_argument(
+        "--overwrite", action="store_true", help="replace the outputs in an existing --out folder"
+    )
+    out.add_argument("--report", action="store_true", help="also draw the plots and report.html into --out")
+    out.add_argument(
+        "--checkpoint-every",
+        type=positive_int,
+        metavar="K",
+        help="save the training state into --out every K epochs, for --resume",
+    )
+    out.add_argument(
+        "--resume",
+        metavar="DIR",
+        help="continue the unfinished run in DIR (its other options come from DIR)",
+    )
+    out.add_argument("--quiet", action="store_true", help="print only the summary")
+    train.set_defaults(handler=cmd_train)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    if args.resume is not None:
+        session = RunSession.resume(Path(args.resume), _runtime_overrides(args))
+        args = session.args
+    else:
+        out = _check_out(args.out, args.overwrite)
+        if args.checkpoint_every is not None and out is None:
+            raise UserError("--checkpoint-every needs --out DIR (the checkpoints go there)")
+        session = RunSession.start(out, args)
+    if args.report:
+        if args.out is None:
+            raise UserError("--report needs --out DIR")
+        from graphae.plotting import require_matplotlib
+
+        require_matplotlib()  # fail before training, not after
+    try:
+        device = resolve_device(args.device)
+    except InputError as err:
+        raise UserError(f"--device: {err}") from None
+    graph = load_training_graph(args)
+    session.run(graph, device)
+    return 0
+
+
+def _runtime_overrides(args: argparse.Namespace) -> dict[str, Any]:
+    """The options given beside ``--resume``; only those that do not change results are allowed."""
+    given = {a.split("=")[0] for a in args.argv if a.startswith("--")}
+    extra = sorted(given - {*RUNTIME_OPTIONS, "--resume"})
+    if extra:
+        raise UserError(
+            f"--resume takes the run's options from its folder; only {', '.join(RUNTIME_OPTIONS)} "
+            f"may be given beside it. Got {', '.join(extra)}"
+        )
+    return {"quiet": args.quiet, "threads": args.threads, "device": args.device}
+
+
+def _check_out(out: str | None, overwrite: bool) -> Path | None:
+    if out is None:
+        return None
+    path = Path(out)
+    if path.exists() and not path.is_dir():
+        raise UserError(f"--out {out}: exists and is not a folder")
+    ancestor = path.absolute().parent
+    while not ancestor.exists():
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise UserError(f"--out {out}: {ancestor} is not a folder")
+    if RunSession.unfinished(path) and not overwrite:
+        raise UserError(
+            f"--out {out}: holds an unfinished run; continue it with `graphae train --resume {out}`, "
+            "or pass --overwrite to start over"
+        )
+    if path.is_dir() and any(path.iterdir()) and not overwrite:
+        raise UserError(f"--out {out}: folder is not empty; pass --overwrite to replace its graphae outputs")
+    return path
+
+
+def load_training_graph(args: argparse.Namespace) -> Graph:
+    """The graph the train options describe."""
+    features = not args.no_features
+    if args.edges and args.dataset:
+        raise UserError("give either --dataset or --edges, not both")
+    if args.features and not args.edges:
+        raise UserError("--features needs --edges (built-in data sets carry their own features)")
+    if args.edges:
+        from graphae.data.files import load_graph
+
+        return load_graph(args.edges, features=args.features if features else None, directed=args.directed)
+    name = args.dataset or DEFAULT_DATASET
+    if Path(name).suffix == ".npz":
+        from graphae.data.files import load_npz_graph
+
+        graph = load_npz_graph(name, directed=args.directed)
+        return graph if features else graph.replace(x=None)
+    if args.directed:
+        raise UserError(
+            f"--directed: the built-in data set {name!r} is undirected; give a directed --edges file"
+        )
+    return load_dataset(name, args.data_dir, features=features, download=args.download)

@@ -1,0 +1,222 @@
+"""The command line over the engine: models, direction, checkpoints and resuming, honest errors."""
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import graphae.cli.runs
+import graphae.cli.use
+from cli_helpers import user_error
+from graphae import GAE, model_names
+from graphae.cli import main
+from graphae.data import make_communities
+
+FAST = ["--epochs", "12", "--device", "cpu", "--threads", "1", "--quiet"]
+
+
+def _metrics(folder: Path) -> dict:
+    metrics = json.loads((folder / "metrics.json").read_text())
+    del metrics["train_seconds"]
+    return metrics
+
+
+# graphae models -------------------------------------------------------------------------
+def test_models_lists_each_registered_name_first_on_its_line(capsys):
+    assert main(["models"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in lines] == model_names()
+    assert all(len(line.split()) > 3 for line in lines)  # a description follows each name
+    assert "Kipf & Welling" in lines[0]
+
+
+# honest errors --------------------------------------------------------------------------
+@pytest.mark.parametrize("bug", [KeyError("oops"), ValueError("a shape bug"), TypeError("a call bug")])
+def test_a_bug_is_an_internal_error_with_its_traceback(monkeypatch, capsys, bug):
+    def broken(*args, **kwargs):
+        raise bug
+
+    monkeypatch.setattr(graphae.cli.runs, "run_link_prediction", broken)
+    assert main(["train", *FAST]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback (most recent call last)" in err
+    assert "graphae: internal error" in err and "bug in graphae" in err
+    assert "graphae: error:" not in err
+
+
+def test_a_closed_stdout_is_not_an_error(monkeypatch, tmp_path):
+    # BrokenPipeError is an OSError: it must be told apart before OSErrors become user errors.
+    GAE(epochs=2, random_state=0).fit(make_communities(num_nodes=30, num_communities=2)).save(tmp_path / "m")
+
+    def closed(*args, **kwargs):
+        raise BrokenPipeError
+
+    monkeypatch.setattr(graphae.cli.use, "write_table", closed)
+    saved = os.dup(sys.stdout.fileno())
+    try:
+        assert main(["embed", "--model", str(tmp_path / "m")]) == 0
+    finally:
+        os.dup2(saved, sys.stdout.fileno())
+        os.close(saved)
+
+
+# directed graphs ------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def cites(data_root) -> Path:
+    return data_root / "directed" / "cora.cites"
+
+
+def test_train_keeps_direction_when_asked(cites, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["train", "--edges", str(cites), "--directed", *FAST, "--out", str(out)]) == 0
+    assert "notice" not in capsys.readouterr().err
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert (metrics["num_nodes"], metrics["num_edges"], metrics["directed"]) == (2708, 5429, True)
+    meta = json.loads((out / "metadata.json").read_text())
+    assert meta["graph"]["directed"] is True and meta["graph"]["num_edges"] == 5429
+
+
+def test_without_directed_the_file_is_symmetrised_with_a_notice(cites, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["train", "--edges", str(cites), *FAST, "--out", str(out)]) == 0
+    notices = [line for line in capsys.readouterr().err.splitlines() if line.startswith("graphae: notice:")]
+    assert len(notices) == 1 and "made undirected" in notices[0]
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert (metrics["num_nodes"], metrics["num_edges"], metrics["directed"]) == (2708, 5278, False)
+
+
+def test_directed_needs_a_directed_source(capsys):
+    line = user_error(capsys, ["train", "--dataset", "cora", "--directed", *FAST])
+    assert "--directed: the built-in data set 'cora' is undirected" in line
+
+
+# checkpoints and resuming ----------------------------------------------------------------
+RUN = ["train", "--model", "vgae", "--loss", "sampled", "--runs", "2", *FAST]
+
+
+class _Killed(BaseException):
+    """Stands for the process dying (a BaseException, like SystemExit: nothing catches it)."""
+
+
+def _crash_at(monkeypatch, run: int, epoch: int) -> None:
+    real = graphae.cli.runs.EpochProgress
+
+    class Crashing(real):
+        def __call__(self, rec):
+            super().__call__(rec)
+            if self.label.startswith(f"run {run}/") and rec["epoch"] == epoch:
+                raise _Killed
+
+    monkeypatch.setattr(graphae.cli.runs, "EpochProgress", Crashing)
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("cli") / "whole"
+    assert main([*RUN, "--out", str(out)]) == 0
+    return out
+
+
+@pytest.mark.parametrize(("run", "epoch"), [(1, 2), (1, 8), (2, 5)], ids=["before-first", "run-1", "run-2"])
+def test_a_crashed_run_resumes_to_the_same_scores(uninterrupted, tmp_path, monkeypatch, capsys, run, epoch):
+    out = tmp_path / "run"
+    _crash_at(monkeypatch, run, epoch)
+    with pytest.raises(_Killed):
+        main([*RUN, "--checkpoint-every", "3", "--out", str(out)])
+    monkeypatch.undo()
+    assert (out / "checkpoint" / "runs.json").is_file()
+    assert not (out / "metrics.json").exists()
+    capsys.readouterr()
+    assert main(["train", "--resume", str(out)]) == 0
+    err = capsys.readouterr().err
+    if epoch >= 3:
+        assert f"resuming run {run}/2 from epoch {epoch // 3 * 3}" in err
+    assert _metrics(out) == _metrics(uninterrupted)
+    assert json.loads((out / "history.json").read_text()) == json.loads(
+        (uninterrupted / "history.json").read_text()
+    )
+    assert not (out / "checkpoint").exists()
+    assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in uninterrupted.iterdir())
+
+
+def test_a_half_written_checkpoint_file_is_ignored(uninterrupted, tmp_path, monkeypatch):
+    out = tmp_path / "run"
+    _crash_at(monkeypatch, 1, 8)
+    with pytest.raises(_Killed):
+        main([*RUN, "--checkpoint-every", "3", "--out", str(out)])
+    monkeypatch.undo()
+    # What a kill in the middle of a write leaves: a temporary file beside the last good checkpoint.
+    (out / "checkpoint" / ".run-1.pt.abc123.tmp").write_bytes(b"PK\x03\x04 half a zip")
+    assert main(["train", "--resume", str(out), "--quiet"]) == 0
+    assert _metrics(out) == _metrics(uninterrupted)
+
+
+def test_resume_errors(tmp_path, capsys, monkeypatch):
+    line = user_error(capsys, ["train", "--resume", str(tmp_path)])
+    assert "no unfinished run there" in line and "--checkpoint-every" in line
+    line = user_error(capsys, ["train", "--resume", str(tmp_path / "missing")])
+    assert "no such folder" in line
+    out = tmp_path / "run"
+    _crash_at(monkeypatch, 1, 5)
+    with pytest.raises(_Killed):
+        main([*RUN, "--checkpoint-every", "3", "--out", str(out)])
+    monkeypatch.undo()
+    line = user_error(capsys, ["train", "--resume", str(out), "--epochs", "50"])
+    assert "--resume takes the run's options from its folder" in line and "--epochs" in line
+    line = user_error(capsys, [*RUN, "--out", str(out)])
+    assert f"graphae train --resume {out}" in line and "--overwrite" in line
+    assert main([*RUN, "--out", str(out), "--overwrite"]) == 0  # starting over is allowed
+    line = user_error(capsys, ["train", *FAST, "--checkpoint-every", "2"])
+    assert "--checkpoint-every needs --out DIR" in line
+
+
+def test_patience_stops_early(tmp_path):
+    out = tmp_path / "run"
+    assert (
+        main(["train", *FAST[2:], "--epochs", "400", "--lr", "0.05", "--patience", "3", "--out", str(out)])
+        == 0
+    )
+    history = json.loads((out / "history.json").read_text())
+    assert len(history) < 400
+
+
+@pytest.mark.slow
+def test_kill_9_during_training_then_resume(tmp_path):
+    """A real ``kill -9`` at a random moment of a checkpointed run, then ``--resume``."""
+    argv = [
+        "train",
+        "--model",
+        "vgae",
+        "--loss",
+        "sampled",
+        "--runs",
+        "2",
+        "--epochs",
+        "100",
+        "--eval-every",
+        "5",
+    ]
+    argv += ["--device", "cpu", "--threads", "1", "--quiet", "--checkpoint-every", "4"]
+    cmd = [sys.executable, "-m", "graphae"]
+    whole, killed = tmp_path / "whole", tmp_path / "killed"
+    assert main([*argv, "--out", str(whole)]) == 0
+    proc = subprocess.Popen(
+        [*cmd, *argv, "--out", str(killed)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    deadline = time.monotonic() + 120
+    while not (killed / "checkpoint" / "run-1.pt").exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    time.sleep(random.uniform(0.0, 0.3))  # somewhere in run 1, perhaps in the middle of a write
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert (killed / "checkpoint").is_dir()
+    done = subprocess.run([*cmd, "train", "--resume", str(killed)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "resuming run" in done.stderr
+    assert _metrics(killed) == _metrics(whole)
