@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+import graphae.cli.embed
 import graphae.cli.runs
-import graphae.cli.use
 from cli_helpers import user_error
 from graphae import GAE, model_names
 from graphae.cli import main
@@ -57,7 +57,7 @@ def test_a_closed_stdout_is_not_an_error(monkeypatch, tmp_path):
     def closed(*args, **kwargs):
         raise BrokenPipeError
 
-    monkeypatch.setattr(graphae.cli.use, "write_table", closed)
+    monkeypatch.setattr(graphae.cli.embed, "write_table", closed)
     saved = os.dup(sys.stdout.fileno())
     try:
         assert main(["embed", "--model", str(tmp_path / "m")]) == 0

@@ -249,7 +249,7 @@ class GraphAutoencoderEstimator(LinkPredictionMixin, BaseEstimator):
             return self.embedding_
         from graphae.data.convert import as_graph
 
-        graph = as_graph(graph, directed=self.graph_.directed)
+        graph = as_graph(graph)
         if self.features_used_ and graph.x is None:
             raise InputError("The fitted model uses node features; the graph given has none.")
         if not self.features_used_ and graph.num_nodes != self.in_channels_:

@@ -1,8 +1,9 @@
 """The ``graphae`` command line: thin wrappers over the public functions.
 
-One module per group of commands: :mod:`~graphae.cli.train` (``train``, with
-:mod:`~graphae.cli.runs` for runs, checkpoints and outputs) and :mod:`~graphae.cli.use`
-(``embed``, ``predict``, ``recommend``, ``plot``, ``models``).
+One module per command: :mod:`~graphae.cli.train` (with :mod:`~graphae.cli.runs` for
+runs, checkpoints and the run folder), :mod:`~graphae.cli.embed`,
+:mod:`~graphae.cli.predict`, :mod:`~graphae.cli.recommend`, :mod:`~graphae.cli.plot` and
+:mod:`~graphae.cli.models`; :mod:`~graphae.cli.common` holds what they share.
 
 Errors: a user error (bad option, file, folder; a missing optional package; a
 diverging run) prints one line ``graphae: error: ...`` and exits with status 2. Any
@@ -25,7 +26,7 @@ from graphae.errors import GraphaeError
 
 def build_parser() -> argparse.ArgumentParser:
     from graphae import __version__
-    from graphae.cli import train, use
+    from graphae.cli import embed, models, plot, predict, recommend, train
 
     parser = argparse.ArgumentParser(
         prog="graphae",
@@ -33,8 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"graphae {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    train.add_command(sub)
-    use.add_commands(sub)
+    for command in (train, embed, predict, recommend, plot, models):
+        command.add_command(sub)
     return parser
 
 

@@ -69,6 +69,13 @@ def parse_id(node_ids: np.ndarray, text: Any, where: str) -> Any:
     return text
 
 
+def load_model(folder: str) -> Any:
+    """The fitted estimator saved in ``folder``."""
+    from graphae.estimator import load
+
+    return load(folder)
+
+
 def write_table(path: str | None, header: list[str], rows: list[list[Any]]) -> None:
     """Rows as CSV on stdout, or atomically to a .csv/.tsv/.parquet file."""
     if path is None:

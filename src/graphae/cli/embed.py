@@ -1,0 +1,26 @@
+"""``graphae embed``: the node embeddings of a trained model, keyed by node id."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from graphae.cli.common import load_model, write_table
+
+
+def add_command(sub: Any) -> None:
+    embed = sub.add_parser("embed", help="write the node embeddings of a trained model, keyed by node id")
+    embed.add_argument(
+        "--model", required=True, metavar="DIR", help="folder written by `graphae train --out`"
+    )
+    embed.add_argument("--out", metavar="FILE", help=".csv, .tsv or .parquet (default: CSV on stdout)")
+    embed.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    model = load_model(args.model)
+    z = model.embedding_
+    header = ["id"] + [f"z{k}" for k in range(z.shape[1])]
+    rows = [[node, *map(float, vec)] for node, vec in zip(model.node_ids_.tolist(), z, strict=True)]
+    write_table(args.out, header, rows)
+    return 0

@@ -1,0 +1,40 @@
+"""``graphae predict``: link probabilities of node-id pairs read from a file."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+import numpy as np
+
+from graphae.cli.common import UserError, load_model, parse_id, write_table
+
+
+def add_command(sub: Any) -> None:
+    predict = sub.add_parser("predict", help="link probabilities of node-id pairs")
+    predict.add_argument("--model", required=True, metavar="DIR")
+    predict.add_argument(
+        "--pairs", required=True, metavar="FILE", help="two columns of node ids (CSV/TSV/whitespace)"
+    )
+    predict.add_argument("--out", metavar="FILE", help=".csv, .tsv or .parquet (default: CSV on stdout)")
+    predict.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from graphae.data.files import read_pairs
+
+    model = load_model(args.model)
+    pairs = read_pairs(args.pairs)
+    ids = model.node_ids_
+    pairs = [
+        (parse_id(ids, a, f"{args.pairs}:{n}"), parse_id(ids, b, f"{args.pairs}:{n}"), n) for a, b, n in pairs
+    ]
+    lookup = model.id_index()
+    for a, b, line in pairs:
+        for node in (a, b):
+            if node not in lookup:
+                raise UserError(f"{args.pairs}:{line}: unknown node id {node!r}")
+    probs = model.predict_proba([(a, b) for a, b, _ in pairs]) if pairs else np.empty(0)
+    rows = [[a, b, float(p)] for (a, b, _), p in zip(pairs, probs, strict=True)]
+    write_table(args.out, ["source", "target", "probability"], rows)
+    return 0
