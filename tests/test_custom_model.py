@@ -49,6 +49,7 @@ class BilinearGAE(GraphAutoencoderEstimator):
         epochs: int = 200,
         lr: float = 0.01,
         use_features: bool = True,
+        normalize_features: bool = False,
         eval_every: int = 1,
         select_best: bool = False,
         patience: int | None = None,
@@ -64,6 +65,7 @@ class BilinearGAE(GraphAutoencoderEstimator):
             epochs=epochs,
             lr=lr,
             use_features=use_features,
+            normalize_features=normalize_features,
             eval_every=eval_every,
             select_best=select_best,
             patience=patience,
@@ -148,3 +150,10 @@ def test_registry_rejects_bad_entries():
         register_model("gae", BilinearGAE)
     with pytest.raises(ValueError, match="built-in model"):
         unregister_model("gae")
+
+    class Partial(GraphAutoencoderEstimator):
+        def __init__(self, *, epochs: int = 200) -> None:
+            super().__init__(epochs=epochs)
+
+    with pytest.raises(ValueError, match=r"Partial.__init__ must take every parameter.*missing: \['device'"):
+        register_model("partial", Partial)

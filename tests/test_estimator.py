@@ -151,3 +151,15 @@ def test_graph_without_edges_is_rejected():
 def test_repr_shows_changed_params():
     assert repr(VGAE(epochs=5)) == "VGAE(epochs=5)"
     assert repr(GAE()) == "GAE()"
+
+
+def test_normalize_features_divides_rows_by_their_l1_norm(graph):
+    normalized = graph.normalize_features()
+    sums = np.asarray(abs(normalized.x).sum(axis=1)).ravel()
+    raw = np.asarray(abs(graph.x).sum(axis=1)).ravel()
+    np.testing.assert_allclose(sums[raw > 0], 1.0, rtol=1e-5)
+    assert (sums[raw == 0] == 0).all()
+    est = GAE(**FAST, normalize_features=True).fit(graph)
+    # The fitted encoder sees normalised features, in fit and in transform alike.
+    np.testing.assert_allclose(est.transform(graph), est.embedding_, rtol=1e-5, atol=1e-6)
+    assert not np.allclose(est.embedding_, GAE(**FAST).fit(graph).embedding_)

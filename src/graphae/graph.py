@@ -176,6 +176,22 @@ class Graph:
         fields.update(changes)
         return Graph(**fields)
 
+    def normalize_features(self) -> Graph:
+        """This graph with each feature row divided by its sum of absolute values (L1).
+
+        PyTorch Geometric's ``NormalizeFeatures``. All-zero rows stay zero; a featureless
+        graph is returned as is.
+        """
+        if self.x is None:
+            return self
+        sums = np.asarray(abs(self.x).sum(axis=1), dtype=np.float64).ravel()
+        scale = np.divide(1.0, sums, out=np.zeros_like(sums), where=sums > 0).astype(np.float32)
+        if sp.issparse(self.x):
+            x = sp.csr_matrix(sp.diags(scale) @ self.x, dtype=np.float32)
+        else:
+            x = self.x * scale[:, None]
+        return self.replace(x=x)
+
     def to_undirected(self) -> Graph:
         """This graph with every edge joining its nodes both ways (itself when undirected)."""
         return self if not self.directed else self.replace(adj=clean_adjacency(self.adj), directed=False)

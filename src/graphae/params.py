@@ -95,9 +95,9 @@ def validate_params(owner: str, params: Mapping[str, Any], constraints: Mapping[
     Raises:
         ParameterError: For the first parameter that fails its constraint.
     """
-    for name, constraint in constraints.items():
-        value = params[name]
-        if not constraint.accepts(value):
+    for name, value in params.items():
+        constraint = constraints.get(name)
+        if constraint is not None and not constraint.accepts(value):
             raise ParameterError(
                 f"The {name!r} parameter of {owner} must be {constraint.description}. Got {describe(value)}."
             )

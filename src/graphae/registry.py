@@ -62,7 +62,7 @@ def register_model(name: str, estimator: E, description: str | None = None, *, r
         replace: Allow replacing a registered model of the same name.
 
     Raises:
-        InputError: On a bad or taken name.
+        InputError: On a bad or taken name, or an ``__init__`` that lacks a base parameter.
         InputTypeError: If ``estimator`` is not an estimator class.
     """
     from graphae.estimator import GraphAutoencoderEstimator
@@ -73,6 +73,12 @@ def register_model(name: str, estimator: E, description: str | None = None, *, r
     if not (isinstance(estimator, type) and issubclass(estimator, GraphAutoencoderEstimator)):
         raise InputTypeError(
             f"register_model needs a subclass of graphae.estimator.GraphAutoencoderEstimator. Got {estimator!r}."
+        )
+    missing = sorted(set(GraphAutoencoderEstimator._get_param_names()) - set(estimator._get_param_names()))
+    if missing:
+        raise InputError(
+            f"{estimator.__name__}.__init__ must take every parameter of GraphAutoencoderEstimator "
+            f"(scikit-learn reads parameters from __init__); missing: {missing}."
         )
     if name in _registry and not replace and _registry[name].estimator is not estimator:
         raise InputError(f"A model named {name!r} is registered already; pass replace=True to replace it.")

@@ -113,6 +113,7 @@ class RunSession:
             epochs=args.epochs,
             lr=args.lr,
             use_features=features,
+            normalize_features=args.normalize_features,
             eval_every=args.eval_every,
             select_best=args.select_best,
             patience=args.patience,

@@ -49,6 +49,9 @@ def add_command(sub: Any) -> None:
         "--no-features", action="store_true", help="ignore node features (the paper's GAE*/VGAE*)"
     )
     model.add_argument(
+        "--normalize-features", action="store_true", help="divide each feature row by its sum (L1) first"
+    )
+    model.add_argument(
         "--loss",
         choices=list(LOSSES),
         default="exact",
