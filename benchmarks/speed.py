@@ -61,12 +61,7 @@ def worker_graphae(dataset, model, features, loss, epochs, threads):
         model, loss=loss, epochs=epochs, use_features=features, random_state=0, device="cpu", threads=threads
     )
     est.fit(split.train)
-    z = est.embedding_
-
-    def s(p):
-        return (z[p[0]] * z[p[1]]).sum(1)
-
-    auc, ap = auc_ap(s(split.test_pos), s(split.test_neg))
+    auc, ap = auc_ap(est.pair_logits(split.test_pos), est.pair_logits(split.test_neg))
     return {"seconds": est.train_seconds_, "auc": auc, "ap": ap}
 
 
@@ -126,15 +121,15 @@ def worker_dense(dataset, model, features, loss, epochs, threads):
     import torch
     import torch.nn.functional as F
 
+    from graphae.experiment import make_estimator
     from graphae.losses import vgae_kl_term
-    from graphae.nn import build_model
     from graphae.training import GraphTensors
 
     torch.set_num_threads(threads)
     graph, split = load(dataset, False)
     data = GraphTensors.from_graph(split.train, features=False)
     n = data.num_nodes
-    net = build_model(model, n, generator=torch.Generator().manual_seed(0))
+    net = make_estimator(model).build_module(n, generator=torch.Generator().manual_seed(0))
     opt = torch.optim.Adam(net.parameters(), lr=0.01)
     adj = torch.from_numpy(split.train.adj.toarray())
     labels = adj + torch.eye(n)
