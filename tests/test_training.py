@@ -139,3 +139,26 @@ def test_cora_end_to_end_reaches_paper_level(cora, model):
     result = run_link_prediction(cora, make_estimator(model, eval_every=50), seed=0)
     assert result.test_auc > 0.89
     assert result.test_ap > 0.89
+
+
+def test_epoch_logs_are_the_mean_over_batches(small):
+    """With several batches per epoch the history holds the mean of their logs, one step each."""
+
+    class TwoBatches(GraphTensors):
+        def batches(self):
+            yield self
+            yield self
+
+    class Counting(ReconstructionObjective):
+        steps = 0
+
+        def step(self, model, batch, optimizers, generator):
+            Counting.steps += 1
+            return {"loss": float(Counting.steps)}
+
+    base = GraphTensors.from_graph(small)
+    data = TwoBatches(**{f: getattr(base, f) for f in base.__dataclass_fields__})
+    module = GAE().build_module(data.x.shape[1], torch.Generator().manual_seed(0))
+    result = train(module, data, Counting("sampled"), epochs=3, generator=torch.Generator().manual_seed(0))
+    assert Counting.steps == 6
+    assert [r["loss"] for r in result.history] == [1.5, 3.5, 5.5]

@@ -204,7 +204,12 @@ class GraphAutoencoderEstimator(LinkPredictionMixin, BaseEstimator):
             saver, state = checkpointing(
                 self, graph, features, val_pairs, checkpoint, checkpoint_every, resume
             )
-            progress = EpochProgress("training", self.epochs, then=callback) if self.verbose else callback
+            start = 0 if state is None else int(state["epoch"])
+            progress = (
+                EpochProgress("training", self.epochs, then=callback, start=start)
+                if self.verbose
+                else callback
+            )
             result = train(
                 module,
                 data,

@@ -120,8 +120,7 @@ def train(
     model.train()
     for epoch in range(state.epoch + 1, epochs + 1):
         tick = time.perf_counter()
-        for batch in data.batches():
-            logs = objective.step(model, batch, optimizers, generator)
+        logs = _epoch(model, data, objective, optimizers, generator)
         state.train_seconds += time.perf_counter() - tick
         _check_finite(logs, epoch, objective)
         record: dict[str, Any] = {"epoch": epoch, **logs}
@@ -149,6 +148,23 @@ def train(
     result.history, result.train_seconds = state.history, state.train_seconds
     model.eval()
     return result
+
+
+def _epoch(
+    model: GraphAutoencoder,
+    data: GraphTensors,
+    objective: Objective,
+    optimizers: dict[str, torch.optim.Optimizer],
+    generator: torch.Generator | None,
+) -> dict[str, float]:
+    """One step per batch; the epoch's logs are the mean over its batches."""
+    totals: dict[str, float] = {}
+    count = 0
+    for batch in data.batches():
+        for name, value in objective.step(model, batch, optimizers, generator).items():
+            totals[name] = totals.get(name, 0.0) + value
+        count += 1
+    return {name: value / count for name, value in totals.items()}
 
 
 def _check_finite(logs: dict[str, float], epoch: int, objective: Objective) -> None:
@@ -206,7 +222,13 @@ def _restore(
         optimizer.load_state_dict(saved["optimizers"][name])
     objective.load_state_dict(saved["objective"])
     if generator is not None and saved["generator"] is not None:
-        generator.set_state(saved["generator"])
+        try:
+            generator.set_state(saved["generator"])
+        except RuntimeError:
+            raise InputError(
+                f"The checkpoint's random state does not fit a {generator.device.type} generator: "
+                "resume on the device the run started on."
+            ) from None
     state.epoch = int(saved["epoch"])
     state.history = list(saved["history"])
     state.best_score = float(saved["best_score"])
