@@ -24,6 +24,7 @@ from graphae.graph import Graph
 
 PARTS = ("x", "y", "tx", "ty", "allx", "ally", "graph", "test.index")
 NEEDED = ("allx", "tx", "ally", "ty", "graph", "test.index")
+DOWNLOADED = (*NEEDED, "y")  # y is optional (the label split) but downloaded
 
 
 @pytest.fixture(autouse=True)
@@ -253,7 +254,7 @@ def test_without_features_reads_no_feature_file(tmp_path: Path, monkeypatch: pyt
     assert graph.x is None
     np.testing.assert_array_equal(graph.y, EXPECTED_Y)
     assert _edge_set(graph) == EXPECTED_EDGES
-    assert sorted(opened) == ["ind.pubmed.ally", "ind.pubmed.graph", "ind.pubmed.ty"]
+    assert sorted(opened) == ["ind.pubmed.ally", "ind.pubmed.graph", "ind.pubmed.ty", "ind.pubmed.y"]
 
 
 @pytest.mark.parametrize("name", ["foo", "", "Cora2", 3, None])
@@ -448,9 +449,9 @@ def test_download_fetches_only_missing_files(
 
     graph = load_planetoid("cora", root, download=True)
 
-    missing = [p for p in NEEDED if p not in present]
+    missing = [p for p in DOWNLOADED if p not in present]
     assert sorted(fetched) == sorted(f"{PLANETOID_URL}ind.cora.{p}" for p in missing)
-    assert sorted(f.name for f in root.iterdir()) == sorted(f"ind.cora.{p}" for p in NEEDED)
+    assert sorted(f.name for f in root.iterdir()) == sorted(f"ind.cora.{p}" for p in DOWNLOADED)
     np.testing.assert_array_equal(graph.x.toarray(), EXPECTED_X)
     assert _edge_set(graph) == EXPECTED_EDGES
 
@@ -469,6 +470,7 @@ def test_download_without_features_skips_feature_files(
         "graph",
         "index",
         "ty",
+        "y",
     ]
 
 
@@ -504,7 +506,7 @@ def test_real_download_path_with_copied_files(tmp_path: Path, monkeypatch: pytes
 
     graph = load_planetoid("citeseer", tmp_path, download=True)
 
-    assert len(fetched) == len(NEEDED) - 1
+    assert len(fetched) == len(DOWNLOADED) - 1
     assert (graph.num_nodes, graph.num_edges) == (3327, 4552)
 
 

@@ -32,6 +32,11 @@ class Graph:
         name: A short name used in logs and result files.
         node_ids: Optional user node ids, one per row, in row order.
         directed: Whether edges have a direction.
+        label_split: Optional node-classification split ``(train, test)``: two disjoint
+            1-D integer arrays of node indices in ``[0, N)``, for example Planetoid's
+            standard split (:func:`~graphae.data.load_planetoid`). ``None`` when the data
+            set defines none. It travels with the graph through :meth:`replace` and the
+            training graph of a link split.
     """
 
     adj: sp.csr_matrix
@@ -40,6 +45,7 @@ class Graph:
     name: str = "graph"
     node_ids: np.ndarray | None = field(default=None)
     directed: bool = False
+    label_split: tuple[np.ndarray, np.ndarray] | None = None
 
     def __post_init__(self) -> None:
         _validate(self)
@@ -64,7 +70,8 @@ class Graph:
                 through :meth:`from_edge_index`.)
             num_nodes: Number of nodes; defaults to ``max(edges) + 1``.
             directed: Keep the direction of each pair.
-            **kwargs: ``x``, ``y``, ``name`` and ``node_ids`` for the constructor.
+            **kwargs: ``x``, ``y``, ``name``, ``node_ids`` and ``label_split`` for the
+                constructor.
 
         Returns:
             A new :class:`Graph`.
@@ -172,6 +179,7 @@ class Graph:
             "name": self.name,
             "node_ids": self.node_ids,
             "directed": self.directed,
+            "label_split": self.label_split,
         }
         fields.update(changes)
         return Graph(**fields)
@@ -256,3 +264,32 @@ def _validate(g: Graph) -> None:
         raise InputError(f"Graph.y must have shape [{n}]. Got {g.y.shape}.")
     if g.node_ids is not None and len(g.node_ids) != n:
         raise InputError(f"Graph.node_ids must have {n} entries. Got {len(g.node_ids)}.")
+    if g.label_split is not None:
+        _validate_label_split(g.label_split, n)
+
+
+def _validate_label_split(split: Any, n: int) -> None:
+    if not isinstance(split, tuple) or len(split) != 2:
+        got = f"a tuple of length {len(split)}" if isinstance(split, tuple) else type(split).__name__
+        raise InputTypeError(
+            f"Graph.label_split must be a tuple (train, test) of node index arrays, or None. Got {got}."
+        )
+    for i, index in enumerate(split):
+        what = f"Graph.label_split[{i}] (the {('train', 'test')[i]} nodes)"
+        if not isinstance(index, np.ndarray) or not np.issubdtype(index.dtype, np.integer):
+            raise InputTypeError(
+                f"{what} must be a numpy array of integer node indices. "
+                f"Got {type(index).__name__} of dtype {getattr(index, 'dtype', None)}."
+            )
+        if index.ndim != 1:
+            raise InputError(f"{what} must be 1-D. Got shape {index.shape}.")
+        if index.size and (index.min() < 0 or index.max() >= n):
+            raise InputError(
+                f"{what} must hold node indices in [0, {n}). Got values in [{index.min()}, {index.max()}]."
+            )
+    shared = np.intersect1d(split[0], split[1])
+    if shared.size:
+        raise InputError(
+            f"Graph.label_split must have disjoint train and test nodes. Got {shared.size} node(s) in both "
+            f"(e.g. node {shared[0]})."
+        )

@@ -22,7 +22,7 @@ class LinkSplit:
 
     Attributes:
         train: The graph with validation and test edges removed (same nodes,
-            features and labels).
+            features, labels and label split).
         val_pos_keys, val_neg_keys, test_pos_keys, test_neg_keys: int64 keys.
     """
 
@@ -122,6 +122,7 @@ def split_edges(
         y=graph.y,
         name=graph.name,
         node_ids=graph.node_ids,
+        label_split=graph.label_split,
     )
     return LinkSplit(
         train=train,

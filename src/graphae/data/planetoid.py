@@ -4,9 +4,11 @@ The files ``ind.<name>.{x,y,tx,ty,allx,ally,graph,test.index}`` are the ones the
 Variational Graph Auto-Encoders paper used (tkipf/gae, tkipf/gcn). ``allx``/``ally``
 hold the features and one-hot labels of the first nodes, ``tx``/``ty`` those of the
 test nodes in the order of ``test.index``, and ``graph`` is a ``dict[int, list[int]]``
-adjacency list. ``x``/``y`` are the first rows of ``allx``/``ally`` (the
-semi-supervised training subset); a :class:`~graphae.graph.Graph` carries no such
-split, so they are never read.
+adjacency list. ``x``/``y`` are the first rows of ``allx``/``ally``: the training
+nodes of Planetoid's standard node-classification split (20 per class: 140 on Cora,
+120 on Citeseer, 60 on Pubmed), whose test nodes are the 1000 ids of ``test.index``.
+Only the row count of ``y`` is read, for :attr:`Graph.label_split
+<graphae.graph.Graph.label_split>`; ``x`` is never read.
 
 The pickles come from the internet and pickles are code, so they are read with
 :func:`restricted_load`, which admits only the numpy/scipy types these files need.
@@ -21,6 +23,7 @@ import pickle
 import shutil
 import tempfile
 import urllib.request
+import warnings
 from collections import defaultdict
 from functools import cache
 from pathlib import Path
@@ -46,6 +49,7 @@ PLANETOID_URL = "https://github.com/kimiyoung/planetoid/raw/master/data/"
 
 _FEATURE_PARTS = ("allx", "tx")
 _STRUCTURE_PARTS = ("ally", "ty", "graph", "test.index")
+_SPLIT_PART = "y"  # optional: without it the graph has no label split
 _TIMEOUT_S = 60.0
 
 logger = logging.getLogger(__name__)
@@ -100,6 +104,12 @@ def load_planetoid(
     and label ``-1``, as the reference code pads them. Duplicate edges and self
     loops in ``graph`` are dropped.
 
+    The graph's ``label_split`` is Planetoid's standard node-classification split:
+    training nodes ``range(len(y))`` (the row count of ``ind.<name>.y``: 140 on Cora,
+    120 on Citeseer, 60 on Pubmed) and test nodes the sorted ids of ``test.index``
+    (1000), as ``idx_train``/``idx_test`` in tkipf/gcn. If ``ind.<name>.y`` is absent
+    (and not downloaded) the graph has ``label_split=None`` and a ``UserWarning`` says so.
+
     Args:
         name: ``"cora"``, ``"citeseer"`` or ``"pubmed"`` (any case).
         root: The folder holding the files; see :func:`resolve_root`.
@@ -107,11 +117,12 @@ def load_planetoid(
             ``x=None``; the node count and labels come from ``ally``, ``ty`` and
             ``test.index``.
         download: Fetch missing files from the public Planetoid repository
-            (``PLANETOID_URL``) into ``root`` first.
+            (``PLANETOID_URL``) into ``root`` first, ``ind.<name>.y`` included.
 
     Returns:
         A graph named ``name`` (lower case) with float32 CSR features ``[N, F]``
-        (or ``None``) and int64 labels ``[N]`` (``-1`` for unlabelled nodes).
+        (or ``None``), int64 labels ``[N]`` (``-1`` for unlabelled nodes) and the
+        int64 ``label_split`` ``(train [len(y)], test [len(test.index)])``.
 
     Raises:
         InputError: If ``name`` is unknown or the files disagree in shape or hold
@@ -129,7 +140,7 @@ def load_planetoid(
     """
     name = _check_name(name)
     parts = (_FEATURE_PARTS if features else ()) + _STRUCTURE_PARTS
-    paths = _ensure_files(name, resolve_root(root), parts, download)
+    paths = _ensure_files(name, resolve_root(root), parts, download, optional=(_SPLIT_PART,))
 
     ally = _read_onehot(paths["ally"])
     ty = _read_onehot(paths["ty"])
@@ -153,7 +164,18 @@ def load_planetoid(
         x = sp.csr_matrix(x, dtype=np.float32)
 
     adj = _read_adjacency(paths["graph"], num_nodes)
-    return Graph.from_adjacency(adj, x=x, y=labels, name=name)
+    label_split = None
+    if _SPLIT_PART in paths:
+        num_train = _read_num_train(paths[_SPLIT_PART], ally)
+        label_split = (np.arange(num_train, dtype=np.int64), np.sort(test_idx))
+    else:
+        warnings.warn(
+            f"{resolve_root(root) / f'ind.{name}.y'} is missing, so the graph has no standard label "
+            "split (label_split=None); pass download=True (CLI: --download) to fetch it.",
+            UserWarning,
+            stacklevel=2,
+        )
+    return Graph.from_adjacency(adj, x=x, y=labels, name=name, label_split=label_split)
 
 
 def restricted_load(path: str | os.PathLike[str]) -> Any:
@@ -251,6 +273,17 @@ def _read_onehot(path: Path) -> np.ndarray:
     return obj
 
 
+def _read_num_train(path: Path, ally: np.ndarray) -> int:
+    """Row count of ``y``: its rows are the first rows of ``ally``, the training nodes."""
+    y = _read_onehot(path)
+    if not 1 <= y.shape[0] <= ally.shape[0] or y.shape[1] != ally.shape[1]:
+        raise InputError(
+            f"{path} must have between 1 and {ally.shape[0]} rows (the first rows of ally) and "
+            f"{ally.shape[1]} columns. Got shape {y.shape}."
+        )
+    return int(y.shape[0])
+
+
 def _read_test_index(path: Path) -> np.ndarray:
     try:
         values = [int(line) for line in path.read_text().split()]
@@ -323,16 +356,19 @@ def _check_name(name: Any) -> str:
 
 
 # Files and downloads ------------------------------------------------------
-def _ensure_files(name: str, root: Path, parts: tuple[str, ...], download: bool) -> dict[str, Path]:
-    paths = {part: root / f"ind.{name}.{part}" for part in parts}
+def _ensure_files(
+    name: str, root: Path, parts: tuple[str, ...], download: bool, optional: tuple[str, ...] = ()
+) -> dict[str, Path]:
+    """Paths of ``parts`` and of the ``optional`` parts that exist (after any download)."""
+    paths = {part: root / f"ind.{name}.{part}" for part in parts + optional}
     missing = [path for path in paths.values() if not path.is_file()]
     if missing and download:
         root.mkdir(parents=True, exist_ok=True)
         for path in missing:
             _download(PLANETOID_URL + path.name, path)
-    elif missing:
-        raise MissingFileError(_missing_message(name, root, missing))
-    return paths
+    elif any(paths[part] in missing for part in parts):
+        raise MissingFileError(_missing_message(name, root, [paths[p] for p in parts if paths[p] in missing]))
+    return {part: path for part, path in paths.items() if part in parts or path.is_file()}
 
 
 def _missing_message(name: str, root: Path, missing: list[Path]) -> str:
