@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+import scipy.sparse as sp
 import torch
 
-from graphae.errors import InputError, InputTypeError
+from graphae.errors import InputError, InputTypeError, describe
 from graphae.pairs import num_pairs, pair_keys
 
 RandomState = int | np.random.Generator | None
@@ -69,6 +72,104 @@ def sample_non_edges(
         keys = keys[np.sort(first)]
         chosen = np.concatenate([chosen, keys[:want]])
     return chosen
+
+
+def sample_ranking_negatives(
+    adj: sp.csr_matrix,
+    pos: np.ndarray,
+    num_negatives: int = 100,
+    *,
+    random_state: RandomState = None,
+) -> np.ndarray:
+    """Corrupted targets of each positive pair, for ranking metrics (OGB ogbl-citation2 style).
+
+    For each positive ``(s, t)`` draws ``num_negatives`` targets ``t'`` uniformly among
+    the nodes with ``t' != s`` and ``adj[s, t'] == 0``. The draws of one positive are
+    independent, so they may repeat (sampling with replacement). On a directed graph only
+    the edge ``s -> t'`` is excluded (``t' -> s`` may be an edge); the symmetric adjacency
+    of an undirected graph excludes both.
+
+    Each draw is exact, with no rejection: a uniform rank ``r`` among the non-neighbours
+    of ``s`` is turned into the node ``t'`` by a binary search in the sorted pair keys
+    (:mod:`graphae.pairs`, ordered) of the edges plus self pairs, so sources of any
+    degree cost the same.
+
+    Args:
+        adj: Adjacency ``[N, N]`` of the *full* graph (scipy sparse; nonzero = edge).
+        pos: ``[2, P]`` positive pairs (row 0: sources ``s``, row 1: targets ``t``).
+        num_negatives: Negatives per positive ``K``, an int ``>= 1``.
+        random_state: Seed or ``numpy.random.Generator``.
+
+    Returns:
+        ``[P, K]`` int64 targets ``t'``: the negative pairs are ``(pos[0, p], out[p, k])``.
+
+    Raises:
+        InputError: If ``pos`` is not ``[2, P]`` node indices of ``adj``, ``num_negatives``
+            is not an int ``>= 1``, or a source is joined to every other node.
+        InputTypeError: If ``adj`` is not a square scipy sparse matrix.
+
+    Example:
+        >>> adj = sp.csr_matrix(np.array([[0, 1, 0], [1, 0, 0], [0, 0, 0]]))
+        >>> sample_ranking_negatives(adj, np.array([[0], [1]]), 3, random_state=0)
+        array([[2, 2, 2]])
+    """
+    if not sp.issparse(adj) or adj.ndim != 2 or adj.shape[0] != adj.shape[1]:
+        raise InputTypeError(
+            "The 'adj' parameter of sample_ranking_negatives must be a square scipy sparse matrix. "
+            f"Got {type(adj).__name__} of shape {getattr(adj, 'shape', None)}."
+        )
+    n = adj.shape[0]
+    src = _check_sources(pos, n)
+    if (
+        isinstance(num_negatives, bool)
+        or not isinstance(num_negatives, (int, np.integer))
+        or num_negatives < 1
+    ):
+        raise InputError(
+            "The 'num_negatives' parameter of sample_ranking_negatives must be an int >= 1. "
+            f"Got {describe(num_negatives)}."
+        )
+    rng = as_generator(random_state)
+    coo = sp.coo_matrix(adj)
+    nonzero = coo.data != 0
+    edges = pair_keys(np.stack([coo.row[nonzero], coo.col[nonzero]]), n, directed=True)
+    self_pairs = np.arange(n, dtype=np.int64) * (n + 1)
+    forbidden = np.unique(np.concatenate([edges, self_pairs]))  # sorted, >= 1 per row
+    rows, cols = forbidden // n, forbidden % n
+    start = np.searchsorted(rows, np.arange(n))
+    # Forbidden entry j of row s hides the node cols[j]; cols[j] - j non-neighbours lie
+    # below it. The r-th non-neighbour (from 0) is r plus the number of forbidden nodes
+    # with at most r non-neighbours below them. Keyed by row, these counts stay sorted.
+    below = rows * n + cols - (np.arange(len(forbidden)) - start[rows])
+    available = n - np.diff(np.append(start, len(forbidden)))
+    if len(src) and (available[src] == 0).any():
+        node = int(src[available[src] == 0][0])
+        raise InputError(
+            f"Cannot sample ranking negatives for source node {node}: it is joined to every other node, "
+            "so it has no non-neighbour."
+        )
+    ranks = rng.integers(0, available[src][:, None], size=(len(src), int(num_negatives)))
+    hidden = np.searchsorted(below, src[:, None] * n + ranks, side="right") - start[src][:, None]
+    return (ranks + hidden).astype(np.int64)
+
+
+def _check_sources(pos: Any, n: int) -> np.ndarray:
+    arr = np.asarray(pos)
+    if arr.size == 0:
+        arr = arr.reshape(2, 0).astype(np.int64)
+    if arr.ndim != 2 or arr.shape[0] != 2:
+        raise InputError(
+            f"The 'pos' parameter of sample_ranking_negatives must have shape [2, P] (sources, targets). Got {arr.shape}."
+        )
+    if not np.issubdtype(arr.dtype, np.integer):
+        raise InputTypeError(
+            f"The 'pos' parameter of sample_ranking_negatives must hold integer node indices. Got dtype {arr.dtype}."
+        )
+    if arr.size and (arr.min() < 0 or arr.max() >= n):
+        raise InputError(
+            f"The 'pos' parameter of sample_ranking_negatives must hold node indices in [0, {n}). Got values in [{arr.min()}, {arr.max()}]."
+        )
+    return arr[0].astype(np.int64)
 
 
 def _isin_sorted(values: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:

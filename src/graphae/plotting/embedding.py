@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import numpy as np
 
 from graphae.errors import InputError
+from graphae.metrics_nodes import kmeans_labels
 from graphae.plotting._mpl import literal_text, new_figure
 
 if TYPE_CHECKING:
@@ -90,7 +91,7 @@ def project_2d(
 
 
 def _one_openmp_thread() -> Any:
-    """Run scikit-learn's OpenMP loops (t-SNE, k-means) on one thread.
+    """Run scikit-learn's OpenMP loop of t-SNE on one thread (k-means does the same).
 
     OpenMP threads spin while they wait, so on a machine whose cores are busy these small
     problems ran 10 to 60 times slower on two threads than on one (120 to 2000 nodes).
@@ -167,7 +168,7 @@ def plot_embedding(
         k = n_clusters if n_clusters is not None else min(8, max(2, round(math.sqrt(n / 2))))
         if isinstance(k, bool) or not isinstance(k, int) or not 2 <= k <= n:
             raise InputError(f"The 'n_clusters' parameter must be an int in [2, {n}]. Got {n_clusters!r}.")
-        groups, colour_by = _kmeans(z[proj.index], k, random_state), f"k-means cluster (k = {k})"
+        groups, colour_by = kmeans_labels(z[proj.index], k, random_state), f"k-means cluster (k = {k})"
     if ax is None:
         fig = new_figure((7.6, 6.2))
         ax = fig.subplots()
@@ -181,14 +182,6 @@ def plot_embedding(
     if proj.method == "tsne":
         ax.set(xticks=[], yticks=[])  # t-SNE coordinates carry no units
     return ax.figure
-
-
-def _kmeans(x: np.ndarray, k: int, random_state: int) -> np.ndarray:
-    """Seeded k-means cluster of each row of ``x``, the colours when no labels are known."""
-    from sklearn.cluster import KMeans
-
-    with _one_openmp_thread():
-        return KMeans(n_clusters=k, n_init=10, random_state=random_state).fit_predict(x)
 
 
 def _scatter_groups(ax: Axes, coords: np.ndarray, groups: np.ndarray, legend_title: str) -> None:
