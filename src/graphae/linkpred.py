@@ -1,12 +1,17 @@
 """Link prediction with a fitted model: scores of node-id pairs and recommendations.
 
-Every score goes through the fitted model's decoder (``module_.decoder``) on the stored
-embedding; nothing here writes ``z_i . z_j`` itself.
+Two hooks score node *indices*: :meth:`~LinkPredictionMixin.pair_logits` (pairs
+``[2, k]``) and :meth:`~LinkPredictionMixin._score_rows` (every target of some sources,
+``[len(index), N]``). Their default implementations, used by the autoencoders, go through
+the fitted model's decoder (``module_.decoder``) on the stored embedding; nothing here
+writes ``z_i . z_j`` itself. A model without an embedding (the heuristics of
+:mod:`graphae.models.heuristics`) overrides both; probabilities are ``sigmoid(logit)``
+for every model.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -17,24 +22,31 @@ from graphae.errors import InputError
 from graphae.params import Integer
 from graphae.training import decode_pairs
 
+# Scores held at once by recommend (rows x nodes).
+_ROW_BLOCK = 1 << 22
+
 
 class LinkPredictionMixin:
-    """Scoring methods of a fitted estimator (``module_``, ``embedding_``, ``graph_``, ``node_ids_``)."""
+    """Scoring methods of a fitted estimator (``graph_``, ``node_ids_`` and the scoring hooks).
+
+    Attributes:
+        learned: Whether ``fit`` learns parameters (weights and an embedding); ``False``
+            for the non-learned heuristics.
+    """
+
+    learned: ClassVar[bool] = True
+    # The attribute that exists once the estimator is fitted.
+    _fitted_attribute: ClassVar[str] = "embedding_"
 
     def _check_fitted(self) -> None:
-        if not hasattr(self, "embedding_"):
+        if not hasattr(self, self._fitted_attribute):
             raise NotFittedError(  # scikit-learn's, so `except NotFittedError` works
                 f"This {type(self).__name__} instance is not fitted yet. Call 'fit' with a graph first."
             )
 
     def decision_function(self, pairs: Any) -> np.ndarray:
         """Logits of node-id pairs, ``[k, 2]`` (a sequence of ``(source, target)``), ``[k]``."""
-        self._check_fitted()
-        arr = np.asarray(pairs, dtype=object)
-        if arr.ndim != 2 or arr.shape[1] != 2:
-            raise InputError(f"pairs must have shape [k, 2] (one (source, target) per row). Got {arr.shape}.")
-        index = np.stack([self._index_of(arr[:, 0]), self._index_of(arr[:, 1])])
-        return self.pair_logits(index)
+        return self.pair_logits(self._pair_index(pairs))
 
     def predict_proba(self, pairs: Any) -> np.ndarray:
         """Link probabilities of node-id pairs (``[k, 2]``), ``[k]``.
@@ -43,13 +55,28 @@ class LinkPredictionMixin:
             NotFittedError: Before ``fit``.
             InputError: On an unknown id or a badly shaped ``pairs``.
         """
-        return expit(self.decision_function(pairs).astype(np.float64))
+        return expit(self.pair_logits(self._pair_index(pairs)).astype(np.float64))
 
     @torch.no_grad()
     def pair_logits(self, index_pairs: np.ndarray) -> np.ndarray:
         """Decoder logits of node-*index* pairs ``[2, k]`` on the fitted embedding, ``[k]``."""
         self._check_fitted()
         return decode_pairs(self.module_.decoder, torch.from_numpy(self.embedding_), index_pairs).numpy()
+
+    @torch.no_grad()
+    def _score_rows(self, index: np.ndarray) -> np.ndarray:
+        """Logits of every pair ``(s, t)``, ``s`` in ``index``: ``[len(index), N]`` (the decoder's)."""
+        return self.module_.decoder.score_rows(
+            torch.from_numpy(self.embedding_), torch.from_numpy(index)
+        ).numpy()
+
+    def _pair_index(self, pairs: Any) -> np.ndarray:
+        """Node-index pairs ``[2, k]`` of node-id pairs ``[k, 2]``."""
+        self._check_fitted()
+        arr = np.asarray(pairs, dtype=object)
+        if arr.ndim != 2 or arr.shape[1] != 2:
+            raise InputError(f"pairs must have shape [k, 2] (one (source, target) per row). Got {arr.shape}.")
+        return np.stack([self._index_of(arr[:, 0]), self._index_of(arr[:, 1])])
 
     def recommend(self, nodes: Any, k: int = 10, exclude_edges: bool = True) -> list:
         """The ``k`` most likely new neighbours (out-neighbours when directed) of each node.
@@ -60,8 +87,9 @@ class LinkPredictionMixin:
             exclude_edges: Leave out the existing neighbours (the node itself is never listed).
 
         Returns:
-            For one id, a list of ``(neighbour id, probability)``, best first; for a
-            sequence, one such list per id.
+            For one id, a list of ``(neighbour id, probability)``, best first (equal
+            scores: the lower node index first); for a sequence, one such list per id.
+            The probability is ``sigmoid`` of the logit (a heuristic's normalised score).
 
         Raises:
             InputError: On an unknown id or ``k < 1``.
@@ -72,18 +100,19 @@ class LinkPredictionMixin:
         single = np.ndim(nodes) == 0
         index = self._index_of([nodes] if single else list(nodes))
         adj = self.graph_.adj
-        with torch.no_grad():
-            rows = self.module_.decoder.score_rows(torch.from_numpy(self.embedding_), torch.from_numpy(index))
+        n = adj.shape[0]
+        block = max(1, _ROW_BLOCK // max(n, 1))  # rows scored at once: bounds the memory
         out = []
-        for i, scores in zip(index, rows.numpy(), strict=True):
-            scores[i] = -np.inf
-            if exclude_edges:
-                scores[adj.indices[adj.indptr[i] : adj.indptr[i + 1]]] = -np.inf
-            take = min(int(k), int(np.isfinite(scores).sum()))
-            top = np.argpartition(-scores, take - 1)[:take] if take else np.empty(0, dtype=np.int64)
-            top = top[np.argsort(-scores[top], kind="stable")]
-            probs = expit(scores[top].astype(np.float64))
-            out.append([(_key(self.node_ids_[t]), float(p)) for t, p in zip(top, probs, strict=True)])
+        for start in range(0, len(index), block):
+            rows = self._score_rows(index[start : start + block])
+            for i, scores in zip(index[start : start + block], rows, strict=True):
+                excluded = np.zeros(n, dtype=bool)
+                excluded[i] = True
+                if exclude_edges:
+                    excluded[adj.indices[adj.indptr[i] : adj.indptr[i + 1]]] = True
+                top = _top_k(scores, np.flatnonzero(~excluded), int(k))
+                probs = expit(scores[top].astype(np.float64))
+                out.append([(_key(self.node_ids_[t]), float(p)) for t, p in zip(top, probs, strict=True)])
         return out[0] if single else out
 
     def _index_of(self, ids: Any, what: str = "node") -> np.ndarray:
@@ -107,6 +136,16 @@ class LinkPredictionMixin:
             cache = (self.node_ids_, {_key(v): i for i, v in enumerate(self.node_ids_.tolist())})
             self._id_cache = cache
         return cache[1]
+
+
+def _top_k(scores: np.ndarray, candidates: np.ndarray, k: int) -> np.ndarray:
+    """The ``k`` best ``candidates`` (ascending node indices) by score; ties go to the lower index."""
+    neg = -scores[candidates]
+    if k < len(candidates):
+        kth = np.partition(neg, k - 1)[k - 1]
+        keep = np.flatnonzero(neg <= kth)  # every tie of the k-th score, so the order is exact
+        candidates, neg = candidates[keep], neg[keep]
+    return candidates[np.lexsort((candidates, neg))[:k]]
 
 
 def _key(value: Any) -> Any:
