@@ -19,6 +19,7 @@ from graphae.training import Checkpointer, load_checkpoint
 
 if TYPE_CHECKING:
     from graphae.estimator import GraphAutoencoderEstimator
+    from graphae.models.heuristics import HeuristicLinkPredictor
 
 # Parameters that change how a fit runs, not what it computes: a resumed fit may change them.
 _RUNTIME_PARAMS = ("device", "threads", "verbose")
@@ -31,13 +32,18 @@ def _version() -> str:
     return __version__
 
 
-def to_saved(est: GraphAutoencoderEstimator) -> runfolder.SavedModel:
-    """The contents of a model folder for a fitted estimator."""
+def to_saved(est: GraphAutoencoderEstimator | HeuristicLinkPredictor) -> runfolder.SavedModel:
+    """The contents of a model folder for a fitted estimator.
+
+    A non-learned model (``est.learned`` false, a heuristic) has no weights or embedding;
+    it keeps the adjacency it scores on (``adjacency_``) beside the graph's.
+    """
     graph = est.graph_
     metadata = {
         "graphae_version": _version(),
         "model": est.model_name,
         "estimator": type(est).__name__,
+        "learned": est.learned,
         "params": {k: plain(v) for k, v in est.get_params(deep=False).items()},
         "graph": {
             "name": graph.name,
@@ -46,12 +52,23 @@ def to_saved(est: GraphAutoencoderEstimator) -> runfolder.SavedModel:
             "directed": graph.directed,
             "node_id_type": runfolder.node_id_type(est.node_ids_),
         },
-        "fit": {
-            "in_channels": est.in_channels_,
-            "features_used": est.features_used_,
-            "best_epoch": est.best_epoch_,
-            "train_seconds": est.train_seconds_,
-        },
+    }
+    if not est.learned:
+        metadata["fit"] = {"train_seconds": est.train_seconds_}
+        return runfolder.SavedModel(
+            metadata=metadata,
+            weights=None,
+            embedding=None,
+            adjacency=graph.adj,
+            node_ids=est.node_ids_,
+            history=est.history_,
+            fitted_adjacency=est.adjacency_,
+        )
+    metadata["fit"] = {
+        "in_channels": est.in_channels_,
+        "features_used": est.features_used_,
+        "best_epoch": est.best_epoch_,
+        "train_seconds": est.train_seconds_,
     }
     return runfolder.SavedModel(
         metadata=metadata,
@@ -65,11 +82,12 @@ def to_saved(est: GraphAutoencoderEstimator) -> runfolder.SavedModel:
 
 def from_saved(
     saved: runfolder.SavedModel, path: str | os.PathLike, expected: type | None = None
-) -> GraphAutoencoderEstimator:
+) -> GraphAutoencoderEstimator | HeuristicLinkPredictor:
     """A fitted estimator from the contents of a model folder.
 
     Raises:
-        InputError: If the model is not registered here, is not an ``expected``, or its
+        InputError: If the model is not registered here, is not an ``expected``, is
+            learned where the registered class is not (or the reverse), or its
             parameters or weights do not fit its class.
     """
     from graphae.estimator import GraphAutoencoderEstimator
@@ -92,8 +110,25 @@ def from_saved(
             f"{path}: parameters {unknown} are unknown to {cls.__name__}; the folder was saved by "
             f"graphae {meta.get('graphae_version', '?')}, install that version to load it."
         )
+    learned = bool(meta.get("learned", True))
+    if learned != cls.learned:
+        kind = "a learned model" if learned else "a non-learned heuristic"
+        raise InputError(f"{path} holds {kind}, but {name!r} is registered here as {cls.__name__}.")
     est = cls(**params)
     fit = meta["fit"]
+    graph_meta = meta["graph"]
+    est.graph_ = Graph(
+        adj=sp.csr_matrix(saved.adjacency, dtype=np.float32),
+        name=graph_meta.get("name", "graph"),
+        node_ids=saved.node_ids,
+        directed=bool(graph_meta["directed"]),
+    )
+    est.node_ids_ = saved.node_ids
+    est.history_ = saved.history
+    est.train_seconds_ = fit.get("train_seconds", 0.0)
+    if not learned:
+        est.adjacency_ = sp.csr_matrix(saved.fitted_adjacency, dtype=np.float32)
+        return est
     module = est.build_module(int(fit["in_channels"]), torch.Generator().manual_seed(0))
     try:
         module.load_state_dict(saved.weights)
@@ -103,21 +138,11 @@ def from_saved(
             f"{path}: the weights do not fit a {cls.__name__} with these parameters ({reason})."
         ) from None
     module.eval()
-    graph_meta = meta["graph"]
     est.module_ = module
     est.embedding_ = saved.embedding
-    est.graph_ = Graph(
-        adj=sp.csr_matrix(saved.adjacency, dtype=np.float32),
-        name=graph_meta.get("name", "graph"),
-        node_ids=saved.node_ids,
-        directed=bool(graph_meta["directed"]),
-    )
-    est.node_ids_ = saved.node_ids
     est.features_used_ = bool(fit["features_used"])
     est.in_channels_ = int(fit["in_channels"])
-    est.history_ = saved.history
     est.best_epoch_ = fit.get("best_epoch", 0)
-    est.train_seconds_ = fit.get("train_seconds", 0.0)
     return est
 
 

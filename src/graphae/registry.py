@@ -6,6 +6,12 @@ built-in models are listed below by import path and imported on first use; a mod
 of your own is one module with an estimator class plus one call to
 :func:`register_model`.
 
+A model is *learned* (a :class:`~graphae.estimator.GraphAutoencoderEstimator`: weights
+and an embedding) or not (a
+:class:`~graphae.models.heuristics.HeuristicLinkPredictor`, such as ``adamic_adar``:
+scores from the graph alone). Both run, score, save and load alike; only learned
+models have ``transform``, checkpoints and resuming.
+
 Example:
     >>> from graphae.registry import model_names
     >>> model_names()[:2]
@@ -22,13 +28,19 @@ from graphae.errors import InputError, InputTypeError
 
 if TYPE_CHECKING:
     from graphae.estimator import GraphAutoencoderEstimator
+    from graphae.models.heuristics import HeuristicLinkPredictor
 
-E = TypeVar("E", bound="type[GraphAutoencoderEstimator]")
+E = TypeVar("E", bound="type[GraphAutoencoderEstimator | HeuristicLinkPredictor]")
 
 # name -> "module:Class". One line per built-in model.
 _BUILTIN: dict[str, str] = {
     "gae": "graphae.models.gae:GAE",
     "vgae": "graphae.models.gae:VGAE",
+    "common_neighbors": "graphae.models.heuristics:CommonNeighbors",
+    "adamic_adar": "graphae.models.heuristics:AdamicAdar",
+    "resource_allocation": "graphae.models.heuristics:ResourceAllocation",
+    "preferential_attachment": "graphae.models.heuristics:PreferentialAttachment",
+    "katz": "graphae.models.heuristics:Katz",
 }
 
 
@@ -40,11 +52,13 @@ class ModelEntry:
         name: The name used by ``--model``, ``make_estimator`` and saved folders.
         estimator: The estimator class.
         description: One line for ``graphae models``.
+        learned: Whether fitting learns weights and an embedding (``False``: a heuristic).
     """
 
     name: str
-    estimator: type[GraphAutoencoderEstimator]
+    estimator: type[GraphAutoencoderEstimator | HeuristicLinkPredictor]
     description: str
+    learned: bool = True
 
 
 _registry: dict[str, ModelEntry] = {}
@@ -56,8 +70,9 @@ def register_model(name: str, estimator: E, description: str | None = None, *, r
 
     Args:
         name: Lower-case name (letters, digits, ``_``), such as ``"bilinear_gae"``.
-        estimator: A subclass of :class:`~graphae.estimator.GraphAutoencoderEstimator`.
-            Its ``model_name`` is set to ``name``.
+        estimator: A subclass of :class:`~graphae.estimator.GraphAutoencoderEstimator`
+            or of :class:`~graphae.models.heuristics.HeuristicLinkPredictor`. Its
+            ``model_name`` is set to ``name``.
         description: One line; defaults to the first line of the class docstring.
         replace: Allow replacing a registered model of the same name.
 
@@ -66,18 +81,23 @@ def register_model(name: str, estimator: E, description: str | None = None, *, r
         InputTypeError: If ``estimator`` is not an estimator class.
     """
     from graphae.estimator import GraphAutoencoderEstimator
+    from graphae.models.heuristics import HeuristicLinkPredictor
 
     _load_builtins()
     if not isinstance(name, str) or not name or not all(c.islower() or c.isdigit() or c == "_" for c in name):
         raise InputError(f"A model name must be lower-case letters, digits and '_'. Got {name!r}.")
-    if not (isinstance(estimator, type) and issubclass(estimator, GraphAutoencoderEstimator)):
+    base = next(
+        (b for b in (GraphAutoencoderEstimator, HeuristicLinkPredictor) if _is_subclass(estimator, b)), None
+    )
+    if base is None:
         raise InputTypeError(
-            f"register_model needs a subclass of graphae.estimator.GraphAutoencoderEstimator. Got {estimator!r}."
+            "register_model needs a subclass of graphae.estimator.GraphAutoencoderEstimator or of "
+            f"graphae.models.heuristics.HeuristicLinkPredictor. Got {estimator!r}."
         )
-    missing = sorted(set(GraphAutoencoderEstimator._get_param_names()) - set(estimator._get_param_names()))
+    missing = sorted(set(base._get_param_names()) - set(estimator._get_param_names()))
     if missing:
         raise InputError(
-            f"{estimator.__name__}.__init__ must take every parameter of GraphAutoencoderEstimator "
+            f"{estimator.__name__}.__init__ must take every parameter of {base.__name__} "
             f"(scikit-learn reads parameters from __init__); missing: {missing}."
         )
     if name in _registry and not replace and _registry[name].estimator is not estimator:
@@ -118,10 +138,16 @@ def models() -> list[ModelEntry]:
     return list(_registry.values())
 
 
-def _add(name: str, estimator: type[GraphAutoencoderEstimator], description: str | None) -> None:
+def _is_subclass(obj: object, base: type) -> bool:
+    return isinstance(obj, type) and issubclass(obj, base)
+
+
+def _add(
+    name: str, estimator: type[GraphAutoencoderEstimator | HeuristicLinkPredictor], description: str | None
+) -> None:
     estimator.model_name = name
     doc = (estimator.__doc__ or "").strip().splitlines()
-    _registry[name] = ModelEntry(name, estimator, description or (doc[0] if doc else name))
+    _registry[name] = ModelEntry(name, estimator, description or (doc[0] if doc else name), estimator.learned)
 
 
 def _load_builtins() -> None:

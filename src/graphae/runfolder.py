@@ -20,6 +20,10 @@ A *model folder* (``estimator.save(DIR)``) holds a fitted estimator; a *run fold
 
 ``metrics.json``, ``embeddings.npy``, ``node_ids.txt`` and ``history.json`` are
 documented for users and keep their names and meaning.
+
+A non-learned model (a heuristic, ``metadata.json`` says ``"learned": false``) has no
+``model.pt`` and ``embeddings.npy``; ``fitted_adjacency.npz`` holds the graph it scores
+on (the training edges of a run), while ``adjacency.npz`` holds the whole graph.
 """
 
 from __future__ import annotations
@@ -47,6 +51,7 @@ WEIGHTS = "model.pt"
 EMBEDDINGS = "embeddings.npy"
 NODE_IDS = "node_ids.txt"
 ADJACENCY = "adjacency.npz"
+FITTED_ADJACENCY = "fitted_adjacency.npz"  # non-learned models: instead of WEIGHTS and EMBEDDINGS
 HISTORY = "history.json"
 METRICS = "metrics.json"
 TEST_SCORES = "test_scores.npz"
@@ -66,7 +71,7 @@ MODEL_FILES = (METADATA, WEIGHTS, EMBEDDINGS, NODE_IDS, ADJACENCY, HISTORY)
 RUN_FILES = (*MODEL_FILES, METRICS, TEST_SCORES, LABELS)
 REPORT_FILES = (REPORT, *FIGURES)
 # Every name graphae may have written into a folder: what --overwrite replaces.
-ALL_FILES = (*RUN_FILES, *REPORT_FILES, LEGACY_ESTIMATOR, LEGACY_CONFIG)
+ALL_FILES = (*RUN_FILES, FITTED_ADJACENCY, *REPORT_FILES, LEGACY_ESTIMATOR, LEGACY_CONFIG)
 
 FORMAT = "graphae-model"
 FORMAT_VERSION = 2  # 1 was graphae 0.1's estimator.json + model.json
@@ -77,23 +82,30 @@ class SavedModel:
     """The contents of a model folder, as plain data.
 
     Attributes:
-        metadata: ``model`` (registry name), ``params`` (estimator parameters),
-            ``graph`` (``name``, ``num_nodes``, ``num_edges``, ``directed``,
-            ``node_id_type``), ``fit`` (``in_channels``, ``features_used``,
-            ``best_epoch``, ``train_seconds``) and ``graphae_version``.
-        weights: The torch module's state dict.
-        embedding: ``[N, d]`` float32.
+        metadata: ``model`` (registry name), ``learned`` (absent: true), ``params``
+            (estimator parameters), ``graph`` (``name``, ``num_nodes``, ``num_edges``,
+            ``directed``, ``node_id_type``), ``fit`` (``in_channels``,
+            ``features_used``, ``best_epoch`` when learned; ``train_seconds``) and
+            ``graphae_version``.
+        weights: The torch module's state dict (``None`` when not learned).
+        embedding: ``[N, d]`` float32 (``None`` when not learned).
         adjacency: ``[N, N]`` CSR.
         node_ids: ``[N]`` ids (int64 or str objects).
         history: Per-epoch records.
+        fitted_adjacency: ``[N, N]`` CSR a non-learned model scores on (else ``None``).
     """
 
     metadata: dict[str, Any]
-    weights: dict[str, torch.Tensor]
-    embedding: np.ndarray
+    weights: dict[str, torch.Tensor] | None
+    embedding: np.ndarray | None
     adjacency: sp.csr_matrix
     node_ids: np.ndarray
     history: list[dict[str, Any]] = field(default_factory=list)
+    fitted_adjacency: sp.csr_matrix | None = None
+
+    @property
+    def learned(self) -> bool:
+        return bool(self.metadata.get("learned", True))
 
 
 def write_model(folder: str | os.PathLike, saved: SavedModel) -> None:
@@ -109,9 +121,15 @@ def write_model(folder: str | os.PathLike, saved: SavedModel) -> None:
         raise InputError(f"Node id {bad!r} contains a line break and cannot be saved.")
     folder.mkdir(parents=True, exist_ok=True)
     metadata = {"format": FORMAT, "format_version": FORMAT_VERSION, **saved.metadata}
-    weights = {k: v.detach().cpu() for k, v in saved.weights.items()}
-    atomic_write(folder / WEIGHTS, lambda f: torch.save(weights, f))
-    write_npy(folder / EMBEDDINGS, saved.embedding)
+    if saved.learned:
+        weights = {k: v.detach().cpu() for k, v in saved.weights.items()}
+        atomic_write(folder / WEIGHTS, lambda f: torch.save(weights, f))
+        write_npy(folder / EMBEDDINGS, saved.embedding)
+    else:
+        atomic_write(folder / FITTED_ADJACENCY, lambda f: sp.save_npz(f, saved.fitted_adjacency))
+    # A model of the other kind saved here before must not leave its files behind.
+    for name in (FITTED_ADJACENCY,) if saved.learned else (WEIGHTS, EMBEDDINGS):
+        (folder / name).unlink(missing_ok=True)
     atomic_write(folder / ADJACENCY, lambda f: sp.save_npz(f, saved.adjacency))
     write_text(folder / NODE_IDS, "".join(f"{t}\n" for t in texts))
     write_json(folder / HISTORY, saved.history)
@@ -139,13 +157,23 @@ def read_model(folder: str | os.PathLike) -> SavedModel:
             f"{folder / METADATA} not found: is {folder} a model folder saved by graphae "
             "(`graphae train --out`, `estimator.save`)?"
         )
-    for name in (WEIGHTS, EMBEDDINGS, ADJACENCY, NODE_IDS):
+    learned = bool(metadata.get("learned", True))
+    parts = (WEIGHTS, EMBEDDINGS) if learned else (FITTED_ADJACENCY,)
+    for name in (*parts, ADJACENCY, NODE_IDS):
         if not (folder / name).is_file():
             raise MissingFileError(f"{folder / name} not found: the model folder {folder} is incomplete.")
-    embedding = _read_array(folder / EMBEDDINGS)
     adjacency = _read_adjacency(folder / ADJACENCY)
     node_ids = _read_node_ids(folder / NODE_IDS, metadata["graph"]["node_id_type"])
     n = len(node_ids)
+    if not learned:
+        fitted = _read_adjacency(folder / FITTED_ADJACENCY)
+        if adjacency.shape != (n, n) or fitted.shape != (n, n):
+            raise InputError(
+                f"{folder}: the parts of this model folder do not fit together ({n} node ids, adjacency "
+                f"{adjacency.shape}, fitted adjacency {fitted.shape}); save the model again."
+            )
+        return SavedModel(metadata, None, None, adjacency, node_ids, history, fitted_adjacency=fitted)
+    embedding = _read_array(folder / EMBEDDINGS)
     if embedding.ndim != 2 or embedding.shape[0] != n or adjacency.shape != (n, n):
         raise InputError(
             f"{folder}: the parts of this model folder do not fit together ({n} node ids, embedding "
@@ -191,7 +219,7 @@ def _check_metadata(path: Path, metadata: Any) -> None:
     for key in ("node_id_type", "directed"):
         if key not in metadata["graph"]:
             raise InputError(f"{path}: 'graph.{key}' is missing.")
-    for key in ("in_channels", "features_used"):
+    for key in ("in_channels", "features_used") if metadata.get("learned", True) else ():
         if key not in metadata["fit"]:
             raise InputError(f"{path}: 'fit.{key}' is missing.")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from graphae.cli.common import load_model, write_table
+from graphae.cli.common import UserError, load_model, write_table
 
 
 def add_command(sub: Any) -> None:
@@ -19,6 +19,11 @@ def add_command(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     model = load_model(args.model)
+    if not model.learned:
+        raise UserError(
+            f"--model {args.model}: {model.model_name} is a link-prediction heuristic and has no node "
+            "embeddings; use `graphae predict` or `graphae recommend` with it"
+        )
     z = model.embedding_
     header = ["id"] + [f"z{k}" for k in range(z.shape[1])]
     rows = [[node, *map(float, vec)] for node, vec in zip(model.node_ids_.tolist(), z, strict=True)]

@@ -103,25 +103,42 @@ class RunSession:
 
     # Running ---------------------------------------------------------------------
     def run(self, graph: Graph, device: torch.device) -> None:
+        from graphae.registry import get_model
+
         args = self.args
-        features = not args.no_features and graph.x is not None
-        estimator = make_estimator(
-            args.model,
-            hidden_channels=args.hidden,
-            out_channels=args.latent,
-            loss=args.loss,
-            epochs=args.epochs,
-            lr=args.lr,
-            use_features=features,
-            normalize_features=args.normalize_features,
-            eval_every=args.eval_every,
-            select_best=args.select_best,
-            patience=args.patience,
-            device=str(device),
-            threads=args.threads,
-        )
-        label = f"{args.model.upper()}{'' if features else '*'}"
-        log(args.quiet, f"{graph!r}; {label}, {args.loss} loss, {device}")
+        entry = get_model(args.model)
+        features = entry.learned and not args.no_features and graph.x is not None
+        if not entry.learned:
+            device = torch.device("cpu")  # heuristics are computed with scipy, on the CPU
+            if args.report:
+                if self.checkpoint_dir is not None:
+                    shutil.rmtree(self.checkpoint_dir, ignore_errors=True)
+                raise UserError(
+                    f"--report: {args.model} is a heuristic without node embeddings to draw; "
+                    "leave out --report (metrics.json and test_scores.npz hold its scores)"
+                )
+        options = {
+            "hidden_channels": args.hidden,
+            "out_channels": args.latent,
+            "loss": args.loss,
+            "epochs": args.epochs,
+            "lr": args.lr,
+            "use_features": features,
+            "normalize_features": args.normalize_features,
+            "eval_every": args.eval_every,
+            "select_best": args.select_best,
+            "patience": args.patience,
+            "device": str(device),
+            "threads": args.threads,
+        }
+        # Only the options the model declares: a heuristic takes none of the training ones.
+        declared = entry.estimator._get_param_names()
+        estimator = make_estimator(args.model, **{k: v for k, v in options.items() if k in declared})
+        if entry.learned:
+            label = f"{args.model.upper()}{'' if features else '*'}"
+            log(args.quiet, f"{graph!r}; {label}, {args.loss} loss, {device}")
+        else:
+            log(args.quiet, f"{graph!r}; {args.model}, a heuristic: nothing to train")
         for i in range(len(self.completed), args.runs):
             self._run_one(i, graph, estimator)
         aucs = [r["test_auc"] for r in self.completed]
