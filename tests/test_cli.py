@@ -10,10 +10,13 @@ from cli_helpers import user_error
 from graphae import __version__, load
 from graphae.cli import main
 from graphae.data import load_dataset
+from graphae.evaluation import METRICS
 from graphae.split import split_edges
 from graphae.training import GraphTensors
 
-SUMMARY = re.compile(r"test AUC \d+\.\d ± \d+\.\d  AP \d+\.\d ± \d+\.\d  \((\d+) runs?\)")
+SUMMARY = re.compile(
+    r"test AUC \d+\.\d ± \d+\.\d  AP \d+\.\d ± \d+\.\d(?:  [A-Za-z@0-9 ]+ \d+\.\d ± \d+\.\d)*  \((\d+) runs?\)"
+)
 OUTPUTS = [
     "adjacency.npz",
     "embeddings.npy",
@@ -23,6 +26,7 @@ OUTPUTS = [
     "metrics.json",
     "model.pt",
     "node_ids.txt",
+    "split.npz",
     "test_scores.npz",
 ]
 METRIC_KEYS = {
@@ -41,6 +45,7 @@ METRIC_KEYS = {
     "graphae_version",
     "num_nodes",
     "num_edges",
+    *METRICS,
 }
 FAST = ["--epochs", "2", "--device", "cpu"]
 
@@ -72,7 +77,8 @@ def test_train_prints_one_summary_line(capsys: pytest.CaptureFixture[str]) -> No
     assert err == ""
     assert out.endswith("\n")
     assert len(out.splitlines()) == 1
-    assert re.fullmatch(r"test AUC \d+\.\d ± \d+\.\d  AP \d+\.\d ± \d+\.\d  \(1 run\)", out.strip())
+    match = SUMMARY.fullmatch(out.strip())
+    assert match and match.group(1) == "1"
 
 
 def test_out_folder_holds_exactly_the_outputs(two_runs: Path) -> None:

@@ -195,7 +195,7 @@ def test_real_pubmed_features_need_allx() -> None:
 
 def test_real_pickle_with_payload_is_refused(tmp_path: Path) -> None:
     folder = _real_dir("cora")
-    for part in NEEDED:
+    for part in DOWNLOADED:
         shutil.copy(folder / f"ind.cora.{part}", tmp_path)
     marker = tmp_path / "pwned"
     _dump(_Payload(os.system, f"touch {marker}"), tmp_path / "ind.cora.allx", 2)

@@ -10,9 +10,11 @@ import numpy as np
 from scipy.special import expit
 from sklearn.base import clone
 
+from graphae.errors import InputError
 from graphae.estimator import GraphAutoencoderEstimator
+from graphae.evaluation import NUM_RANKING_NEGATIVES, EvaluationSplit, evaluate
 from graphae.graph import Graph
-from graphae.metrics import auc_ap
+from graphae.params import Integer
 from graphae.registry import get_model, model_names
 from graphae.split import LinkSplit, split_edges
 from graphae.training import Callback, resolve_device
@@ -37,6 +39,10 @@ class RunResult:
     Attributes:
         seed: The run's seed.
         test_auc, test_ap: Scores of the test split, as fractions.
+        scores: Every score of :func:`graphae.evaluation.evaluate` (``test_auc``,
+            ``test_hits_at_50``, ``test_mrr``, ``cluster_acc``, ``probe_accuracy``, ...;
+            ``None`` where one does not apply).
+        evaluation: The pairs and labels the scores come from.
         estimator: The estimator fitted on the training edges.
         split: The split it was trained and scored on.
         test_pos_scores, test_neg_scores: Probabilities of the test pairs.
@@ -49,6 +55,8 @@ class RunResult:
     split: LinkSplit
     test_pos_scores: np.ndarray
     test_neg_scores: np.ndarray
+    scores: dict[str, float | None]
+    evaluation: EvaluationSplit
 
     @property
     def train_seconds(self) -> float:
@@ -74,12 +82,15 @@ def run_link_prediction(
     checkpoint: str | os.PathLike | None = None,
     checkpoint_every: int | None = None,
     resume: bool = False,
+    ranking_negatives: int = NUM_RANKING_NEGATIVES,
 ) -> RunResult:
     """Split ``graph``, fit a clone of ``estimator`` on the training edges, score the test split.
 
     The paper's protocol: validation scores are tracked during training (and used
     for model selection only with ``select_best`` or ``patience``); the test split is
-    scored once, at the end, on ``mu``, through the model's decoder. The seed drives
+    scored once, at the end, on ``mu``, through the model's decoder: AUC/AP, ranking
+    metrics and, when the graph has labels, clustering and a probe (see
+    :mod:`graphae.evaluation`). The seed drives
     the split and the estimator's ``random_state``; global random state is left alone.
 
     Args:
@@ -89,14 +100,20 @@ def run_link_prediction(
         val_ratio, test_ratio: Fractions of edges held out.
         callback: Called with each epoch's history record.
         checkpoint, checkpoint_every, resume: As for the estimator's ``fit``.
+        ranking_negatives: Negatives per test edge for Hits@K and MRR (0: rank against
+            the shared test non-edges only).
 
     Raises:
         InputError: If the graph cannot be split or a parameter is invalid.
     """
     from graphae.models.gae import GAE
 
+    if not Integer(0).accepts(ranking_negatives):
+        raise InputError(f"The 'ranking_negatives' parameter must be an int >= 0. Got {ranking_negatives!r}.")
     est = clone(estimator if estimator is not None else GAE()).set_params(random_state=seed)
     split = split_edges(graph, val_ratio=val_ratio, test_ratio=test_ratio, random_state=seed)
+    # Drawn before training: a graph that cannot give them fails now, not after the fit.
+    evaluation = EvaluationSplit.from_split(graph, split, seed=seed, num_negatives=ranking_negatives)
     val = (split.val_pos, split.val_neg) if len(split.val_pos_keys) else None
     est.fit(
         split.train,
@@ -106,15 +123,15 @@ def run_link_prediction(
         checkpoint_every=checkpoint_every,
         resume=resume,
     )
-    pos = expit(est.pair_logits(split.test_pos).astype(np.float64))
-    neg = expit(est.pair_logits(split.test_neg).astype(np.float64))
-    test_auc, test_ap = auc_ap(pos, neg)
+    scores = evaluate(est, evaluation, random_state=seed)
     return RunResult(
         seed=seed,
-        test_auc=test_auc,
-        test_ap=test_ap,
+        test_auc=scores["test_auc"],
+        test_ap=scores["test_ap"],
         estimator=est,
         split=split,
-        test_pos_scores=pos,
-        test_neg_scores=neg,
+        test_pos_scores=expit(est.pair_logits(split.test_pos).astype(np.float64)),
+        test_neg_scores=expit(est.pair_logits(split.test_neg).astype(np.float64)),
+        scores=scores,
+        evaluation=evaluation,
     )

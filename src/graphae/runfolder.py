@@ -13,6 +13,7 @@ A *model folder* (``estimator.save(DIR)``) holds a fitted estimator; a *run fold
 ``history.json``       per-epoch training loss and validation scores
 ``metrics.json``       run folder: test scores of every run, options, timings
 ``test_scores.npz``    run folder: probabilities of the first run's test pairs
+``split.npz``          run folder: the first run's test pairs, ranking negatives and probe split
 ``labels.npy``         run folder: node labels, when the graph has them
 ``report.html``        with ``--report``: the report and its PNG figures
 ``checkpoint/``        while a run with ``--checkpoint-every`` is unfinished
@@ -55,6 +56,7 @@ FITTED_ADJACENCY = "fitted_adjacency.npz"  # non-learned models: instead of WEIG
 HISTORY = "history.json"
 METRICS = "metrics.json"
 TEST_SCORES = "test_scores.npz"
+SPLIT = "split.npz"
 LABELS = "labels.npy"
 REPORT = "report.html"
 FIGURE_HISTORY = "training.png"
@@ -68,7 +70,7 @@ LEGACY_ESTIMATOR = "estimator.json"
 LEGACY_CONFIG = "model.json"
 
 MODEL_FILES = (METADATA, WEIGHTS, EMBEDDINGS, NODE_IDS, ADJACENCY, HISTORY)
-RUN_FILES = (*MODEL_FILES, METRICS, TEST_SCORES, LABELS)
+RUN_FILES = (*MODEL_FILES, METRICS, TEST_SCORES, SPLIT, LABELS)
 REPORT_FILES = (REPORT, *FIGURES)
 # Every name graphae may have written into a folder: what --overwrite replaces.
 ALL_FILES = (*RUN_FILES, FITTED_ADJACENCY, *REPORT_FILES, LEGACY_ESTIMATOR, LEGACY_CONFIG)

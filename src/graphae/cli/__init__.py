@@ -2,7 +2,8 @@
 
 One module per command: :mod:`~graphae.cli.train` (with :mod:`~graphae.cli.runs` for
 runs, checkpoints and the run folder), :mod:`~graphae.cli.embed`,
-:mod:`~graphae.cli.predict`, :mod:`~graphae.cli.recommend`, :mod:`~graphae.cli.plot` and
+:mod:`~graphae.cli.evaluate`, :mod:`~graphae.cli.predict`, :mod:`~graphae.cli.recommend`,
+:mod:`~graphae.cli.plot` and
 :mod:`~graphae.cli.models`; :mod:`~graphae.cli.common` holds what they share.
 
 Errors: a user error (bad option, file, folder; a missing optional package; a
@@ -26,7 +27,7 @@ from graphae.errors import GraphaeError
 
 def build_parser() -> argparse.ArgumentParser:
     from graphae import __version__
-    from graphae.cli import embed, models, plot, predict, recommend, train
+    from graphae.cli import embed, evaluate, models, plot, predict, recommend, train
 
     parser = argparse.ArgumentParser(
         prog="graphae",
@@ -34,7 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"graphae {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for command in (train, embed, predict, recommend, plot, models):
+    for command in (train, evaluate, embed, predict, recommend, plot, models):
         command.add_command(sub)
     return parser
 

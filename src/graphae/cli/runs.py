@@ -15,6 +15,7 @@ from graphae import runfolder
 from graphae.cli.common import UserError, log
 from graphae.errors import InputError
 from graphae.estimator import GraphAutoencoderEstimator, load
+from graphae.evaluation import METRICS, EvaluationSplit
 from graphae.experiment import make_estimator, run_link_prediction
 from graphae.graph import Graph
 from graphae.io import atomic_write, write_json, write_npy
@@ -33,6 +34,7 @@ class FirstRun:
     estimator: GraphAutoencoderEstimator
     pos_scores: np.ndarray
     neg_scores: np.ndarray
+    evaluation: EvaluationSplit
 
 
 class RunSession:
@@ -141,10 +143,8 @@ class RunSession:
             log(args.quiet, f"{graph!r}; {args.model}, a heuristic: nothing to train")
         for i in range(len(self.completed), args.runs):
             self._run_one(i, graph, estimator)
-        aucs = [r["test_auc"] for r in self.completed]
-        aps = [r["test_ap"] for r in self.completed]
         runs = f"{args.runs} run{'s' if args.runs > 1 else ''}"
-        print(f"test AUC {_percent(aucs)}  AP {_percent(aps)}  ({runs})", flush=True)
+        print(f"{_headline(_mean_scores(self.completed), spread=self.completed)}  ({runs})", flush=True)
         if self.out is not None:
             self._write_outputs(graph, features, device)
             if self.checkpoint_dir is not None:
@@ -173,29 +173,25 @@ class RunSession:
                 checkpoint=ckpt,
                 checkpoint_every=args.checkpoint_every,
                 resume=resume,
+                ranking_negatives=getattr(args, "ranking_negatives", 100),  # runs.json of 0.2 lacks it
             )
         finally:
             progress.close()
         # Recommendations must skip every edge of the user's graph, held-out test edges included.
         result.estimator.graph_ = graph
         if i == 0:
-            self.first = FirstRun(result.estimator, result.test_pos_scores, result.test_neg_scores)
+            self.first = FirstRun(
+                result.estimator, result.test_pos_scores, result.test_neg_scores, result.evaluation
+            )
             if self.checkpoint_dir is not None:
                 _save_first(self.first, self.checkpoint_dir / FIRST)
-        self.completed.append(
-            {
-                "seed": result.seed,
-                "test_auc": result.test_auc,
-                "test_ap": result.test_ap,
-                "train_seconds": result.train_seconds,
-            }
-        )
+        self.completed.append({"seed": result.seed, **result.scores, "train_seconds": result.train_seconds})
         if self.checkpoint_dir is not None:
             self._save_state()
         log(
             args.quiet,
-            f"run {i + 1}/{args.runs}  seed {result.seed}  test AUC {100 * result.test_auc:.1f} "
-            f"AP {100 * result.test_ap:.1f}  ({result.train_seconds:.2f} s)",
+            f"run {i + 1}/{args.runs}  seed {result.seed}  {_headline(result.scores)}  "
+            f"({result.train_seconds:.2f} s)",
         )
 
     # Output ----------------------------------------------------------------------
@@ -214,8 +210,7 @@ class RunSession:
             "runs": args.runs,
             "seed": args.seed,
             "directed": graph.directed,
-            "test_auc": _summary([r["test_auc"] for r in self.completed]),
-            "test_ap": _summary([r["test_ap"] for r in self.completed]),
+            **{name: _summary([r.get(name) for r in self.completed]) for name in METRICS},
             "train_seconds": {"mean": float(np.mean(seconds)), "values": seconds},
             "num_nodes": graph.num_nodes,
             "num_edges": graph.num_edges,
@@ -238,6 +233,7 @@ def _write_scores(folder: Path, first: FirstRun) -> None:
         folder / runfolder.TEST_SCORES,
         lambda f: np.savez(f, pos_scores=first.pos_scores, neg_scores=first.neg_scores),
     )
+    first.evaluation.save(folder / runfolder.SPLIT)
 
 
 def _save_first(first: FirstRun, folder: Path) -> None:
@@ -246,11 +242,16 @@ def _save_first(first: FirstRun, folder: Path) -> None:
 
 
 def _load_first(folder: Path) -> FirstRun:
+    estimator = load(folder)
+    evaluation = EvaluationSplit.load(folder / runfolder.SPLIT, len(estimator.node_ids_))
     with np.load(folder / runfolder.TEST_SCORES, allow_pickle=False) as scores:
-        return FirstRun(load(folder), scores["pos_scores"], scores["neg_scores"])
+        return FirstRun(estimator, scores["pos_scores"], scores["neg_scores"], evaluation)
 
 
-def _summary(values: list[float]) -> dict[str, Any]:
+def _summary(values: list[float | None]) -> dict[str, Any] | None:
+    """``{mean, std, values}`` of one metric over the runs; ``None`` where it does not apply."""
+    if any(v is None for v in values):
+        return None
     return {
         "mean": float(np.mean(values)),
         "std": float(np.std(values)),
@@ -258,6 +259,34 @@ def _summary(values: list[float]) -> dict[str, Any]:
     }
 
 
-def _percent(values: list[float]) -> str:
-    arr = 100 * np.asarray(values)
-    return f"{arr.mean():.1f} ± {arr.std():.1f}"
+def _mean_scores(completed: list[dict[str, Any]]) -> dict[str, float | None]:
+    means: dict[str, float | None] = {}
+    for name in METRICS:
+        summary = _summary([r.get(name) for r in completed])
+        means[name] = None if summary is None else summary["mean"]
+    return means
+
+
+# The metrics the command line prints, in order: (key, label).
+HEADLINE = (
+    ("test_auc", "AUC"),
+    ("test_ap", "AP"),
+    ("test_hits_at_50", "Hits@50"),
+    ("test_mrr", "MRR"),
+    ("cluster_acc", "cluster ACC"),
+    ("probe_accuracy", "probe acc"),
+)
+
+
+def _headline(scores: dict[str, float | None], spread: list[dict[str, Any]] | None = None) -> str:
+    """``test AUC 91.2 ± 0.8  AP ...``: the headline metrics in percent (± over runs when given)."""
+    parts = []
+    for key, label in HEADLINE:
+        value = scores.get(key)
+        if value is None:
+            continue
+        text = f"{label} {100 * value:.1f}"
+        if spread is not None:
+            text += f" ± {100 * np.std([r[key] for r in spread]):.1f}"
+        parts.append(text)
+    return "test " + "  ".join(parts)

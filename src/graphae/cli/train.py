@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from graphae.cli.common import UserError, positive_float, positive_int, seed
+from graphae.cli.common import UserError, non_negative_int, positive_float, positive_int, seed
 from graphae.cli.runs import RunSession
 from graphae.data import DATASETS, DEFAULT_DATASET, load_dataset
 from graphae.errors import InputError
@@ -70,6 +70,13 @@ def add_command(sub: Any) -> None:
         "--patience",
         type=positive_int,
         help="stop after N validation scores without a new best, keeping the best epoch",
+    )
+    run.add_argument(
+        "--ranking-negatives",
+        type=non_negative_int,
+        default=100,
+        metavar="K",
+        help="negatives per test edge for Hits@K and MRR (default 100; 0: shared negatives only)",
     )
     run.add_argument("--device", default="auto", help="cpu, cuda or auto (default)")
     run.add_argument("--threads", type=positive_int, help="CPU threads for torch")

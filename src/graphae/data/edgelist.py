@@ -33,7 +33,7 @@ from graphae.data.text import (
 )
 from graphae.graph import Graph
 
-__all__ = ["read_edgelist", "read_pairs"]
+__all__ = ["read_edgelist", "read_labelled_pairs", "read_pairs"]
 
 # Column pairs that name the endpoints of a Parquet edge table, in order of preference.
 _ENDPOINT_COLUMNS = (("source", "target"), ("src", "dst"))
@@ -147,14 +147,46 @@ def read_pairs(
         GraphFileError: On a row with fewer than two fields or an empty id, or a file
             without any pair; the message names the file and line.
     """
+    return [(a, b, n) for a, b, _, n in _pair_rows(path, delimiter, header, comment, labelled=False)]
+
+
+def read_labelled_pairs(
+    path: PathLike, *, delimiter: str | None = None, header: bool | None = None, comment: str | None = "#"
+) -> list[tuple[str, str, int, int]]:
+    """Node-id pairs with a label, ``source,target,label`` (1: an edge, 0: a non-edge).
+
+    The file follows the rules of :func:`read_pairs`; the third field must be 0 or 1.
+
+    Returns:
+        ``(source id, target id, label, line number)`` per row.
+
+    Raises:
+        MissingFileError: If the file does not exist.
+        GraphFileError: On a row without three fields, a label other than 0 or 1, or a
+            file without any pair; the message names the file and line.
+    """
+    return list(_pair_rows(path, delimiter, header, comment, labelled=True))
+
+
+def _pair_rows(
+    path: PathLike, delimiter: str | None, header: bool | None, comment: str | None, *, labelled: bool
+) -> list[tuple[str, str, int, int]]:
     check_exists(path)
-    pairs: list[tuple[str, str, int]] = []
+    pairs: list[tuple[str, str, int, int]] = []
     with text_rows(path, default_delimiter(path, delimiter), comment) as all_rows:
         _, rows = split_header(all_rows, header, edge_header_rule)
         for lineno, fields in rows:
             if len(fields) < 2 or not fields[0].strip() or not fields[1].strip():
                 raise GraphFileError(path, f"expected two node ids, got {preview(fields)}", lineno)
-            pairs.append((fields[0].strip(), fields[1].strip(), lineno))
+            label = 1
+            if labelled:
+                text = fields[2].strip() if len(fields) > 2 else ""
+                if text not in ("0", "1"):
+                    raise GraphFileError(
+                        path, f"expected source,target,label with label 0 or 1, got {preview(fields)}", lineno
+                    )
+                label = int(text)
+            pairs.append((fields[0].strip(), fields[1].strip(), label, lineno))
     if not pairs:
         raise GraphFileError(path, "no node pairs found")
     return pairs

@@ -32,13 +32,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from graphae.data.edgelist import read_edgelist, read_pairs
+from graphae.data.edgelist import read_edgelist, read_labelled_pairs, read_pairs
 from graphae.data.features import attach_features, read_features
 from graphae.data.npz import load_npz_graph, npz_keys
 from graphae.data.text import GraphFileError, PathLike, suffix
 from graphae.graph import Graph
 
-__all__ = ["GraphFileError", "load_graph", "load_npz_graph", "read_edgelist", "read_features", "read_pairs"]
+__all__ = [
+    "GraphFileError",
+    "load_graph",
+    "load_npz_graph",
+    "read_edgelist",
+    "read_features",
+    "read_labelled_pairs",
+    "read_pairs",
+]
 
 
 def load_graph(

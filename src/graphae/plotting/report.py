@@ -188,11 +188,24 @@ def _metric_rows(metrics: Mapping[str, Any]) -> list[tuple[str, str]]:
         ("Seed", get("seed")),
         ("Test AUC", _percent(metrics.get("test_auc"))),
         ("Test AP", _percent(metrics.get("test_ap"))),
+        *((label, _percent(metrics[key])) for key, label in _MORE_METRICS if metrics.get(key) is not None),
         ("Training time per run", f"{mean_s:.2f} s" if is_finite_number(mean_s) else "n/a"),
         ("Device", get("device")),
         ("graphae version", get("graphae_version")),
     ]
 
+
+# Shown when metrics.json has them (graphae >= 0.3): key, label.
+_MORE_METRICS = (
+    *((f"test_hits_at_{k}", f"Test Hits@{k} (own negatives)") for k in (10, 20, 50, 100)),
+    ("test_mrr", "Test MRR (own negatives)"),
+    ("test_hits_at_50_shared", "Test Hits@50 (shared negatives)"),
+    ("test_mrr_shared", "Test MRR (shared negatives)"),
+    ("cluster_acc", "Clustering ACC (k-means)"),
+    ("cluster_nmi", "Clustering NMI"),
+    ("cluster_ari", "Clustering ARI"),
+    ("probe_accuracy", "Probe accuracy (logistic regression)"),
+)
 
 _CSS = """
 body { font-family: system-ui, sans-serif; max-width: 1100px; margin: 2em auto; padding: 0 1em; color: #222; }

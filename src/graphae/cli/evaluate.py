@@ -1,0 +1,93 @@
+"""``graphae evaluate``: every score of a saved model, on its run's test split or on labelled pairs."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from graphae import runfolder
+from graphae.cli.common import UserError, load_model, parse_id
+from graphae.errors import InputError
+
+
+def add_command(sub: Any) -> None:
+    evaluate = sub.add_parser(
+        "evaluate",
+        help="score a saved model: AUC/AP, Hits@K, MRR, clustering and a probe, as JSON",
+        description="Scores the model saved in DIR on the test split of its run (the same pairs "
+        "`graphae train` scored), or on a file of labelled pairs, and prints the scores as JSON.",
+    )
+    evaluate.add_argument(
+        "--model", required=True, metavar="DIR", help="folder written by `graphae train --out`"
+    )
+    evaluate.add_argument(
+        "--pairs",
+        metavar="FILE",
+        help="labelled pairs `source,target,label` (label 1: an edge, 0: a non-edge) instead of the run's split",
+    )
+    evaluate.add_argument("--out", metavar="FILE", help="also write the JSON to FILE")
+    evaluate.add_argument(
+        "--seed", type=int, default=None, help="seed of k-means and the probe (default: the run's)"
+    )
+    evaluate.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from graphae.evaluation import EvaluationSplit, evaluate, evaluate_pairs
+
+    model = load_model(args.model)
+    folder = Path(args.model)
+    if args.pairs is not None:
+        scores: dict[str, Any] = {"pairs": str(args.pairs), **_score_file(model, args.pairs, evaluate_pairs)}
+    else:
+        path = folder / runfolder.SPLIT
+        if not path.is_file():
+            raise UserError(
+                f"{path} not found: only run folders of `graphae train --out` (graphae 0.3 or later) hold "
+                "their test split; give labelled pairs with --pairs FILE"
+            )
+        split = EvaluationSplit.load(path, len(model.node_ids_))
+        seed = args.seed if args.seed is not None else _run_seed(folder)
+        scores = {"model": model.model_name, **evaluate(model, split, random_state=seed)}
+    text = json.dumps(scores, indent=1)
+    print(text, flush=True)
+    if args.out is not None:
+        from graphae.io import write_text
+
+        write_text(Path(args.out), text + "\n")
+    return 0
+
+
+def _score_file(model: Any, path: str, evaluate_pairs: Any) -> dict[str, Any]:
+    from graphae.data.files import read_labelled_pairs
+
+    rows = read_labelled_pairs(path)
+    ids, lookup = model.node_ids_, model.id_index()
+    index = np.empty((2, len(rows)), dtype=np.int64)
+    for k, (a, b, _, line) in enumerate(rows):
+        for side, text in enumerate((a, b)):
+            node = parse_id(ids, text, f"{path}:{line}")
+            if node not in lookup:
+                raise UserError(f"{path}:{line}: unknown node id {node!r}")
+            index[side, k] = lookup[node]
+    labels = np.array([label for _, _, label, _ in rows])
+    try:
+        return evaluate_pairs(model, index, labels)
+    except InputError as err:
+        raise UserError(f"{path}: {err}") from None
+
+
+def _run_seed(folder: Path) -> int:
+    """The seed of the run's first run (k-means and the probe use it), 0 if unknown."""
+    path = folder / runfolder.METRICS
+    if path.is_file():
+        metrics = runfolder.read_json(path)
+        if isinstance(metrics, dict) and isinstance(metrics.get("seed"), int):
+            return metrics["seed"]
+    print(f"graphae: notice: {path} gives no seed; k-means and the probe use seed 0", file=sys.stderr)
+    return 0

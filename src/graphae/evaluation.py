@@ -1,0 +1,196 @@
+"""Scoring a fitted model beyond balanced AUC: ranking metrics, node clustering, a probe.
+
+The paper's AUC/AP pit each held-out edge against one non-edge, which flatters every
+model. :func:`evaluate` adds, on the same test split, scored once:
+
+- **Ranking** (as OGB does): each test edge ``(s, t)`` is ranked against its own
+  ``num_negatives`` corrupted pairs ``(s, t')`` (never an edge of the full graph), giving
+  ``test_hits_at_K`` and ``test_mrr``; and against all the shared test non-edges, giving
+  ``test_hits_at_K_shared`` and ``test_mrr_shared``.
+- **Node clustering** when the graph has labels: k-means on the embedding with one
+  cluster per class, scored by ACC (best matching of clusters to classes), NMI and ARI.
+- **Classification probe** when the graph has labels: logistic regression on the frozen
+  embedding, trained on the graph's own label split (Planetoid's for the citation
+  graphs) or on a seeded stratified 10% of the labelled nodes, accuracy on the rest.
+
+Models without an embedding (the heuristics) get ``None`` for the node metrics, as do
+graphs without labels. :class:`EvaluationSplit` holds everything the scores need, so a
+saved run can be evaluated again (``graphae evaluate``) with exactly the same pairs.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from scipy.special import expit
+
+from graphae.errors import InputError
+from graphae.graph import Graph
+from graphae.metrics import auc_ap, clustering_scores, probe_accuracy, probe_split, ranking_metrics
+from graphae.sampling import sample_ranking_negatives
+from graphae.split import LinkSplit
+
+RANKING_KS = (10, 20, 50, 100)
+NUM_RANKING_NEGATIVES = 100
+NODE_METRICS = ("cluster_acc", "cluster_nmi", "cluster_ari", "probe_accuracy")
+METRICS = (
+    "test_auc",
+    "test_ap",
+    *(f"test_hits_at_{k}" for k in RANKING_KS),
+    "test_mrr",
+    *(f"test_hits_at_{k}_shared" for k in RANKING_KS),
+    "test_mrr_shared",
+    *NODE_METRICS,
+)
+_CHUNK = 1 << 20  # pairs scored at once
+
+
+@dataclass(frozen=True)
+class EvaluationSplit:
+    """The pairs and labels a run is scored on (node indices of the fitted graph).
+
+    Attributes:
+        test_pos: Test edges ``[2, P]``.
+        test_neg: Shared test non-edges ``[2, M]``.
+        ranking_neg: Targets ``t'`` of each test edge's own negatives ``(s, t')``, ``[P, K]``
+            (``K = 0``: no ranking against own negatives).
+        labels: Node labels ``[N]`` (``-1``: unlabelled), or ``None``.
+        probe_train, probe_test: Node indices of the probe's split, or ``None``.
+    """
+
+    test_pos: np.ndarray
+    test_neg: np.ndarray
+    ranking_neg: np.ndarray
+    labels: np.ndarray | None = None
+    probe_train: np.ndarray | None = None
+    probe_test: np.ndarray | None = None
+
+    @classmethod
+    def from_split(
+        cls, graph: Graph, split: LinkSplit, *, seed: int, num_negatives: int = NUM_RANKING_NEGATIVES
+    ) -> EvaluationSplit:
+        """The test pairs of ``split``, ranking negatives drawn from the non-edges of ``graph``.
+
+        The draws depend on ``seed`` alone (a stream of their own, apart from the split's).
+        """
+        rng = np.random.default_rng([seed, 0x5EED])
+        pos = split.test_pos
+        if num_negatives > 0:
+            ranking = sample_ranking_negatives(graph.adj, pos, num_negatives, random_state=rng)
+        else:
+            ranking = np.empty((pos.shape[1], 0), dtype=np.int64)
+        labels = train = test = None
+        if graph.y is not None and np.any(np.asarray(graph.y) >= 0):
+            labels = np.asarray(graph.y, dtype=np.int64)
+            try:
+                train, test = probe_split(labels, graph.label_split, random_state=seed)
+            except InputError:
+                train = test = None  # too few labels per class for a probe: probe_accuracy is None
+        return cls(pos, split.test_neg, ranking, labels, train, test)
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Write the split as an ``.npz`` (atomically)."""
+        from graphae.io import atomic_write
+
+        arrays = {"test_pos": self.test_pos, "test_neg": self.test_neg, "ranking_neg": self.ranking_neg}
+        for name in ("labels", "probe_train", "probe_test"):
+            if getattr(self, name) is not None:
+                arrays[name] = getattr(self, name)
+        atomic_write(path, lambda f: np.savez(f, **arrays))
+
+    @classmethod
+    def load(cls, path: str | os.PathLike, num_nodes: int) -> EvaluationSplit:
+        """Read a split written by :meth:`save`, checking it against a graph of ``num_nodes``.
+
+        Raises:
+            InputError: If the file is damaged or does not fit the graph.
+        """
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                arrays = {name: np.asarray(data[name]) for name in data.files}
+        except (OSError, ValueError, KeyError) as err:
+            raise InputError(f"{path}: not a readable graphae split file ({err}).") from None
+        missing = {"test_pos", "test_neg", "ranking_neg"} - arrays.keys()
+        if missing:
+            raise InputError(f"{path}: damaged split file, missing {sorted(missing)}.")
+        for name, value in arrays.items():
+            if value.dtype.kind not in "iu" or (
+                value.size and (value.min() < -1 or value.max() >= num_nodes)
+            ):
+                raise InputError(f"{path}: {name} holds values that are not node indices of this model.")
+        pos, neg, ranking = arrays["test_pos"], arrays["test_neg"], arrays["ranking_neg"]
+        if pos.ndim != 2 or pos.shape[0] != 2 or neg.ndim != 2 or neg.shape[0] != 2:
+            raise InputError(f"{path}: test_pos and test_neg must be [2, k] arrays.")
+        if ranking.ndim != 2 or ranking.shape[0] != pos.shape[1]:
+            raise InputError(f"{path}: ranking_neg must have one row per test edge.")
+        return cls(
+            pos, neg, ranking, arrays.get("labels"), arrays.get("probe_train"), arrays.get("probe_test")
+        )
+
+
+def evaluate(estimator: Any, split: EvaluationSplit, *, random_state: int = 0) -> dict[str, float | None]:
+    """Every score of a fitted model on ``split``: see the module docstring for their meaning.
+
+    Args:
+        estimator: A fitted graphae model (anything with ``pair_logits``; the node
+            metrics also need ``embedding_``).
+        split: The pairs and labels to score.
+        random_state: Seed of k-means and the probe.
+
+    Returns:
+        The values of :data:`METRICS`, as fractions; ``None`` where a metric does not apply.
+    """
+    pos = _logits(estimator, split.test_pos)
+    neg = _logits(estimator, split.test_neg)
+    out: dict[str, float | None] = dict.fromkeys(METRICS)
+    # float64 probabilities, as the paper's evaluation: float32 sigmoids would tie large logits.
+    out["test_auc"], out["test_ap"] = auc_ap(expit(pos), expit(neg))
+    num_pos, k = split.ranking_neg.shape
+    own = None
+    if k:
+        sources = np.repeat(split.test_pos[0], k)
+        own = _logits(estimator, np.stack([sources, split.ranking_neg.ravel()])).reshape(num_pos, k)
+    for name, value in ranking_metrics(pos, own, neg, ks=RANKING_KS).items():
+        out[f"test_{name}"] = value
+    embedding = getattr(estimator, "embedding_", None)
+    if split.labels is not None and embedding is not None:
+        out.update(clustering_scores(embedding, split.labels, random_state=random_state))
+        if split.probe_train is not None and split.probe_test is not None:
+            out["probe_accuracy"] = probe_accuracy(
+                embedding, split.labels, split.probe_train, split.probe_test, random_state=random_state
+            )
+    return out
+
+
+def evaluate_pairs(estimator: Any, pairs: np.ndarray, labels: np.ndarray) -> dict[str, float]:
+    """AUC, AP and the shared-negative ranking metrics of labelled node-index pairs.
+
+    Args:
+        pairs: ``[2, k]`` node indices.
+        labels: ``[k]``, 1 for an edge and 0 for a non-edge.
+
+    Raises:
+        InputError: Unless both labels occur.
+    """
+    labels = np.asarray(labels)
+    if not (np.any(labels == 1) and np.any(labels == 0)):
+        raise InputError("Scoring labelled pairs needs at least one pair labelled 1 and one labelled 0.")
+    scores = _logits(estimator, pairs)
+    pos, neg = scores[labels == 1], scores[labels == 0]
+    auc, ap = auc_ap(expit(pos), expit(neg))
+    out = {"auc": auc, "ap": ap, "num_pairs": int(len(labels)), "num_positive": int(len(pos))}
+    for name, value in ranking_metrics(pos, None, neg, ks=RANKING_KS).items():
+        out[name.removesuffix("_shared")] = value
+    return out
+
+
+def _logits(estimator: Any, pairs: np.ndarray) -> np.ndarray:
+    """Scores of ``[2, k]`` pairs in chunks, as float64."""
+    parts = [
+        np.asarray(estimator.pair_logits(pairs[:, i : i + _CHUNK]), dtype=np.float64)
+        for i in range(0, pairs.shape[1], _CHUNK)
+    ]
+    return np.concatenate(parts) if parts else np.empty(0)
