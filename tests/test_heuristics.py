@@ -19,11 +19,10 @@ from graphae.models.heuristics import (
     AdamicAdar,
     CommonNeighbors,
     HeuristicLinkPredictor,
-    Katz,
     PreferentialAttachment,
     ResourceAllocation,
-    spectral_radius,
 )
+from graphae.models.katz import Katz, spectral_radius
 
 HEURISTICS = ["common_neighbors", "adamic_adar", "resource_allocation", "preferential_attachment", "katz"]
 NX_INDEX = {

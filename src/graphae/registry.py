@@ -40,7 +40,7 @@ _BUILTIN: dict[str, str] = {
     "adamic_adar": "graphae.models.heuristics:AdamicAdar",
     "resource_allocation": "graphae.models.heuristics:ResourceAllocation",
     "preferential_attachment": "graphae.models.heuristics:PreferentialAttachment",
-    "katz": "graphae.models.heuristics:Katz",
+    "katz": "graphae.models.katz:Katz",
 }
 
 
