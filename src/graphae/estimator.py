@@ -8,6 +8,7 @@ module) and, when it trains differently, :meth:`~GraphAutoencoderEstimator.build
 
 from __future__ import annotations
 
+import numbers
 import os
 from typing import Any, ClassVar
 
@@ -42,10 +43,22 @@ from graphae.training import (
     resolve_device,
     train,
 )
+from graphae.training.fastgae import DEFAULT_ALPHA, DEFAULT_NODES
 
 __all__ = ["GraphAutoencoderEstimator", "NotFittedError", "load"]
 
 _SEED_MAX = 2**32 - 1
+
+
+class _NonNegativeFloat(PositiveFloat):
+    """A finite real number >= 0 (``fastgae_alpha``)."""
+
+    description = "a float >= 0"
+
+    def accepts(self, value: Any) -> bool:
+        return super().accepts(value) or (
+            isinstance(value, numbers.Real) and not isinstance(value, bool) and value == 0
+        )
 
 
 class GraphAutoencoderEstimator(LinkPredictionMixin, BaseEstimator):
@@ -61,8 +74,14 @@ class GraphAutoencoderEstimator(LinkPredictionMixin, BaseEstimator):
     Args:
         hidden_channels: Width of the first GCN layer (paper: 32).
         out_channels: Latent dimension (paper: 16).
-        loss: ``"exact"`` (the paper's loss over all ``N^2`` pairs) or ``"sampled"``
-            (one fresh non-edge per edge each epoch).
+        loss: ``"exact"`` (the paper's loss over all ``N^2`` pairs), ``"sampled"``
+            (one fresh non-edge per edge each epoch) or ``"fastgae"`` (the exact loss on
+            a subgraph of ``fastgae_nodes`` nodes drawn by degree each epoch, Salha et
+            al. 2021: ``O(fastgae_nodes^2)`` pairs; see :mod:`graphae.training.fastgae`).
+        fastgae_nodes: Nodes per subgraph of ``loss="fastgae"`` (the FastGAE code's
+            default, 1000); ``>= N`` makes it the exact loss.
+        fastgae_alpha: Sampling weights of ``loss="fastgae"`` are degree^alpha (1: the
+            paper's best for Pubmed; 0: uniform).
         epochs: Number of training epochs.
         lr: Adam learning rate.
         use_features: Use node features when the graph has them (``False``: identity features).
@@ -85,6 +104,8 @@ class GraphAutoencoderEstimator(LinkPredictionMixin, BaseEstimator):
         "hidden_channels": Integer(1),
         "out_channels": Integer(1),
         "loss": Options(LOSSES),
+        "fastgae_nodes": Integer(2),
+        "fastgae_alpha": _NonNegativeFloat(),
         "epochs": Integer(1),
         "lr": PositiveFloat(),
         "use_features": Boolean(),
@@ -104,6 +125,8 @@ class GraphAutoencoderEstimator(LinkPredictionMixin, BaseEstimator):
         hidden_channels: int = 32,
         out_channels: int = 16,
         loss: str = "exact",
+        fastgae_nodes: int = DEFAULT_NODES,
+        fastgae_alpha: float = DEFAULT_ALPHA,
         epochs: int = 200,
         lr: float = 0.01,
         use_features: bool = True,
@@ -119,6 +142,8 @@ class GraphAutoencoderEstimator(LinkPredictionMixin, BaseEstimator):
         self.hidden_channels = hidden_channels
         self.out_channels = out_channels
         self.loss = loss
+        self.fastgae_nodes = fastgae_nodes
+        self.fastgae_alpha = fastgae_alpha
         self.epochs = epochs
         self.lr = lr
         self.use_features = use_features
@@ -143,7 +168,13 @@ class GraphAutoencoderEstimator(LinkPredictionMixin, BaseEstimator):
 
     def build_objective(self) -> Objective:
         """How the module is trained: the paper's reconstruction objective by default."""
-        return ReconstructionObjective(self.loss, self.lr, owner=type(self).__name__)
+        return ReconstructionObjective(
+            self.loss,
+            self.lr,
+            owner=type(self).__name__,
+            fastgae_nodes=int(self.fastgae_nodes),
+            fastgae_alpha=float(self.fastgae_alpha),
+        )
 
     # Fitting -------------------------------------------------------------------------
     def fit(

@@ -123,6 +123,7 @@ class RunSession:
             "hidden_channels": args.hidden,
             "out_channels": args.latent,
             "loss": args.loss,
+            **{k: getattr(args, k) for k in ("fastgae_nodes", "fastgae_alpha") if hasattr(args, k)},
             "epochs": args.epochs,
             "lr": args.lr,
             "use_features": features,

@@ -12,6 +12,7 @@ from graphae.data import DATASETS, DEFAULT_DATASET, load_dataset
 from graphae.errors import InputError
 from graphae.graph import Graph
 from graphae.training import LOSSES, resolve_device
+from graphae.training.fastgae import DEFAULT_ALPHA, DEFAULT_NODES
 
 # Options a resumed run may change: how it runs, not what it computes.
 RUNTIME_OPTIONS = ("--quiet", "--threads", "--device")
@@ -55,7 +56,22 @@ def add_command(sub: Any) -> None:
         "--loss",
         choices=list(LOSSES),
         default="exact",
-        help="exact: the paper's loss over all pairs; sampled: one negative per edge",
+        help="exact: the paper's loss over all pairs; sampled: one negative per edge; "
+        "fastgae: the exact loss on a subgraph of --fastgae-nodes nodes drawn by degree each epoch",
+    )
+    model.add_argument(
+        "--fastgae-nodes",
+        type=_at_least_two,
+        default=DEFAULT_NODES,
+        metavar="N",
+        help=f"--loss fastgae: nodes per subgraph (default {DEFAULT_NODES}; all nodes: the exact loss)",
+    )
+    model.add_argument(
+        "--fastgae-alpha",
+        type=_non_negative_float,
+        default=DEFAULT_ALPHA,
+        metavar="A",
+        help=f"--loss fastgae: draw nodes with probability ~ degree^A (default {DEFAULT_ALPHA:g}; 0 uniform)",
     )
     model.add_argument("--epochs", type=positive_int, default=200)
     model.add_argument("--lr", type=positive_float, default=0.01)
@@ -135,6 +151,23 @@ def _runtime_overrides(args: argparse.Namespace) -> dict[str, Any]:
             f"may be given beside it. Got {', '.join(extra)}"
         )
     return {"quiet": args.quiet, "threads": args.threads, "device": args.device}
+
+
+def _at_least_two(text: str) -> int:
+    value = positive_int(text)
+    if value < 2:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 2, got {text!r}")
+    return value
+
+
+def _non_negative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}") from None
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}")
+    return value
 
 
 def _check_out(out: str | None, overwrite: bool) -> Path | None:

@@ -7,6 +7,7 @@ format or command.
 
 from graphae.training.checkpoint import Checkpointer, load_checkpoint
 from graphae.training.data import GraphTensors, features_to_tensor, resolve_device
+from graphae.training.fastgae import SubgraphSampler
 from graphae.training.loop import FitResult, train
 from graphae.training.objectives import LOSSES, Objective, ReconstructionObjective, make_adam
 from graphae.training.progress import Callback, EpochProgress
@@ -21,6 +22,7 @@ __all__ = [
     "GraphTensors",
     "Objective",
     "ReconstructionObjective",
+    "SubgraphSampler",
     "decode_pairs",
     "embed",
     "features_to_tensor",

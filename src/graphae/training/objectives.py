@@ -18,8 +18,9 @@ from graphae.losses import negative_sampling_loss, vgae_kl_term
 from graphae.nn.models import GraphAutoencoder
 from graphae.sampling import NegativeSampler
 from graphae.training.data import GraphTensors
+from graphae.training.fastgae import DEFAULT_ALPHA, DEFAULT_NODES, SubgraphSampler, subgraph_exact_loss
 
-LOSSES = ("exact", "sampled")
+LOSSES = ("exact", "sampled", "fastgae")
 
 
 def make_adam(params: Any, lr: float) -> torch.optim.Adam:
@@ -75,32 +76,52 @@ class ReconstructionObjective(Objective):
         L = L_{rec}(Z) + [\text{variational}]\ \tfrac1N \mathrm{KL}(q(Z \mid X, A) \,\|\, N(0, I))
 
     ``L_rec`` is the decoder's exact loss over all ``N^2`` pairs (``loss="exact"``, the
-    paper's) or the cross-entropy of the edges against as many freshly sampled non-edges
-    (``loss="sampled"``, as PyTorch Geometric's example). One Adam optimizer.
+    paper's), the cross-entropy of the edges against as many freshly sampled non-edges
+    (``loss="sampled"``, as PyTorch Geometric's example), or the exact loss on the
+    subgraph induced by ``fastgae_nodes`` nodes drawn by degree^``fastgae_alpha`` at
+    each step (``loss="fastgae"``, Salha et al. 2021; see :mod:`graphae.training.fastgae`).
+    The KL term is always over all nodes, as in both reference codes. One Adam optimizer.
 
     Args:
-        loss: ``"exact"`` or ``"sampled"``.
+        loss: ``"exact"``, ``"sampled"`` or ``"fastgae"``.
         lr: Adam learning rate.
         owner: Name used in error messages (the estimator's class name).
+        fastgae_nodes: Nodes per subgraph of ``loss="fastgae"`` (``>= N``: the exact loss).
+        fastgae_alpha: Exponent of the degree in the sampling weights of ``loss="fastgae"``.
     """
 
-    def __init__(self, loss: str = "exact", lr: float = 0.01, owner: str = "the model") -> None:
+    def __init__(
+        self,
+        loss: str = "exact",
+        lr: float = 0.01,
+        owner: str = "the model",
+        *,
+        fastgae_nodes: int = DEFAULT_NODES,
+        fastgae_alpha: float = DEFAULT_ALPHA,
+    ) -> None:
         if loss not in LOSSES:
             raise ParameterError(
                 f"The 'loss' parameter of {owner} must be one of {list(LOSSES)}. Got {loss!r}."
             )
         self.loss, self.lr, self.owner = loss, lr, owner
+        self.fastgae_nodes, self.fastgae_alpha = fastgae_nodes, fastgae_alpha
         self.sampler: NegativeSampler | None = None
+        self.subgraphs: SubgraphSampler | None = None
 
     def setup(self, model: GraphAutoencoder, data: GraphTensors) -> None:
-        if self.loss == "exact" and not model.decoder.has_exact_loss:
+        if self.loss in ("exact", "fastgae") and not model.decoder.has_exact_loss:
             raise ParameterError(
-                f"The 'loss' parameter of {self.owner} is 'exact', but its decoder "
+                f"The 'loss' parameter of {self.owner} is {self.loss!r}, but its decoder "
                 f"{type(model.decoder).__name__} has no exact all-pairs loss; use loss='sampled'."
             )
         self.sampler = (
             NegativeSampler(data.edge_index, data.num_nodes, data.directed)
             if self.loss == "sampled"
+            else None
+        )
+        self.subgraphs = (
+            SubgraphSampler(data.edge_index, data.num_nodes, self.fastgae_nodes, self.fastgae_alpha)
+            if self.loss == "fastgae"
             else None
         )
 
@@ -128,6 +149,13 @@ class ReconstructionObjective(Objective):
         pos = batch.edge_index
         if self.loss == "exact":
             return model.decoder.exact_loss(z, pos, batch.directed)
+        if self.loss == "fastgae":
+            if self.subgraphs is None:
+                raise RuntimeError("ReconstructionObjective.setup must run before the fastgae loss.")
+            if self.subgraphs.whole_graph:
+                return model.decoder.exact_loss(z, pos, batch.directed)
+            nodes = self.subgraphs.sample(generator)
+            return subgraph_exact_loss(model.decoder, z, pos, nodes, batch.directed)
         if self.sampler is None:
             raise RuntimeError("ReconstructionObjective.setup must run before the sampled loss.")
         neg = self.sampler.sample(pos.shape[1], generator)
