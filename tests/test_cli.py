@@ -38,6 +38,7 @@ METRIC_KEYS = {
     "runs",
     "seed",
     "directed",
+    "task",
     "test_auc",
     "test_ap",
     "train_seconds",

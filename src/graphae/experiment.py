@@ -16,7 +16,8 @@ from graphae.evaluation import NUM_RANKING_NEGATIVES, EvaluationSplit, evaluate
 from graphae.graph import Graph
 from graphae.params import Integer
 from graphae.registry import get_model, model_names
-from graphae.split import LinkSplit, split_edges
+from graphae.split import LinkSplit
+from graphae.split_directed import split_for_task
 from graphae.training import Callback, resolve_device
 
 __all__ = ["RunResult", "make_estimator", "model_names", "resolve_device", "run_link_prediction"]
@@ -83,6 +84,7 @@ def run_link_prediction(
     checkpoint_every: int | None = None,
     resume: bool = False,
     ranking_negatives: int = NUM_RANKING_NEGATIVES,
+    task: str = "general",
 ) -> RunResult:
     """Split ``graph``, fit a clone of ``estimator`` on the training edges, score the test split.
 
@@ -102,6 +104,10 @@ def run_link_prediction(
         checkpoint, checkpoint_every, resume: As for the estimator's ``fit``.
         ranking_negatives: Negatives per test edge for Hits@K and MRR (0: rank against
             the shared test non-edges only).
+        task: The split (:mod:`graphae.split_directed`): ``"general"`` (held-out edges
+            against non-edges, any graph), or on a directed graph ``"biased"`` (held-out
+            edges against their reverses) or ``"bidirectional"`` (pairs linked both ways
+            against pairs linked one way), the tasks of Salha et al. (2019).
 
     Raises:
         InputError: If the graph cannot be split or a parameter is invalid.
@@ -111,7 +117,7 @@ def run_link_prediction(
     if not Integer(0).accepts(ranking_negatives):
         raise InputError(f"The 'ranking_negatives' parameter must be an int >= 0. Got {ranking_negatives!r}.")
     est = clone(estimator if estimator is not None else GAE()).set_params(random_state=seed)
-    split = split_edges(graph, val_ratio=val_ratio, test_ratio=test_ratio, random_state=seed)
+    split = split_for_task(graph, task, val_ratio=val_ratio, test_ratio=test_ratio, random_state=seed)
     # Drawn before training: a graph that cannot give them fails now, not after the fit.
     evaluation = EvaluationSplit.from_split(graph, split, seed=seed, num_negatives=ranking_negatives)
     val = (split.val_pos, split.val_neg) if len(split.val_pos_keys) else None

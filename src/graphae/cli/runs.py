@@ -175,6 +175,7 @@ class RunSession:
                 checkpoint_every=args.checkpoint_every,
                 resume=resume,
                 ranking_negatives=getattr(args, "ranking_negatives", 100),  # runs.json of 0.2 lacks it
+                task=_task(args),
             )
         finally:
             progress.close()
@@ -211,6 +212,7 @@ class RunSession:
             "runs": args.runs,
             "seed": args.seed,
             "directed": graph.directed,
+            "task": _task(args),
             **{name: _summary([r.get(name) for r in self.completed]) for name in METRICS},
             "train_seconds": {"mean": float(np.mean(seconds)), "values": seconds},
             "num_nodes": graph.num_nodes,
@@ -227,6 +229,11 @@ class RunSession:
                 write_npy(staging / runfolder.LABELS, np.asarray(graph.y))
 
         runfolder.publish(self.out, write)
+
+
+def _task(args: argparse.Namespace) -> str:
+    """The link-prediction task of the runs (``--task``; older runs.json files lack it)."""
+    return getattr(args, "task", None) or "general"
 
 
 def _write_scores(folder: Path, first: FirstRun) -> None:

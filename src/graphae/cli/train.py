@@ -11,6 +11,7 @@ from graphae.cli.runs import RunSession
 from graphae.data import DATASETS, DEFAULT_DATASET, load_dataset
 from graphae.errors import InputError
 from graphae.graph import Graph
+from graphae.split_directed import TASKS
 from graphae.training import LOSSES, resolve_device
 from graphae.training.fastgae import DEFAULT_ALPHA, DEFAULT_NODES
 
@@ -38,6 +39,12 @@ def add_command(sub: Any) -> None:
         "--directed",
         action="store_true",
         help="keep the direction of each edge (default: make the graph undirected)",
+    )
+    src.add_argument(
+        "--reverse-edges",
+        action="store_true",
+        help="each row of --edges is target,source (e.g. cora.cites is cited<TAB>citing): "
+        "reverse every edge; needs --directed",
     )
     src.add_argument(
         "--data-dir",
@@ -80,6 +87,13 @@ def add_command(sub: Any) -> None:
     run = train.add_argument_group("runs")
     run.add_argument("--runs", type=positive_int, default=1, help="run i uses seed SEED+i")
     run.add_argument("--seed", type=seed, default=0)
+    run.add_argument(
+        "--task",
+        choices=TASKS,
+        help="directed link prediction (needs --directed; Salha et al. 2019): general (default: held-out "
+        "edges against non-edges), biased (against their reverses), bidirectional (pairs linked both "
+        "ways against pairs linked one way)",
+    )
     run.add_argument("--eval-every", type=positive_int, default=1, help="validation interval in epochs")
     run.add_argument("--select-best", action="store_true", help="keep the epoch with the best validation AUC")
     run.add_argument(
@@ -122,6 +136,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         session = RunSession.resume(Path(args.resume), _runtime_overrides(args))
         args = session.args
     else:
+        _check_direction_options(args)
         out = _check_out(args.out, args.overwrite)
         if args.checkpoint_every is not None and out is None:
             raise UserError("--checkpoint-every needs --out DIR (the checkpoints go there)")
@@ -151,6 +166,15 @@ def _runtime_overrides(args: argparse.Namespace) -> dict[str, Any]:
             f"may be given beside it. Got {', '.join(extra)}"
         )
     return {"quiet": args.quiet, "threads": args.threads, "device": args.device}
+
+
+def _check_direction_options(args: argparse.Namespace) -> None:
+    if args.task is not None and not args.directed:
+        raise UserError("--task needs a directed graph (--directed)")
+    if args.reverse_edges and not args.edges:
+        raise UserError("--reverse-edges needs --edges FILE")
+    if args.reverse_edges and not args.directed:
+        raise UserError("--reverse-edges needs --directed (an undirected graph has no direction to reverse)")
 
 
 def _at_least_two(text: str) -> int:
@@ -201,7 +225,12 @@ def load_training_graph(args: argparse.Namespace) -> Graph:
     if args.edges:
         from graphae.data.files import load_graph
 
-        return load_graph(args.edges, features=args.features if features else None, directed=args.directed)
+        return load_graph(
+            args.edges,
+            features=args.features if features else None,
+            directed=args.directed,
+            reverse=getattr(args, "reverse_edges", False),  # runs.json of 0.2 lacks it
+        )
     name = args.dataset or DEFAULT_DATASET
     if Path(name).suffix == ".npz":
         from graphae.data.files import load_npz_graph

@@ -48,6 +48,7 @@ def read_edgelist(
     features: Any = None,
     name: str | None = None,
     directed: bool = False,
+    reverse: bool = False,
 ) -> Graph:
     """Read an edge list (text or Parquet) into a graph.
 
@@ -85,6 +86,10 @@ def read_edgelist(
         directed: Keep the direction of each row, ``source -> target``, and return a
             directed graph (a pair listed both ways gives two edges). Duplicates and
             self loops are still dropped.
+        reverse: Each row is ``target, source``: edges point from the second column to
+            the first (Cora's ``cora.cites`` is ``cited<TAB>citing``; reversed, a paper
+            points to the papers it cites). Node order is unchanged. Only matters when
+            ``directed``.
 
     Returns:
         A new :class:`~graphae.graph.Graph` with ``node_ids`` set.
@@ -126,8 +131,9 @@ def read_edgelist(
             UserWarning,
             stacklevel=2,
         )
+    edge_index = np.stack([dst, src] if reverse else [src, dst])
     return Graph.from_edge_index(
-        np.stack([src, dst]), len(ids), directed=directed, x=x, name=name or stem(path), node_ids=ids
+        edge_index, len(ids), directed=directed, x=x, name=name or stem(path), node_ids=ids
     )
 
 

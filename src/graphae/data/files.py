@@ -57,6 +57,7 @@ def load_graph(
     header: bool | None = None,
     comment: str | None = "#",
     directed: bool = False,
+    reverse: bool = False,
 ) -> Graph:
     """Load a graph file, choosing the reader by extension.
 
@@ -72,6 +73,9 @@ def load_graph(
         comment: Text edge lists only; see :func:`read_edgelist`.
         directed: Keep the direction of each edge and return a directed graph;
             otherwise a directed-looking input is made undirected with a warning.
+        reverse: Reverse every edge: each edge-list row is ``target, source`` (as Cora's
+            ``cora.cites``, ``cited<TAB>citing``), an ``.npz`` adjacency is transposed.
+            Node order is unchanged; an undirected graph stays the same.
 
     Returns:
         A new :class:`~graphae.graph.Graph`.
@@ -97,9 +101,17 @@ def load_graph(
                 "a feature .npz goes in the features argument",
             )
         graph = load_npz_graph(path, directed=directed)
+        if reverse and directed:
+            graph = graph.replace(adj=graph.adj.T.tocsr().sorted_indices())
         return graph if features is None else attach_features(graph, features)
     if kind == ".npy":
         raise GraphFileError(path, "a .npy array holds no graph; pass an edge list or a GNN-benchmark .npz")
     return read_edgelist(
-        path, delimiter=delimiter, header=header, comment=comment, features=features, directed=directed
+        path,
+        delimiter=delimiter,
+        header=header,
+        comment=comment,
+        features=features,
+        directed=directed,
+        reverse=reverse,
     )
