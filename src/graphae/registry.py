@@ -36,6 +36,8 @@ E = TypeVar("E", bound="type[GraphAutoencoderEstimator | HeuristicLinkPredictor]
 _BUILTIN: dict[str, str] = {
     "gae": "graphae.models.gae:GAE",
     "vgae": "graphae.models.gae:VGAE",
+    "linear_gae": "graphae.models.linear:LinearGAE",
+    "linear_vgae": "graphae.models.linear:LinearVGAE",
     "common_neighbors": "graphae.models.heuristics:CommonNeighbors",
     "adamic_adar": "graphae.models.heuristics:AdamicAdar",
     "resource_allocation": "graphae.models.heuristics:ResourceAllocation",
