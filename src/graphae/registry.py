@@ -38,6 +38,8 @@ _BUILTIN: dict[str, str] = {
     "vgae": "graphae.models.gae:VGAE",
     "linear_gae": "graphae.models.linear:LinearGAE",
     "linear_vgae": "graphae.models.linear:LinearVGAE",
+    "arga": "graphae.models.arga:ARGA",
+    "arvga": "graphae.models.arga:ARVGA",
     "common_neighbors": "graphae.models.heuristics:CommonNeighbors",
     "adamic_adar": "graphae.models.heuristics:AdamicAdar",
     "resource_allocation": "graphae.models.heuristics:ResourceAllocation",
