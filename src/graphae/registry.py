@@ -36,6 +36,10 @@ E = TypeVar("E", bound="type[GraphAutoencoderEstimator | HeuristicLinkPredictor]
 _BUILTIN: dict[str, str] = {
     "gae": "graphae.models.gae:GAE",
     "vgae": "graphae.models.gae:VGAE",
+    "gravity_gae": "graphae.models.directed:GravityGAE",
+    "gravity_vgae": "graphae.models.directed:GravityVGAE",
+    "source_target_gae": "graphae.models.directed:SourceTargetGAE",
+    "source_target_vgae": "graphae.models.directed:SourceTargetVGAE",
     "linear_gae": "graphae.models.linear:LinearGAE",
     "linear_vgae": "graphae.models.linear:LinearVGAE",
     "arga": "graphae.models.arga:ARGA",
