@@ -220,3 +220,22 @@ def test_kill_9_during_training_then_resume(tmp_path):
     assert done.returncode == 0, done.stderr
     assert "resuming run" in done.stderr
     assert _metrics(killed) == _metrics(whole)
+
+
+def test_options_not_given_keep_the_models_own_defaults(tmp_path):
+    """ARGA's paper settings (latent 32, lr 0.0005) apply unless --latent/--lr are given."""
+    graph = make_communities(num_nodes=60, num_communities=2, random_state=0)
+    edges = tmp_path / "edges.csv"
+    edges.write_text("".join(f"{a},{b}\n" for a, b in zip(*graph.adj.nonzero(), strict=True) if a < b))
+    out = tmp_path / "run"
+    assert main(["train", "--edges", str(edges), "--model", "arga", *FAST, "--out", str(out)]) == 0
+    params = json.loads((out / "metadata.json").read_text())["params"]
+    assert params["out_channels"] == 32 and params["lr"] == 0.0005 and params["epochs"] == 12
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["loss"] == "exact" and metrics["epochs"] == 12
+    out2 = tmp_path / "run2"
+    assert (
+        main(["train", "--edges", str(edges), "--model", "arga", *FAST, "--latent", "8", "--out", str(out2)])
+        == 0
+    )
+    assert json.loads((out2 / "metadata.json").read_text())["params"]["out_channels"] == 8

@@ -134,9 +134,21 @@ class RunSession:
             "device": str(device),
             "threads": args.threads,
         }
-        # Only the options the model declares: a heuristic takes none of the training ones.
+        # Only the options the model declares (a heuristic takes none of the training ones),
+        # and only those given: the others keep the model's own defaults (its paper's settings).
         declared = entry.estimator._get_param_names()
-        estimator = make_estimator(args.model, **{k: v for k, v in options.items() if k in declared})
+        estimator = make_estimator(
+            args.model, **{k: v for k, v in options.items() if k in declared and v is not None}
+        )
+        params = estimator.get_params()
+        for option, name in (
+            ("hidden", "hidden_channels"),
+            ("latent", "out_channels"),
+            ("loss", "loss"),
+            ("epochs", "epochs"),
+            ("lr", "lr"),
+        ):
+            setattr(args, option, params.get(name, getattr(args, option)))  # what runs, for logs and metrics
         if entry.learned:
             label = f"{args.model.upper()}{'' if features else '*'}"
             log(args.quiet, f"{graph!r}; {label}, {args.loss} loss, {device}")

@@ -62,8 +62,7 @@ def add_command(sub: Any) -> None:
     model.add_argument(
         "--loss",
         choices=list(LOSSES),
-        default="exact",
-        help="exact: the paper's loss over all pairs; sampled: one negative per edge; "
+        help="(default: the model's; exact for gae) exact: the paper's loss over all pairs; sampled: one negative per edge; "
         "fastgae: the exact loss on a subgraph of --fastgae-nodes nodes drawn by degree each epoch",
     )
     model.add_argument(
@@ -80,10 +79,17 @@ def add_command(sub: Any) -> None:
         metavar="A",
         help=f"--loss fastgae: draw nodes with probability ~ degree^A (default {DEFAULT_ALPHA:g}; 0 uniform)",
     )
-    model.add_argument("--epochs", type=positive_int, default=200)
-    model.add_argument("--lr", type=positive_float, default=0.01)
-    model.add_argument("--hidden", type=positive_int, default=32, help="first GCN layer width")
-    model.add_argument("--latent", type=positive_int, default=16, help="latent dimension")
+    # Defaults are each model's own (its paper's settings), as `graphae models` lists them.
+    model.add_argument("--epochs", type=positive_int, help="(default: the model's; 200 for gae)")
+    model.add_argument(
+        "--lr", type=positive_float, help="Adam learning rate (default: the model's; 0.01 for gae)"
+    )
+    model.add_argument(
+        "--hidden", type=positive_int, help="first layer width (default: the model's; 32 for gae)"
+    )
+    model.add_argument(
+        "--latent", type=positive_int, help="latent dimension (default: the model's; 16 for gae)"
+    )
     run = train.add_argument_group("runs")
     run.add_argument("--runs", type=positive_int, default=1, help="run i uses seed SEED+i")
     run.add_argument("--seed", type=seed, default=0)
