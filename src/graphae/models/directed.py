@@ -23,6 +23,7 @@ from graphae.estimator import GraphAutoencoderEstimator
 from graphae.nn import GCNEncoder, GraphAutoencoder, VariationalGCNEncoder
 from graphae.nn.directed import GravityDecoder, SourceTargetDecoder
 from graphae.params import Boolean, Constraint, Integer, PositiveFloat
+from graphae.training.fastgae import DEFAULT_ALPHA, DEFAULT_NODES
 
 __all__ = ["GravityGAE", "GravityVGAE", "SourceTargetGAE", "SourceTargetVGAE"]
 
@@ -52,6 +53,8 @@ class _DirectedEstimator(GraphAutoencoderEstimator):
         hidden_channels: int = 64,
         out_channels: int = 32,
         loss: str = "exact",
+        fastgae_nodes: int = DEFAULT_NODES,
+        fastgae_alpha: float = DEFAULT_ALPHA,
         epochs: int = 200,
         lr: float = 0.1,
         use_features: bool = True,
@@ -68,6 +71,8 @@ class _DirectedEstimator(GraphAutoencoderEstimator):
             hidden_channels=hidden_channels,
             out_channels=out_channels,
             loss=loss,
+            fastgae_nodes=fastgae_nodes,
+            fastgae_alpha=fastgae_alpha,
             epochs=epochs,
             lr=lr,
             use_features=use_features,
@@ -139,6 +144,8 @@ class _Gravity(_DirectedEstimator):
         hidden_channels: int = 64,
         out_channels: int = 33,
         loss: str = "exact",
+        fastgae_nodes: int = DEFAULT_NODES,
+        fastgae_alpha: float = DEFAULT_ALPHA,
         epochs: int = 200,
         lr: float = 0.1,
         use_features: bool = True,
@@ -158,6 +165,8 @@ class _Gravity(_DirectedEstimator):
             hidden_channels=hidden_channels,
             out_channels=out_channels,
             loss=loss,
+            fastgae_nodes=fastgae_nodes,
+            fastgae_alpha=fastgae_alpha,
             epochs=epochs,
             lr=lr,
             use_features=use_features,
