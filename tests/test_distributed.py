@@ -235,18 +235,39 @@ def test_torchrun_two_processes_train_one_model(tmp_path):
 
 _API_SCRIPT = """
 import json, sys
-import numpy as np
+import torch
 from graphae import GAE
 from graphae.data import load_npz_graph
 from graphae.experiment import run_link_prediction
-from graphae.training import distributed
+from graphae.nn import GCNEncoder
+from graphae.nn.decoders import InnerProductDecoder
+from graphae.nn.models import GraphAutoencoder
+from graphae.training import GraphTensors, ReconstructionObjective, distributed, train
 
 graph = load_npz_graph(sys.argv[1])
 result = run_link_prediction(graph, GAE(loss="sampled", epochs=30, device="cpu"), seed=1, ranking_negatives=10)
 rank = distributed.rank()
+
+
+class ScaledDecoder(InnerProductDecoder):
+    # A decoder with a parameter, used outside the encoder's forward: DDP must average it too.
+    def __init__(self):
+        super().__init__()
+        self.scale = torch.nn.Parameter(torch.ones(()))
+
+    def forward(self, z, pairs):
+        return self.scale * super().forward(z, pairs)
+
+
+data = GraphTensors.from_graph(graph)
+model = GraphAutoencoder(GCNEncoder(data.in_channels, 8, 4), ScaledDecoder())
+objective = ReconstructionObjective("sampled", lr=0.05)
+train(model, data, objective, epochs=5, generator=torch.Generator().manual_seed(rank),
+      distributed=distributed.current())
 with open(f"{sys.argv[2]}-{rank}.json", "w") as f:
     json.dump({"world_size": distributed.world_size(), "test_auc": result.test_auc,
-               "embedding": result.embedding.round(5).tolist(), "history": result.history}, f)
+               "embedding": result.embedding.round(5).tolist(), "history": result.history,
+               "scale": float(model.decoder.scale)}, f)
 """
 
 
@@ -274,3 +295,5 @@ def test_two_nodes_of_one_process_train_one_model_with_the_python_api(tmp_path):
     assert ranks[0]["embedding"] == ranks[1]["embedding"]
     assert ranks[0]["history"] == ranks[1]["history"]
     assert ranks[0]["test_auc"] == ranks[1]["test_auc"] > 0.8
+    # The decoder's own parameter was trained and averaged: equal on both ranks, whose shards differ.
+    assert ranks[0]["scale"] == ranks[1]["scale"] != 1.0
