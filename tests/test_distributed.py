@@ -16,6 +16,7 @@ import torch
 import torch.distributed as dist
 
 from graphae import GAE, VGAE
+from graphae.cli import main
 from graphae.data import make_communities
 from graphae.errors import InputError, ParameterError
 from graphae.models.arga import ARGA
@@ -123,9 +124,39 @@ def test_incomplete_launch_variables_are_a_clear_error(monkeypatch):
     monkeypatch.setenv("RANK", "0")
     monkeypatch.delenv("MASTER_ADDR", raising=False)
     monkeypatch.delenv("MASTER_PORT", raising=False)
-    with pytest.raises(InputError, match="MASTER_ADDR, MASTER_PORT is not: start it with torchrun"):
+    with pytest.raises(InputError, match="but MASTER_ADDR and MASTER_PORT are not: start it with torchrun"):
         distributed.context(torch.device("cpu"))
     assert not dist.is_initialized()
+
+
+@pytest.mark.parametrize(
+    ("world_size", "rank", "match"),
+    [
+        ("2", "2", r"RANK must be in \[0, WORLD_SIZE\)\. Got RANK=2, WORLD_SIZE=2"),
+        ("two", "0", "WORLD_SIZE must be an integer"),
+    ],
+)
+def test_bad_launch_variables_are_a_clear_error(monkeypatch, world_size, rank, match):
+    monkeypatch.setenv("WORLD_SIZE", world_size)
+    monkeypatch.setenv("RANK", rank)
+    monkeypatch.setenv("MASTER_ADDR", "127.0.0.1")
+    monkeypatch.setenv("MASTER_PORT", "1")
+    with pytest.raises(InputError, match=match):
+        distributed.context(torch.device("cpu"))
+    assert not dist.is_initialized()
+
+
+def test_the_cli_refuses_checkpoints_under_torchrun_and_names_the_rank(monkeypatch, capsys, tmp_path):
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("RANK", "1")
+    capsys.readouterr()
+    assert (
+        main(["train", "--loss", "sampled", "--out", str(tmp_path / "run"), "--checkpoint-every", "2"]) == 2
+    )
+    out, err = capsys.readouterr()
+    assert out == "" and len(err.splitlines()) == 1
+    assert err.startswith("graphae: error (rank 1): --checkpoint-every and --resume are not supported")
+    assert not (tmp_path / "run").exists() and not dist.is_initialized()
 
 
 def test_alone_nothing_is_distributed():

@@ -45,6 +45,7 @@ from graphae.errors import InputError
 LAUNCH_VARIABLES = ("WORLD_SIZE", "RANK", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT")
 
 _initialised_here = False  # whether graphae initialised the process group (and must destroy it)
+_shutdown_at_exit = False  # whether shutdown is registered with atexit (once per process)
 
 
 @dataclass(frozen=True)
@@ -179,12 +180,12 @@ def shutdown() -> None:
 
 
 def _initialise(device: torch.device) -> None:
-    global _initialised_here
+    global _initialised_here, _shutdown_at_exit
     missing = [name for name in LAUNCH_VARIABLES if name not in os.environ and name != "LOCAL_RANK"]
     if missing:
         raise InputError(
-            f"WORLD_SIZE and RANK are set, so this process is one of several, but {', '.join(missing)} "
-            "is not: start it with torchrun (or set MASTER_ADDR and MASTER_PORT)."
+            f"WORLD_SIZE and RANK are set, so this process is one of several, but {' and '.join(missing)} "
+            f"{'is' if len(missing) == 1 else 'are'} not: start it with torchrun (or set MASTER_ADDR and MASTER_PORT)."
         )
     size, rank_ = _env_int("WORLD_SIZE"), _env_int("RANK")
     if not 0 <= rank_ < size:
@@ -195,7 +196,9 @@ def _initialise(device: torch.device) -> None:
     else:
         dist.init_process_group("gloo")
     _initialised_here = True
-    atexit.register(shutdown)
+    if not _shutdown_at_exit:
+        atexit.register(shutdown)
+        _shutdown_at_exit = True
 
 
 def _local_rank() -> int:
