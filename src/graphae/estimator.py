@@ -39,6 +39,7 @@ from graphae.training import (
     GraphTensors,
     Objective,
     ReconstructionObjective,
+    distributed,
     embed,
     resolve_device,
     train,
@@ -207,13 +208,21 @@ class GraphAutoencoderEstimator(LinkPredictionMixin, BaseEstimator):
                 parameters, graph and validation pairs); the result equals that of an
                 uninterrupted fit (bit for bit on the CPU).
 
+        Under ``torchrun`` every process calls ``fit`` with the same arguments and they
+        train one model together (see :mod:`graphae.training.distributed`): each takes its
+        shard of the edges (``loss="sampled"`` only), gradients are averaged, rank 0 alone
+        scores ``val_pairs`` and shows progress; every rank ends with the same model. A
+        run is reproducible for a given number of processes; checkpoints are not supported there.
+
         Returns:
             ``self``, with ``embedding_``, ``history_``, ``module_``, ``graph_``,
             ``node_ids_``, ``best_epoch_`` and ``train_seconds_`` set.
 
         Raises:
-            ParameterError: On invalid parameters.
-            InputError: On a graph without edges, or a checkpoint that does not match.
+            ParameterError: On invalid parameters, or a model or loss that cannot be
+                trained on several processes when launched so.
+            InputError: On a graph without edges, a checkpoint that does not match, or
+                a checkpoint when training on several processes.
             NonFiniteLossError: If training diverges.
         """
         from graphae.data.convert import as_graph
@@ -226,9 +235,17 @@ class GraphAutoencoderEstimator(LinkPredictionMixin, BaseEstimator):
         if features and self.normalize_features:
             graph = graph.normalize_features()
         device = resolve_device(self.device)
+        group = distributed.context(device)  # None: this process trains alone
+        if group is not None:
+            device = group.device
+        # Initial parameters alike on every rank (DDP broadcasts rank 0's anyway); sampling per rank.
         init, noise = torch.Generator(), torch.Generator(device=device)
-        for gen in (init, noise):
-            gen.seed() if self.random_state is None else gen.manual_seed(int(self.random_state))
+        seeds = (
+            self.random_state,
+            distributed.rank_seed(self.random_state, 0 if group is None else group.rank),
+        )
+        for gen, seed in zip((init, noise), seeds, strict=True):
+            gen.seed() if seed is None else gen.manual_seed(int(seed))
         with _threads(self.threads):
             data = GraphTensors.from_graph(graph, device=device, features=features)
             module = self.build_module(data.in_channels, init).to(device)
@@ -238,7 +255,7 @@ class GraphAutoencoderEstimator(LinkPredictionMixin, BaseEstimator):
             start = 0 if state is None else int(state["epoch"])
             progress = (
                 EpochProgress("training", self.epochs, then=callback, start=start)
-                if self.verbose
+                if self.verbose and (group is None or group.is_main)
                 else callback
             )
             result = train(
@@ -254,6 +271,7 @@ class GraphAutoencoderEstimator(LinkPredictionMixin, BaseEstimator):
                 callback=progress,
                 checkpoint=saver,
                 resume=state,
+                distributed=group,
             )
             embedding = embed(module, data).cpu().numpy()
         if not np.isfinite(embedding).all():

@@ -19,7 +19,7 @@ from graphae.evaluation import METRICS, EvaluationSplit
 from graphae.experiment import make_estimator, run_link_prediction
 from graphae.graph import Graph
 from graphae.io import atomic_write, write_json, write_npy
-from graphae.training import EpochProgress, load_checkpoint
+from graphae.training import EpochProgress, distributed, load_checkpoint
 
 STATE = "runs.json"  # in runfolder.CHECKPOINT_DIR: the options and the finished runs
 FIRST = "first-run"  # in runfolder.CHECKPOINT_DIR: the first run's model, once finished
@@ -151,13 +151,16 @@ class RunSession:
             setattr(args, option, params.get(name, getattr(args, option)))  # what runs, for logs and metrics
         if entry.learned:
             label = f"{args.model.upper()}{'' if features else '*'}"
-            log(args.quiet, f"{graph!r}; {label}, {args.loss} loss, {device}")
+            size = distributed.world_size()
+            processes = f" x {size} processes" if size > 1 else ""
+            log(args.quiet, f"{graph!r}; {label}, {args.loss} loss, {device}{processes}")
         else:
             log(args.quiet, f"{graph!r}; {args.model}, a heuristic: nothing to train")
         for i in range(len(self.completed), args.runs):
             self._run_one(i, graph, estimator)
         runs = f"{args.runs} run{'s' if args.runs > 1 else ''}"
-        print(f"{_headline(_mean_scores(self.completed), spread=self.completed)}  ({runs})", flush=True)
+        if distributed.rank() == 0:  # under torchrun, rank 0 alone prints (and writes: self.out)
+            print(f"{_headline(_mean_scores(self.completed), spread=self.completed)}  ({runs})", flush=True)
         if self.out is not None:
             self._write_outputs(graph, features, device)
             if self.checkpoint_dir is not None:
@@ -230,6 +233,7 @@ class RunSession:
             "num_nodes": graph.num_nodes,
             "num_edges": graph.num_edges,
             "device": str(device),
+            "world_size": distributed.world_size(),
             "graphae_version": __version__,
         }
 

@@ -12,7 +12,7 @@ from graphae.data import DATASETS, DEFAULT_DATASET, load_dataset
 from graphae.errors import InputError
 from graphae.graph import Graph
 from graphae.split_directed import TASKS
-from graphae.training import LOSSES, resolve_device
+from graphae.training import LOSSES, distributed, resolve_device
 from graphae.training.fastgae import DEFAULT_ALPHA, DEFAULT_NODES
 
 # Options a resumed run may change: how it runs, not what it computes.
@@ -138,6 +138,28 @@ def add_command(sub: Any) -> None:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    """Train and score; under torchrun, one model with every process, rank 0 printing and writing."""
+    group = None
+    if distributed.launched():
+        if args.resume is not None or args.checkpoint_every is not None:
+            raise UserError(
+                "--checkpoint-every and --resume are not supported when training on several processes "
+                "(torchrun) yet; leave them out, or train in one process"
+            )
+        try:
+            device = resolve_device(args.device)
+        except InputError as err:
+            raise UserError(f"--device: {err}") from None
+        group = distributed.context(device)  # joins the other processes
+    try:
+        return _train(args, main=group is None or group.is_main)
+    finally:
+        distributed.shutdown()
+
+
+def _train(args: argparse.Namespace, main: bool) -> int:
+    if not main:
+        args.quiet = True  # rank 0 alone prints, logs and writes
     if args.resume is not None:
         session = RunSession.resume(Path(args.resume), _runtime_overrides(args))
         args = session.args
@@ -146,7 +168,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         out = _check_out(args.out, args.overwrite)
         if args.checkpoint_every is not None and out is None:
             raise UserError("--checkpoint-every needs --out DIR (the checkpoints go there)")
-        session = RunSession.start(out, args)
+        session = RunSession.start(out if main else None, args)
     if args.report:
         if args.out is None:
             raise UserError("--report needs --out DIR")

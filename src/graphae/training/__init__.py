@@ -1,4 +1,5 @@
-"""Training: the torch-side graph and its batches, objectives, the loop, checkpoints.
+"""Training: the torch-side graph and its batches, objectives, the loop, checkpoints,
+and training one model on several processes (:mod:`graphae.training.distributed`).
 
 Dependencies point one way: this package uses :mod:`graphae.nn`, :mod:`graphae.losses`,
 :mod:`graphae.sampling` and :mod:`graphae.metrics`, and knows no estimator, file
@@ -7,6 +8,7 @@ format or command.
 
 from graphae.training.checkpoint import Checkpointer, load_checkpoint
 from graphae.training.data import GraphTensors, features_to_tensor, resolve_device
+from graphae.training.distributed import DistributedContext
 from graphae.training.fastgae import SubgraphSampler
 from graphae.training.loop import FitResult, train
 from graphae.training.objectives import LOSSES, Objective, ReconstructionObjective, make_adam
@@ -17,6 +19,7 @@ __all__ = [
     "LOSSES",
     "Callback",
     "Checkpointer",
+    "DistributedContext",
     "EpochProgress",
     "FitResult",
     "GraphTensors",

@@ -18,6 +18,7 @@ from graphae.losses import negative_sampling_loss, vgae_kl_term
 from graphae.nn.models import GraphAutoencoder
 from graphae.sampling import NegativeSampler
 from graphae.training.data import GraphTensors
+from graphae.training.distributed import DistributedContext
 from graphae.training.fastgae import DEFAULT_ALPHA, DEFAULT_NODES, SubgraphSampler, subgraph_exact_loss
 
 LOSSES = ("exact", "sampled", "fastgae")
@@ -35,8 +36,9 @@ def make_adam(params: Any, lr: float) -> torch.optim.Adam:
 class Objective:
     """Base class: the optimizers and the step of one way of training a model.
 
-    The loop calls :meth:`setup` once per fit, then :meth:`configure_optimizers`,
-    then :meth:`step` for every batch of every epoch. State that must survive a
+    The loop calls :meth:`setup` once per fit, then (training on several processes)
+    :meth:`distribute`, then :meth:`configure_optimizers`, then :meth:`step` for every
+    batch of every epoch. State that must survive a
     restart beyond the model, the optimizers and the random generator goes in
     :meth:`state_dict` (most objectives have none).
     """
@@ -47,6 +49,23 @@ class Objective:
         Raises:
             ParameterError: If the objective cannot train this model.
         """
+
+    def distribute(self, model: GraphAutoencoder, context: DistributedContext) -> None:
+        """Prepare to train ``model`` on ``context.world_size`` processes (after :meth:`setup`).
+
+        An objective that supports it makes every step's loss go through
+        ``context.wrap(model, ...)``, so that the gradients are averaged over the ranks. The
+        base class supports none: a gradient that only one process sees would train
+        ``world_size`` different models while claiming to train one.
+
+        Raises:
+            ParameterError: If the objective cannot train on several processes.
+        """
+        owner = getattr(self, "owner", "the model")
+        raise ParameterError(
+            f"{owner} cannot be trained on several processes: its objective {type(self).__name__} "
+            "does not implement distribute(). Train it in one process (without torchrun)."
+        )
 
     def configure_optimizers(self, model: GraphAutoencoder) -> dict[str, torch.optim.Optimizer]:
         """The optimizers, by name (names key the checkpointed optimizer states)."""
@@ -82,6 +101,11 @@ class ReconstructionObjective(Objective):
     each step (``loss="fastgae"``, Salha et al. 2021; see :mod:`graphae.training.fastgae`).
     The KL term is always over all nodes, as in both reference codes. One Adam optimizer.
 
+    On several processes (:meth:`distribute`) only ``loss="sampled"`` is split: each rank
+    scores its shard of the edges against as many negatives of its own. The exact loss
+    is one sum over all ``N^2`` pairs with weights from all edges, and FastGAE's is that
+    sum on a subgraph; neither is divided between processes, so both are refused there.
+
     Args:
         loss: ``"exact"``, ``"sampled"`` or ``"fastgae"``.
         lr: Adam learning rate.
@@ -107,6 +131,7 @@ class ReconstructionObjective(Objective):
         self.fastgae_nodes, self.fastgae_alpha = fastgae_nodes, fastgae_alpha
         self.sampler: NegativeSampler | None = None
         self.subgraphs: SubgraphSampler | None = None
+        self.parallel: torch.nn.Module | None = None  # the DDP-wrapped loss, on several processes
 
     def setup(self, model: GraphAutoencoder, data: GraphTensors) -> None:
         if self.loss in ("exact", "fastgae") and not model.decoder.has_exact_loss:
@@ -114,6 +139,7 @@ class ReconstructionObjective(Objective):
                 f"The 'loss' parameter of {self.owner} is {self.loss!r}, but its decoder "
                 f"{type(model.decoder).__name__} has no exact all-pairs loss; use loss='sampled'."
             )
+        self.parallel = None
         self.sampler = (
             NegativeSampler(data.edge_index, data.num_nodes, data.directed)
             if self.loss == "sampled"
@@ -124,6 +150,23 @@ class ReconstructionObjective(Objective):
             if self.loss == "fastgae"
             else None
         )
+
+    def distribute(self, model: GraphAutoencoder, context: DistributedContext) -> None:
+        if type(self).step is not ReconstructionObjective.step:
+            # A step of its own (several optimizers, inner steps) computes losses this
+            # class does not route through DDP: their gradients would not be averaged.
+            raise ParameterError(
+                f"{self.owner} cannot be trained on several processes: its objective "
+                f"{type(self).__name__} has a step of its own, whose gradients would not be averaged "
+                "over the processes. Train it in one process (without torchrun)."
+            )
+        if self.loss != "sampled" and context.world_size > 1:
+            raise ParameterError(
+                f"The 'loss' parameter of {self.owner} is {self.loss!r}, which is not split between "
+                f"processes (it sums over all pairs of the graph); training on {context.world_size} "
+                "processes needs loss='sampled' (--loss sampled), whose edges each process takes a shard of."
+            )
+        self.parallel = context.wrap(model, self.compute_loss)
 
     def configure_optimizers(self, model: GraphAutoencoder) -> dict[str, torch.optim.Optimizer]:
         return {"model": make_adam(model.parameters(), self.lr)}
@@ -173,7 +216,10 @@ class ReconstructionObjective(Objective):
     ) -> dict[str, float]:
         optimizer = optimizers["model"]
         optimizer.zero_grad(set_to_none=True)
-        value = self.compute_loss(model, batch, generator)
+        if self.parallel is None:
+            value = self.compute_loss(model, batch, generator)
+        else:
+            value = self.parallel(batch, generator)  # backward averages the gradients over the ranks
         value.backward()
         optimizer.step()
         return {"loss": float(value.detach())}
