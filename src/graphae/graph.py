@@ -249,8 +249,9 @@ def non_finite_entry(x: np.ndarray | sp.spmatrix) -> tuple[int, int, float] | No
         ``(row, column, value)`` (0-based) of the first non-finite entry, or ``None``.
     """
     data = x.data if sp.issparse(x) else x
-    if np.isfinite(np.sum(data, dtype=np.float64)):
-        return None
+    with np.errstate(invalid="ignore"):  # inf + -inf is NaN: non-finite all the same
+        if np.isfinite(np.sum(data, dtype=np.float64)):
+            return None
     if not sp.issparse(x):
         row, col = np.argwhere(~np.isfinite(x))[0]
         return int(row), int(col), float(x[row, col])
