@@ -11,9 +11,7 @@ Examples are bounded so that the file runs in well under a minute.
 import gzip
 import io
 import os
-import pickle
 import warnings
-from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +22,7 @@ import scipy.sparse as sp
 from graphae.data import load_graph, load_planetoid, read_edgelist, read_features
 from graphae.errors import GraphaeError
 from graphae.graph import Graph
+from planetoid_helpers import tiny_planetoid
 
 hypothesis = pytest.importorskip("hypothesis")
 from hypothesis import HealthCheck, given, settings  # noqa: E402
@@ -255,30 +254,10 @@ def test_array_features_with_odd_values_or_truncated(folder, values, kind, cut) 
 
 
 # Planetoid --------------------------------------------------------------------------
-def _tiny_planetoid(root: Path) -> dict[str, bytes]:
-    """A valid 5-node Planetoid set (3 'all' nodes, test nodes 3 and 4); returns each file's bytes."""
-    onehot = np.eye(2, dtype=np.int32)[[0, 1, 0]]
-    objects = {
-        "x": sp.csr_matrix(np.ones((2, 3), dtype=np.float32)),
-        "y": onehot[:2],
-        "allx": sp.csr_matrix(np.arange(9, dtype=np.float32).reshape(3, 3)),
-        "ally": onehot,
-        "tx": sp.csr_matrix(np.eye(2, 3, dtype=np.float32)),
-        "ty": np.eye(2, dtype=np.int32),
-        "graph": defaultdict(list, {0: [1, 2], 1: [0], 2: [0, 3], 3: [2, 4], 4: [3]}),
-    }
-    files = {part: pickle.dumps(obj, protocol=4) for part, obj in objects.items()}
-    files["test.index"] = b"4\n3\n"
-    for part, raw in files.items():
-        (root / f"ind.cora.{part}").write_bytes(raw)
-    return files
-
-
 @pytest.fixture(scope="module")
 def planetoid_files(folder: Path) -> tuple[Path, dict[str, bytes]]:
     root = folder / "planetoid"
-    root.mkdir()
-    files = _tiny_planetoid(root)
+    files = tiny_planetoid(root)
     assert load_planetoid("cora", root).num_nodes == 5  # the unfuzzed set is valid
     return root, files
 
