@@ -394,7 +394,9 @@ def test_feature_table_ids_are_unique_and_printable(tmp_path) -> None:
     with pytest.raises(GraphFileError, match=_at(path) + r" node id 'a' has two feature rows \(1 and 3\)$"):
         read_features(path)
     np.savez(tmp_path / "f.npz", x=np.ones((2, 1)), ids=np.array(["a", "b\x01c"]))
-    with pytest.raises(GraphFileError, match=_at(tmp_path / "f.npz", ": row 2") + r" node id 'b\\x01c' holds"):
+    with pytest.raises(
+        GraphFileError, match=_at(tmp_path / "f.npz", ": row 2") + r" node id 'b\\x01c' holds"
+    ):
         read_features(tmp_path / "f.npz")
 
 
