@@ -409,7 +409,7 @@ def test_feature_table_ids_are_unique_and_printable(tmp_path) -> None:
             + b" " * 50
             + b"\n"
             + b"\0" * 8,
-            r" is not a NumPy \.npy array that loads without pickle",
+            r" is not a NumPy \.npy array, or cannot be loaded without pickle",
         ),
         ("f.npz", b"PK\x03\x04 truncated zip", r" is not a NumPy \.npz archive"),
         ("f.npy", None, r" is an \.npz archive, not a \.npy array; name it \.npz$"),

@@ -113,7 +113,7 @@ def read_array_features(path: PathLike) -> tuple[np.ndarray | None, Matrix]:
             arr = np.load(path, allow_pickle=False)
         except (ValueError, *_DAMAGED) as err:
             raise GraphFileError(
-                path, f"is not a NumPy .npy array that loads without pickle ({err})"
+                path, f"is not a NumPy .npy array, or cannot be loaded without pickle ({err})"
             ) from None
         if not isinstance(arr, np.ndarray):
             arr.close()
