@@ -32,6 +32,17 @@ def add_command(sub: Any) -> None:
     src.add_argument(
         "--edges", metavar="FILE", help="your own edge list: CSV, TSV, whitespace text or Parquet"
     )
+    for end, example in (("source", "source, src, from, u, ..."), ("target", "target, dst, to, v, ...")):
+        src.add_argument(
+            f"--{end}-col",
+            metavar="NAME",
+            help=f"--edges with a header: the {end} column (default: one named {example})",
+        )
+    src.add_argument(
+        "--weight-col",
+        metavar="NAME",
+        help="--edges with a header: the weight column, checked and dropped (default: one named weight)",
+    )
     src.add_argument(
         "--features", metavar="FILE", help="node features keyed by id: CSV/TSV/Parquet, .npy or .npz"
     )
@@ -250,6 +261,11 @@ def load_training_graph(args: argparse.Namespace) -> Graph:
         raise UserError("give either --dataset or --edges, not both")
     if args.features and not args.edges:
         raise UserError("--features needs --edges (built-in data sets carry their own features)")
+    # runs.json of older versions lacks the newer options.
+    columns = {f"{c}_col": getattr(args, f"{c}_col", None) for c in ("source", "target", "weight")}
+    given = [f"--{k.replace('_', '-')}" for k, v in columns.items() if v is not None]
+    if given and not args.edges:
+        raise UserError(f"{', '.join(given)} needs --edges FILE (the columns of your edge list)")
     if args.edges:
         from graphae.data.files import load_graph
 
@@ -257,7 +273,8 @@ def load_training_graph(args: argparse.Namespace) -> Graph:
             args.edges,
             features=args.features if features else None,
             directed=args.directed,
-            reverse=getattr(args, "reverse_edges", False),  # runs.json of 0.2 lacks it
+            reverse=getattr(args, "reverse_edges", False),
+            **columns,
         )
     name = args.dataset or DEFAULT_DATASET
     if Path(name).suffix == ".npz":
