@@ -1,11 +1,12 @@
-"""NegativeSampler's membership tests (exact bitmap, hashed filter, binary search) agree."""
+"""NegativeSampler's membership tests (exact bitmap, hashed filter, binary search) agree; sorted_unique."""
 
+import numpy as np
 import pytest
 import torch
 
 from graphae.data import make_planted_partition
 from graphae.pairs import pair_keys
-from graphae.sampling import NegativeSampler
+from graphae.sampling import NegativeSampler, sorted_unique
 
 # N^2 above the exact bitmap's 2^29 bits: the hashed filter is used.
 N = 30_000
@@ -67,3 +68,10 @@ def test_a_large_graph_without_edges_has_no_filter() -> None:
     sampler = NegativeSampler(torch.zeros((2, 0), dtype=torch.int64), N)
     assert sampler.filter is None and sampler.bitmap is None
     assert sampler.sample(10, torch.Generator().manual_seed(0)).shape == (2, 10)
+
+
+@pytest.mark.parametrize("values", [[], [5], [3, 1, 3, 2, 1], [7, 7, 7], list(range(10))])
+def test_sorted_unique_is_np_unique(values: list[int]) -> None:
+    arr = np.array(values, dtype=np.int64)
+    out = sorted_unique(arr)
+    assert out.dtype == np.int64 and np.array_equal(out, np.unique(arr))
