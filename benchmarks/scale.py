@@ -186,7 +186,7 @@ def profile_step(est, train_graph, device: str) -> dict[str, dict[str, float]]:
     with torch.profiler.profile(activities=activities) as prof:
         objective.step(model, data, {"model": optimizer}, generator)
         _sync(device)
-    sort = "self_cuda_time_total" if device == "cuda" else "self_cpu_time_total"
+    sort = "self_device_time_total" if device == "cuda" else "self_cpu_time_total"
     print(prof.key_averages().table(sort_by=sort, row_limit=20), file=sys.stderr)
     return {"wall": wall, "cpu": cpu}
 
@@ -254,15 +254,16 @@ WORKERS = {"graphae": worker_graphae, "pyg": worker_pyg}
 
 def run_worker(argv: list[str]) -> None:
     impl, num_nodes, num_edges, device, threads, epochs, profile = argv
-    if device == "cuda":
-        import torch
+    import torch
 
+    # The first optimizer of a process imports torch._dynamo (seconds, whatever the graph):
+    # paid here, so that the set-up times are the graph's.
+    torch.optim.Adam([torch.zeros(1, requires_grad=True)])
+    if device == "cuda":
         torch.cuda.reset_peak_memory_stats()
     result = WORKERS[impl](int(num_nodes), int(num_edges), device, int(threads), int(epochs), profile == "1")
     result["peak_rss_gib"] = peak_rss_gib()
     if device == "cuda":
-        import torch
-
         result["peak_gpu_gib"] = torch.cuda.max_memory_allocated() / GIB
     result["edges_per_s"] = result["train_edges"] / result["epoch_s"]
     print(json.dumps(result))
@@ -304,6 +305,12 @@ def render_device(device: str, data: dict) -> list[str]:
         "",
         f"Measured {meta['date']} on {where}; torch {meta['torch']}, torch_geometric {meta['pyg']}, "
         f"{meta['threads']} threads, {meta['epochs']} epochs. Command: `{meta['command']}`.",
+    ]
+    earlier = sorted(
+        {(r["date"], r["command"]) for r in results.values() if r.get("command") != meta["command"]}
+    )
+    lines += [f"Rows kept from an earlier run: {date}, `{command}`." for date, command in earlier]
+    lines += [
         "",
         "| graph | implementation | generation s | set-up s (split + tensors) | first epoch s | s/epoch "
         "| training edges/s | peak RSS GiB |" + (" peak GPU GiB |" if gpu else "") + " test AUC |",
@@ -399,6 +406,7 @@ def main() -> int:
     for size in args.sizes:
         for impl in impls:
             r = measure(impl, size, args)
+            r["date"], r["command"] = saved["meta"]["date"], saved["meta"]["command"]
             saved["results"][key(impl, *size)] = r
             if "error" in r:
                 print(f"{impl} {label(size[0])}/{label(size[1])}: failed: {r['error']}", flush=True)
