@@ -65,6 +65,7 @@ def to_saved(est: GraphAutoencoderEstimator | HeuristicLinkPredictor) -> runfold
             fitted_adjacency=est.adjacency_,
         )
     metadata["fit"] = {
+        "loss": est.loss_,
         "in_channels": est.in_channels_,
         "features_used": est.features_used_,
         "best_epoch": est.best_epoch_,
@@ -143,6 +144,8 @@ def from_saved(
     est.features_used_ = bool(fit["features_used"])
     est.in_channels_ = int(fit["in_channels"])
     est.best_epoch_ = fit.get("best_epoch", 0)
+    # Folders saved before loss="auto" existed hold an explicit loss in their parameters.
+    est.loss_ = fit.get("loss") or est.loss_for(est.graph_.num_nodes)
     return est
 
 

@@ -49,6 +49,7 @@ class RunSession:
     def __init__(self, out: Path | None, args: argparse.Namespace, completed: list[dict[str, Any]]) -> None:
         self.out, self.args, self.completed = out, args, completed
         self.first: FirstRun | None = None
+        self.loss: str | None = None
 
     # Starting and resuming -------------------------------------------------------
     @staticmethod
@@ -149,11 +150,14 @@ class RunSession:
             ("lr", "lr"),
         ):
             setattr(args, option, params.get(name, getattr(args, option)))  # what runs, for logs and metrics
+        # The loss that runs ("auto" resolved); args.loss keeps what was asked, for --resume.
+        self.loss = estimator.loss_for(graph.num_nodes) if entry.learned else None
         if entry.learned:
             label = f"{args.model.upper()}{'' if features else '*'}"
             size = distributed.world_size()
             processes = f" x {size} processes" if size > 1 else ""
-            log(args.quiet, f"{graph!r}; {label}, {args.loss} loss, {device}{processes}")
+            asked = f" ({args.loss})" if args.loss != self.loss else ""
+            log(args.quiet, f"{graph!r}; {label}, {self.loss} loss{asked}, {device}{processes}")
         else:
             log(args.quiet, f"{graph!r}; {args.model}, a heuristic: nothing to train")
         for i in range(len(self.completed), args.runs):
@@ -222,7 +226,7 @@ class RunSession:
             "dataset": graph.name,
             "model": args.model,
             "features": features,
-            "loss": args.loss,
+            "loss": self.loss,
             "epochs": args.epochs,
             "runs": args.runs,
             "seed": args.seed,

@@ -73,7 +73,8 @@ def add_command(sub: Any) -> None:
     model.add_argument(
         "--loss",
         choices=list(LOSSES),
-        help="(default: the model's; exact for gae) exact: the paper's loss over all pairs; sampled: one negative per edge; "
+        help="(default: auto) auto: exact up to 50,000 nodes, else sampled; exact: the paper's loss over "
+        "all N^2 pairs (warns with the time per epoch above 50,000 nodes); sampled: one negative per edge; "
         "fastgae: the exact loss on a subgraph of --fastgae-nodes nodes drawn by degree each epoch",
     )
     model.add_argument(

@@ -11,11 +11,19 @@ from graphae.training.data import GraphTensors, features_to_tensor, resolve_devi
 from graphae.training.distributed import DistributedContext
 from graphae.training.fastgae import SubgraphSampler
 from graphae.training.loop import FitResult, train
-from graphae.training.objectives import LOSSES, Objective, ReconstructionObjective, make_adam
+from graphae.training.objectives import (
+    AUTO_EXACT_MAX_NODES,
+    LOSSES,
+    Objective,
+    ReconstructionObjective,
+    make_adam,
+    resolve_loss,
+)
 from graphae.training.progress import Callback, EpochProgress
 from graphae.training.scoring import decode_pairs, embed, score_pairs
 
 __all__ = [
+    "AUTO_EXACT_MAX_NODES",
     "LOSSES",
     "Callback",
     "Checkpointer",
@@ -32,6 +40,7 @@ __all__ = [
     "load_checkpoint",
     "make_adam",
     "resolve_device",
+    "resolve_loss",
     "score_pairs",
     "train",
 ]

@@ -147,6 +147,13 @@ def world_size() -> int:
     return dist.get_world_size() if dist.is_available() and dist.is_initialized() else 1
 
 
+def expected_world_size() -> int:
+    """Processes training together: the group's size, else ``WORLD_SIZE`` under ``torchrun`` (before the group starts), else 1."""
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_world_size()
+    return _env_int("WORLD_SIZE") if launched() else 1
+
+
 def rank() -> int:
     """This process's rank: from the group when initialised, else from ``RANK`` (0 when alone)."""
     if dist.is_available() and dist.is_initialized():
