@@ -163,6 +163,9 @@ class GraphAutoencoderEstimator(LinkPredictionMixin, BaseEstimator):
         Args:
             in_channels: Feature width, or the number of nodes for identity features.
             generator: Randomness of the initialisation.
+
+        ``self.features_used_`` is set before the call (by ``fit`` and by loading): ``False``
+        when ``in_channels`` is the number of nodes of identity features.
         """
         raise NotImplementedError(f"{type(self).__name__} must implement build_module.")
 
@@ -231,6 +234,8 @@ class GraphAutoencoderEstimator(LinkPredictionMixin, BaseEstimator):
             gen.seed() if self.random_state is None else gen.manual_seed(int(self.random_state))
         with _threads(self.threads):
             data = GraphTensors.from_graph(graph, device=device, features=features)
+            # build_module may read these: whether in_channels counts features or nodes.
+            self.features_used_, self.in_channels_ = features, data.in_channels
             module = self.build_module(data.in_channels, init).to(device)
             saver, state = checkpointing(
                 self, graph, features, val_pairs, checkpoint, checkpoint_every, resume
@@ -265,8 +270,6 @@ class GraphAutoencoderEstimator(LinkPredictionMixin, BaseEstimator):
         self.module_ = module.cpu()
         self.embedding_ = embedding
         self.graph_ = graph
-        self.features_used_ = features
-        self.in_channels_ = data.in_channels
         self.history_ = result.history
         self.best_epoch_ = result.best_epoch
         self.train_seconds_ = result.train_seconds
