@@ -61,7 +61,7 @@ ABLATIONS: dict[str, dict[str, Any]] = {
     "no masking": {"mask": "none"},
     "inner-product decoder": {"decoder_layers": 0},
     "no degree decoder": {"alpha": 0.0},
-    "with degree decoder (alpha 0.1)": {"alpha": 0.1},
+    "path masking": {"mask": "path", "mask_ratio": 0.2},
     "narrow encoder (32-16, as the GAE)": {"num_layers": 2, "hidden_channels": 32, "out_channels": 16},
 }
 FEATURELESS_ABLATIONS: dict[str, dict[str, Any]] = {

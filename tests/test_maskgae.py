@@ -264,12 +264,13 @@ def test_featureless_fits_learn_an_embedding_table_and_reload(small, tmp_path):
     featureless = small.replace(x=None)
     est = MaskGAE(**FAST, embedding_channels=24, out_channels=16).fit(featureless)
     assert est.module_.encoder.embedding.shape == (small.num_nodes, 24)
+    assert len(est.module_.encoder.convs) == 2  # num_layers=None: 2 on learned embeddings
     assert est.embedding_.shape == (small.num_nodes, 16)
     est.save(tmp_path / "m")
     again = load(tmp_path / "m")
     np.testing.assert_array_equal(again.predict_proba([(0, 1), (2, 3)]), est.predict_proba([(0, 1), (2, 3)]))
     with_features = MaskGAE(**FAST, embedding_channels=24).fit(small)
-    assert with_features.module_.encoder.embedding is None
+    assert with_features.module_.encoder.embedding is None and len(with_features.module_.encoder.convs) == 1
     identity = MaskGAE(**FAST, embedding_channels=0).fit(featureless)
     assert identity.module_.encoder.embedding is None
 
