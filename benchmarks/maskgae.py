@@ -42,6 +42,7 @@ from _common import machine, replace_section
 from graphae.data import load_dataset, make_powerlaw
 from graphae.experiment import make_estimator, run_link_prediction
 from graphae.graph import Graph
+from graphae.registry import get_model
 from graphae.split import split_edges
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -132,10 +133,13 @@ def search(args: argparse.Namespace, graphs: dict[str, Graph]) -> None:
     )
 
 
-def link_prediction(graph: Graph, model: str, params: dict[str, Any], seeds: int, device: str) -> dict:
+def link_prediction(graph: Graph, model: str, params: dict[str, Any], args: argparse.Namespace) -> dict:
+    """``args.seeds`` runs of ``run_link_prediction``; learned models get ``args.device`` and ``args.epochs``."""
     aucs, aps, secs, vals = [], [], [], []
-    for seed in range(seeds):
-        est = make_estimator(model, **params, **({"device": device} if model != "gae" or device else {}))
+    if get_model(model).learned:
+        params = {**params, "device": args.device, **args.extra}
+    for seed in range(args.seeds):
+        est = make_estimator(model, **params)
         tick = time.perf_counter()
         result = run_link_prediction(graph, est, seed=seed, ranking_negatives=0)
         wall = time.perf_counter() - tick
@@ -165,13 +169,13 @@ def table(args: argparse.Namespace, graphs: dict[str, Graph]) -> None:
     plan = [(name, graph, args.seeds) for name, graph in graphs.items()]
     if args.pubmed_runs:
         plan.append(("pubmed (structure only)", load_dataset("pubmed", features=False), args.pubmed_runs))
-    for name, graph, seeds in plan:
-        for label, model, params in (
-            ("MaskGAE" + ("" if graph.x is not None else "*"), "maskgae", {**SELECT, **args.extra}),
-            ("GAE" + ("" if graph.x is not None else "*"), "gae", {}),
-        ):
-            result = link_prediction(graph, model, params, seeds, args.device)
+    seeds = args.seeds
+    for name, graph, args.seeds in plan:
+        star = "" if graph.x is not None else "*"
+        for label, model, params in (("MaskGAE" + star, "maskgae", SELECT), ("GAE" + star, "gae", {})):
+            result = link_prediction(graph, model, params, args)
             rows.append({"dataset": name, "model": label, "params": params, **result})
+    args.seeds = seeds
     write_json("maskgae_table.json", rows)
     lines = [
         stamp(args.command, args.device),
@@ -200,8 +204,8 @@ def ablation(args: argparse.Namespace, graphs: dict[str, Graph]) -> None:
     rows = []
     for name, graph in graphs.items():
         for label, change in {**ABLATIONS, **FEATURELESS_ABLATIONS}.items():
-            params = {**SELECT, **args.extra, **change}
-            result = link_prediction(graph, "maskgae", params, args.seeds, args.device)
+            params = {**SELECT, **change}
+            result = link_prediction(graph, "maskgae", params, args)
             rows.append({"dataset": name, "variant": label, "params": params, **result})
     write_json("maskgae_ablation.json", rows)
     lines = [
@@ -251,10 +255,7 @@ def powerlaw(args: argparse.Namespace) -> None:
     for name, spec in POWERLAW_GRAPHS.items():
         graph = make_powerlaw(**spec, random_state=0)
         for label, (model, params) in POWERLAW_MODELS.items():
-            if model == "maskgae":
-                params = {**params, **args.extra}
-            learned = model in ("maskgae", "gae")
-            result = link_prediction(graph, model, params, args.seeds, args.device if learned else "")
+            result = link_prediction(graph, model, params, args)
             rows.append({"graph": name, "model": label, **result})
     write_json("maskgae_powerlaw.json", rows)
     lines = [
@@ -288,7 +289,7 @@ def main(argv: list[str] | None = None) -> int:
         "part", nargs="?", default="all", choices=["search", "table", "ablation", "powerlaw", "all"]
     )
     parser.add_argument("--seeds", type=int, help="runs per row (default: 3 for search, 10 otherwise)")
-    parser.add_argument("--epochs", type=int, help="MaskGAE epochs (default: the model's)")
+    parser.add_argument("--epochs", type=int, help="epochs of MaskGAE and GAE (default: each model's)")
     parser.add_argument("--datasets", default="cora,citeseer", help="comma-separated, with features")
     parser.add_argument(
         "--pubmed-runs", type=int, default=0, help="table: also structure-only Pubmed, N runs"

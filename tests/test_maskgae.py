@@ -320,3 +320,16 @@ def test_a_graph_with_one_edge_still_trains():
     graph = Graph.from_edges(np.array([[0, 1]]), num_nodes=3)
     est = MaskGAE(**FAST, mask_ratio=0.0, out_channels=4, batch_norm=False).fit(graph)
     assert np.isfinite(est.embedding_).all()
+
+
+def test_validation_scores_use_the_decoder_without_dropout(small):
+    """The loop scores validation pairs between training steps: the MLP decoder must not drop then."""
+    from graphae.split import split_edges
+
+    split = split_edges(small, random_state=0)
+    est = MaskGAE(**{**FAST, "epochs": 2}, eval_every=1, decoder_dropout=0.5)
+    est.fit(split.train, val_pairs=(split.val_pos, split.val_neg))
+    from graphae.metrics import auc_ap
+
+    expected = auc_ap(est.pair_logits(split.val_pos), est.pair_logits(split.val_neg))[0]
+    assert est.history_[-1]["val_auc"] == pytest.approx(expected, abs=1e-12)
