@@ -25,8 +25,6 @@ is hidden or visible as a whole: the encoder never sees an edge it must reconstr
 
 from __future__ import annotations
 
-from typing import Any
-
 import torch
 import torch.nn.functional as F
 
@@ -220,7 +218,7 @@ class MaskedEdgeObjective(Objective):
             predicted = model.degree_decoder(z, generator)
             degree = F.mse_loss(predicted, degree_target(pos, batch.num_nodes))
             return edge + self.alpha * degree, edge, degree
-        return edge, edge, torch.zeros(())
+        return edge, edge, edge.new_zeros(())
 
     def step(
         self,
@@ -237,6 +235,3 @@ class MaskedEdgeObjective(Objective):
             torch.nn.utils.clip_grad_norm_(model.parameters(), self.grad_clip)
         optimizer.step()
         return {"loss": float(loss.detach()), "edge": float(edge.detach()), "degree": float(degree.detach())}
-
-    def state_dict(self) -> dict[str, Any]:
-        return {}
