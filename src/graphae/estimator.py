@@ -174,6 +174,9 @@ class GraphAutoencoderEstimator(LinkPredictionMixin, BaseEstimator):
         Args:
             in_channels: Feature width, or the number of nodes for identity features.
             generator: Randomness of the initialisation.
+
+        ``self.features_used_`` is set before the call (by ``fit`` and by loading): ``False``
+        when ``in_channels`` is the number of nodes of identity features.
         """
         raise NotImplementedError(f"{type(self).__name__} must implement build_module.")
 
@@ -272,6 +275,8 @@ class GraphAutoencoderEstimator(LinkPredictionMixin, BaseEstimator):
             gen.seed() if seed is None else gen.manual_seed(int(seed))
         with _threads(self.threads):
             data = GraphTensors.from_graph(graph, device=device, features=features)
+            # build_module may read these: whether in_channels counts features or nodes.
+            self.features_used_, self.in_channels_ = features, data.in_channels
             module = self.build_module(data.in_channels, init).to(device)
             saver, state = checkpointing(
                 self, graph, features, val_pairs, checkpoint, checkpoint_every, resume
@@ -308,8 +313,6 @@ class GraphAutoencoderEstimator(LinkPredictionMixin, BaseEstimator):
         self.module_ = module.cpu()
         self.embedding_ = embedding
         self.graph_ = graph
-        self.features_used_ = features
-        self.in_channels_ = data.in_channels
         self.history_ = result.history
         self.loss_ = getattr(objective, "resolved_loss", None) or self.loss
         self.best_epoch_ = result.best_epoch

@@ -130,7 +130,9 @@ def from_saved(
     if not learned:
         est.adjacency_ = sp.csr_matrix(saved.fitted_adjacency, dtype=np.float32)
         return est
-    module = est.build_module(int(fit["in_channels"]), torch.Generator().manual_seed(0))
+    est.features_used_ = bool(fit["features_used"])
+    est.in_channels_ = int(fit["in_channels"])
+    module = est.build_module(est.in_channels_, torch.Generator().manual_seed(0))
     try:
         module.load_state_dict(saved.weights)
     except RuntimeError as err:
@@ -141,8 +143,6 @@ def from_saved(
     module.eval()
     est.module_ = module
     est.embedding_ = saved.embedding
-    est.features_used_ = bool(fit["features_used"])
-    est.in_channels_ = int(fit["in_channels"])
     est.best_epoch_ = fit.get("best_epoch", 0)
     # Folders saved before loss="auto" existed hold an explicit loss in their parameters.
     est.loss_ = fit.get("loss") or est.loss_for(est.graph_.num_nodes)

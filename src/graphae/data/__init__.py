@@ -11,6 +11,7 @@ from graphae.data.files import load_graph
 from graphae.data.npz import load_npz_graph
 from graphae.data.planetoid import PLANETOID_NAMES, load_planetoid
 from graphae.data.planted import make_planted_partition
+from graphae.data.powerlaw import make_powerlaw
 from graphae.data.synthetic import make_communities
 from graphae.data.text import GraphFileError
 from graphae.errors import InputError
@@ -61,6 +62,7 @@ __all__ = [
     "load_planetoid",
     "make_communities",
     "make_planted_partition",
+    "make_powerlaw",
     "read_edgelist",
     "read_features",
 ]

@@ -180,6 +180,36 @@ class SparseOperator:
     def __init__(self, a: torch.Tensor, symmetric: bool = False) -> None:
         self.a = a
         self.a_t = a if symmetric else transpose_csr(a)
+        self._t_order: torch.Tensor | None = None
+
+    def with_values(self, values: torch.Tensor) -> SparseOperator:
+        """The same sparsity pattern with other (constant) values, such as a dropout of these.
+
+        The transpose is not re-sorted: the position of each stored value in the
+        transpose is found once per operator and reused.
+
+        Shapes:
+            values: ``[nnz]``, in the order of ``a.values()`` (CSR order).
+        """
+        a = self.a
+        if a.layout != torch.sparse_csr:
+            raise TypeError(f"SparseOperator.with_values needs a CSR matrix. Got layout {a.layout}.")
+        if self._t_order is None:
+            order = torch.arange(a.values().numel(), dtype=torch.float64, device=a.device)
+            marked = torch.sparse_csr_tensor(
+                a.crow_indices(), a.col_indices(), order, a.shape, check_invariants=False
+            )
+            self._t_order = transpose_csr(marked).values().long()
+        out = SparseOperator.__new__(SparseOperator)
+        out.a = torch.sparse_csr_tensor(
+            a.crow_indices(), a.col_indices(), values, a.shape, check_invariants=False
+        )
+        t = self.a_t
+        out.a_t = torch.sparse_csr_tensor(
+            t.crow_indices(), t.col_indices(), values[self._t_order], t.shape, check_invariants=False
+        )
+        out._t_order = self._t_order
+        return out
 
     @property
     def shape(self) -> torch.Size:
