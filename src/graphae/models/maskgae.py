@@ -188,10 +188,10 @@ class MaskGAE(GraphAutoencoderEstimator):
 
     def _validate_params(self) -> None:
         super()._validate_params()
-        if self.loss != "sampled":
+        if self.loss not in ("sampled", "auto"):  # "auto" resolves to "sampled": no exact loss
             raise ParameterError(
-                f"The 'loss' parameter of {type(self).__name__} must be 'sampled' (hidden edges against "
-                f"sampled non-edges; its MLP decoder has no exact all-pairs loss). Got {self.loss!r}."
+                f"The 'loss' parameter of {type(self).__name__} must be 'sampled' or 'auto' (hidden edges "
+                f"against sampled non-edges; its MLP decoder has no exact all-pairs loss). Got {self.loss!r}."
             )
 
     @property
