@@ -32,6 +32,7 @@ from graphae.params import (
     validate_params,
 )
 from graphae.persistence import checkpointing, from_saved, to_saved
+from graphae.sizing import check_model_size
 from graphae.training import (
     LOSSES,
     Callback,
@@ -213,7 +214,8 @@ class GraphAutoencoderEstimator(LinkPredictionMixin, BaseEstimator):
 
         Raises:
             ParameterError: On invalid parameters.
-            InputError: On a graph without edges, or a checkpoint that does not match.
+            InputError: On a graph without edges, a model too large for the machine's memory,
+                or a checkpoint that does not match.
             NonFiniteLossError: If training diverges.
         """
         from graphae.data.convert import as_graph
@@ -226,6 +228,8 @@ class GraphAutoencoderEstimator(LinkPredictionMixin, BaseEstimator):
         if features and self.normalize_features:
             graph = graph.normalize_features()
         device = resolve_device(self.device)
+        in_channels = graph.x.shape[1] if features else graph.num_nodes
+        check_model_size(self, in_channels, graph.num_nodes, device)  # before allocating the model
         init, noise = torch.Generator(), torch.Generator(device=device)
         for gen in (init, noise):
             gen.seed() if self.random_state is None else gen.manual_seed(int(self.random_state))

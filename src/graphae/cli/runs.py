@@ -239,6 +239,9 @@ class RunSession:
             _write_scores(staging, first)
             if graph.y is not None:
                 write_npy(staging / runfolder.LABELS, np.asarray(graph.y))
+            runfolder.seal(
+                staging, (runfolder.METRICS, runfolder.TEST_SCORES, runfolder.SPLIT, runfolder.LABELS)
+            )
 
         runfolder.publish(self.out, write)
 
