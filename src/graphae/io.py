@@ -174,6 +174,27 @@ def read_npz(path: str | os.PathLike, max_bytes: int | None = None) -> dict[str,
     return arrays
 
 
+def check_writable(out: str | os.PathLike) -> None:
+    """Check that :func:`replace_folder` can write ``out``, by making (and removing) a folder there.
+
+    Raises:
+        OSError: From the file system, with ``out`` as its file name.
+    """
+    target = Path(os.path.realpath(out))
+    ancestor = target.parent
+    while not ancestor.exists():
+        ancestor = ancestor.parent
+    places = [ancestor] + ([target] if target.is_dir() else [])  # beside it, or else inside it
+    error: OSError | None = None
+    for place in places:
+        try:
+            os.rmdir(tempfile.mkdtemp(dir=place, prefix=".graphae-probe-"))
+            return
+        except OSError as err:
+            error = err
+    raise OSError(error.errno, error.strerror, str(out))
+
+
 # Replacing a folder ---------------------------------------------------------------------
 def replace_folder(
     out: str | os.PathLike, write: Callable[[Path], None], ours: Callable[[str], bool]
@@ -258,7 +279,7 @@ def _swap(target: Path, staging: Path, out: Path) -> None:
         try:
             os.replace(staging, target)
         except OSError as err:
-            raise OSError(err.errno, f"cannot create the folder: {err.strerror}", str(out)) from None
+            raise OSError(err.errno, f"cannot create the folder: {err.strerror or err}", str(out)) from None
         _fsync_dir(target.parent)
         return
     old = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.old-"))
@@ -266,13 +287,13 @@ def _swap(target: Path, staging: Path, out: Path) -> None:
     try:
         os.replace(target, old)
     except OSError as err:
-        raise OSError(err.errno, f"cannot replace the folder: {err.strerror}", str(out)) from None
+        raise OSError(err.errno, f"cannot replace the folder: {err.strerror or err}", str(out)) from None
     try:
         os.replace(staging, target)
     except BaseException as err:
         os.replace(old, target)
         if isinstance(err, OSError):
-            raise OSError(err.errno, f"cannot replace the folder: {err.strerror}", str(out)) from None
+            raise OSError(err.errno, f"cannot replace the folder: {err.strerror or err}", str(out)) from None
         raise
     _fsync_dir(target.parent)
     shutil.rmtree(old, ignore_errors=True)
