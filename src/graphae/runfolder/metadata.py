@@ -52,12 +52,10 @@ def check_metadata(path: Path, metadata: Any) -> None:
         )
     fit = {**_FIT_LEARNED} if metadata.get("learned", True) else {}
     _check_keys(path, metadata["fit"], "fit.", {**fit, "train_seconds": (float, False)})
-    for key in ("in_channels", "num_nodes"):
-        value = metadata["fit" if key == "in_channels" else "graph"].get(key)
-        if value is not None and value < (1 if key == "in_channels" else 0):
-            raise InputError(
-                f"{path}: '{'fit' if key == 'in_channels' else 'graph'}.{key}' must be >= 1; got {value}."
-            )
+    for section, key, low in (("fit", "in_channels", 1), ("graph", "num_nodes", 0)):
+        value = metadata[section].get(key)
+        if value is not None and value < low:
+            raise InputError(f"{path}: '{section}.{key}' must be >= {low}; got {value}.")
     files = metadata.get("files")
     for name, entry in (files or {}).items():
         ok = (
@@ -90,18 +88,18 @@ def _check_keys(path: Path, table: dict[str, Any], prefix: str, spec: dict[str, 
             continue
         if not _is(table[key], kind):
             raise InputError(
-                f"{path}: '{prefix}{key}' must be a {_TYPE_NAMES[kind]}; got {json.dumps(table[key])[:80]} "
-                f"(a {_TYPE_NAMES.get(type(table[key]), type(table[key]).__name__)})."
+                f"{path}: '{prefix}{key}' must be {_TYPE_NAMES[kind]}; got {json.dumps(table[key])[:80]} "
+                f"({_TYPE_NAMES.get(type(table[key]), type(table[key]).__name__)})."
             )
 
 
 _TYPE_NAMES = {
-    str: "string",
-    dict: "JSON object",
-    bool: "boolean",
-    int: "integer",
-    float: "number",
-    list: "list",
+    str: "a string",
+    dict: "a JSON object",
+    bool: "a boolean",
+    int: "an integer",
+    float: "a number",
+    list: "a list",
     type(None): "null",
 }
 
