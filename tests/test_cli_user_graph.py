@@ -572,7 +572,9 @@ def _fail_second_move_into(out: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 def _no_internal_names(tmp_path: Path, line: str) -> None:
     assert ".new-" not in line and ".old-" not in line and ".staging-" not in line
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["edges.csv", "run"] or not (tmp_path / "run").exists()
+    assert (
+        sorted(p.name for p in tmp_path.iterdir()) == ["edges.csv", "run"] or not (tmp_path / "run").exists()
+    )
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary sibling left
 
 

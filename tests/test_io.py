@@ -125,7 +125,9 @@ def test_read_model_refuses_parts_that_do_not_fit(saved: Path) -> None:
     del meta["files"]  # as in a folder saved before checksums: the shapes are still checked
     (saved / METADATA).write_text(json.dumps(meta))
     np.save(saved / "embeddings.npy", np.zeros((59, 4), dtype=np.float32))
-    with pytest.raises(ValueError, match=r"one row of floats per node id \(60 rows\); got an array of shape \(59, 4\)"):
+    with pytest.raises(
+        ValueError, match=r"one row of floats per node id \(60 rows\); got an array of shape \(59, 4\)"
+    ):
         read_model(saved)
 
 

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from graphae.estimator import GraphAutoencoderEstimator
 
 GIB = 2**30
+_ADVICE = "Choose a smaller hidden_channels or out_channels (--hidden, --latent)."
 
 
 def physical_memory(device: torch.device | None = None) -> int | None:
@@ -45,10 +46,10 @@ def shape_module(est: GraphAutoencoderEstimator, in_channels: int) -> torch.nn.M
     try:
         with torch.device("meta"):
             return est.build_module(int(in_channels), torch.Generator())
-    except (RuntimeError, OverflowError) as err:
+    except (RuntimeError, OverflowError, TypeError) as err:
         raise InputError(
-            f"{_describe(est)} with {in_channels} input channels cannot be built: its sizes are too large "
-            f"({str(err).splitlines()[0][:120]})."
+            f"{_describe(est)} with {in_channels} input channels cannot be built: its tensors would have "
+            f"more elements than a 64-bit index can count. {_ADVICE}"
         ) from None
 
 
@@ -77,8 +78,7 @@ def check_model_size(
         raise InputError(
             f"{_describe(est)} on {num_nodes} nodes with {in_channels} input channels needs about "
             f"{need / GIB:.1f} GiB to train (parameters, gradients, Adam state, activations); "
-            f"{where} has {available / GIB:.1f} GiB. Choose a smaller hidden_channels or out_channels "
-            "(--hidden, --latent)."
+            f"{where} has {available / GIB:.1f} GiB. {_ADVICE}"
         )
 
 

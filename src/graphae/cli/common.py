@@ -55,7 +55,7 @@ def seed(text: str) -> int:
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected an integer in [0, {SEED_MAX}], got {text!r}") from None
     if not 0 <= value <= SEED_MAX:
-        shown = text if len(text) <= 24 else f"{text[:12]}...{text[-6:]} ({len(text)} digits)"
+        shown = repr(text) if len(text) <= 24 else f"{text[:12]}...{text[-6:]} ({len(text)} digits)"
         raise argparse.ArgumentTypeError(f"expected an integer in [0, {SEED_MAX}], got {shown}")
     return value
 
