@@ -9,6 +9,7 @@ import json
 import os
 import shutil
 import tempfile
+import tokenize
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator
@@ -95,7 +96,7 @@ def _npy_header(handle: IO[bytes], size: int, where: str) -> tuple[tuple[int, ..
         if version not in readers:
             raise ValueError(f"unsupported .npy format version {version}")
         shape, _, dtype = readers[version](handle)
-    except (ValueError, OSError, EOFError, SyntaxError, TypeError, zlib.error) as err:
+    except (ValueError, OSError, EOFError, SyntaxError, TypeError, zlib.error, tokenize.TokenError) as err:
         raise InputError(f"{where}: not a readable .npy array ({err}).") from None
     if dtype.hasobject:
         raise InputError(f"{where}: holds Python objects; graphae reads numeric arrays only.")
