@@ -120,6 +120,8 @@ def read_npy(path: str | os.PathLike) -> np.ndarray:
             _npy_header(handle, os.fstat(handle.fileno()).st_size, str(path))
             handle.seek(0)
             return np.load(handle, allow_pickle=False)
+    except InputError:
+        raise
     except (ValueError, EOFError) as err:
         raise InputError(f"{path}: not a readable .npy array ({err}).") from None
 

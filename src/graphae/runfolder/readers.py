@@ -98,12 +98,15 @@ def verify(folder: Path, name: str, files: dict[str, Any] | None) -> None:
             "was saved. Save the model again."
         )
     size = path.stat().st_size
-    if size != entry["bytes"] or sha256(path) != entry["sha256"]:
-        found = f"{size} bytes" if size != entry["bytes"] else "other bytes"
-        raise InputError(
-            f"{path}: the file is damaged or was changed since it was saved ({found}; metadata.json "
-            f"records {entry['bytes']} bytes and their SHA-256). Save the model again."
-        )
+    if size != entry["bytes"]:
+        found = f"{size} bytes; metadata.json records {entry['bytes']}"
+    elif sha256(path) != entry["sha256"]:
+        found = "its SHA-256 differs from the one metadata.json records"
+    else:
+        return
+    raise InputError(
+        f"{path}: the file is damaged or was changed since it was saved ({found}). Save the model again."
+    )
 
 
 def read_json(path: Path) -> Any:
