@@ -245,3 +245,24 @@ def test_a_diverging_run_is_an_error_and_writes_nothing(
     err = capsys.readouterr().err.splitlines()
     assert len(err) == 1 and "Training diverged at epoch" in err[0] and "Traceback" not in err[0]
     assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("command", "name"),
+    [
+        (["evaluate"], "split.npz"),
+        (["evaluate"], "metrics.json"),
+        (["plot"], "test_scores.npz"),
+        (["plot"], "labels.npy"),
+    ],
+)
+def test_run_files_are_checked_against_their_checksums(
+    run: Path, capsys: pytest.CaptureFixture[str], command: list[str], name: str
+) -> None:
+    pytest.importorskip("matplotlib")
+    data = bytearray((run / name).read_bytes())
+    data[-1] ^= 0x01
+    (run / name).write_bytes(bytes(data))
+    argv = [*command, "--model", str(run)] if command == ["evaluate"] else [*command, str(run)]
+    line = user_error(capsys, argv)
+    assert f"{name}: the file is damaged or was changed since it was saved" in line

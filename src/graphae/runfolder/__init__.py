@@ -76,6 +76,7 @@ __all__ = [
     "read_weights",
     "seal",
     "verify",
+    "verify_run_files",
     "write_model",
 ]
 
@@ -254,6 +255,24 @@ def read_model(folder: str | os.PathLike) -> SavedModel:
         return SavedModel(metadata, None, None, adjacency, node_ids, history, fitted_adjacency=fitted)
     embedding = read_embedding(folder / EMBEDDINGS, n)
     return SavedModel(metadata, read_weights(folder / WEIGHTS), embedding, adjacency, node_ids, history)
+
+
+def verify_run_files(folder: str | os.PathLike, names: tuple[str, ...]) -> None:
+    """Check the run files ``names`` against the checksums in ``folder/metadata.json``, if it records them.
+
+    Raises:
+        InputError: If a file differs from what was saved, or ``metadata.json`` is damaged.
+    """
+    folder = Path(folder)
+    if not (folder / METADATA).is_file():
+        return
+    metadata = read_json(folder / METADATA)
+    files = metadata.get("files") if isinstance(metadata, dict) else None
+    if not isinstance(files, dict):
+        return  # saved before checksums: nothing to compare with
+    check_metadata(folder / METADATA, metadata)
+    for name in names:
+        verify(folder, name, files)
 
 
 # Publishing outputs -------------------------------------------------------------
