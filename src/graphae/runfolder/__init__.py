@@ -108,19 +108,8 @@ REPORT_FILES = (REPORT, *FIGURES)
 # Every name graphae may have written into a folder: what --overwrite replaces.
 ALL_FILES = (*RUN_FILES, FITTED_ADJACENCY, *REPORT_FILES, LEGACY_ESTIMATOR, LEGACY_CONFIG)
 
-# Files graphae reads back and therefore checksums (metadata.json holds the sums).
-CHECKED_FILES = (
-    WEIGHTS,
-    EMBEDDINGS,
-    NODE_IDS,
-    ADJACENCY,
-    FITTED_ADJACENCY,
-    HISTORY,
-    METRICS,
-    TEST_SCORES,
-    SPLIT,
-    LABELS,
-)
+# Run files whose checksums metadata.json records beside the model's (see seal).
+RUN_CHECKED_FILES = (METRICS, TEST_SCORES, SPLIT, LABELS)
 
 
 @dataclass
