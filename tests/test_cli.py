@@ -43,6 +43,7 @@ METRIC_KEYS = {
     "test_ap",
     "train_seconds",
     "device",
+    "world_size",
     "graphae_version",
     "num_nodes",
     "num_edges",
@@ -96,6 +97,7 @@ def test_metrics_json(two_runs: Path) -> None:
     assert metrics["loss"] == "exact"
     assert (metrics["epochs"], metrics["runs"], metrics["seed"]) == (2, 2, 0)
     assert metrics["device"] == "cpu"
+    assert metrics["world_size"] == 1  # one process, without torchrun
     assert metrics["graphae_version"] == __version__
     for key in ("test_auc", "test_ap"):
         summary = metrics[key]

@@ -8,6 +8,9 @@ exits with status 2; any other exception is a bug and is shown with its tracebac
 Each class also derives from the built-in exception a Python user would expect
 (``ValueError``, ``TypeError``, ``FileNotFoundError``, ``ImportError``), so
 ``except ValueError`` keeps working.
+
+One warning lives here too, :class:`SlowTrainingWarning`: settings that work but cost far
+more than an alternative (the command line shows it as a one-line notice).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ __all__ = [
     "MissingFileError",
     "NonFiniteLossError",
     "ParameterError",
+    "SlowTrainingWarning",
     "describe",
 ]
 
@@ -52,6 +56,10 @@ class MissingDependencyError(GraphaeError, ImportError):
 
 class NonFiniteLossError(GraphaeError, FloatingPointError):
     """Training produced a loss that is NaN or infinite (it diverged)."""
+
+
+class SlowTrainingWarning(UserWarning):
+    """Settings that will train far more slowly than an alternative (the exact loss on a large graph)."""
 
 
 def describe(value: Any) -> str:

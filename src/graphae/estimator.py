@@ -40,8 +40,10 @@ from graphae.training import (
     GraphTensors,
     Objective,
     ReconstructionObjective,
+    distributed,
     embed,
     resolve_device,
+    resolve_loss,
     train,
 )
 from graphae.training.fastgae import DEFAULT_ALPHA, DEFAULT_NODES
@@ -75,10 +77,19 @@ class GraphAutoencoderEstimator(LinkPredictionMixin, BaseEstimator):
     Args:
         hidden_channels: Width of the first GCN layer (paper: 32).
         out_channels: Latent dimension (paper: 16).
-        loss: ``"exact"`` (the paper's loss over all ``N^2`` pairs), ``"sampled"``
-            (one fresh non-edge per edge each epoch) or ``"fastgae"`` (the exact loss on
-            a subgraph of ``fastgae_nodes`` nodes drawn by degree each epoch, Salha et
-            al. 2021: ``O(fastgae_nodes^2)`` pairs; see :mod:`graphae.training.fastgae`).
+        loss: ``"auto"`` (the default: ``"exact"`` up to 50,000 nodes, else ``"sampled"``;
+            see below), ``"exact"`` (the paper's loss over all ``N^2`` pairs: ``O(N^2)``
+            per epoch, and a :class:`~graphae.errors.SlowTrainingWarning` with the
+            estimated time per epoch above 50,000 nodes), ``"sampled"`` (one fresh
+            non-edge per edge each epoch: ``O(E)``) or ``"fastgae"`` (the exact loss on a
+            subgraph of ``fastgae_nodes`` nodes drawn by degree each epoch, Salha et al.
+            2021: ``O(fastgae_nodes^2)`` pairs; see :mod:`graphae.training.fastgae`).
+            ``"auto"`` keeps the paper's exact loss wherever it is cheap: at most
+            ``AUTO_EXACT_MAX_NODES = 50,000`` nodes (every data set of the papers, up to
+            Pubmed's 19,717, whose epoch takes about a second on 2 CPU threads; 50,000
+            nodes take about 8 s) and a decoder with an exact loss; beyond, the exact
+            loss's ``N^2`` pairs grow to hours per epoch at a million nodes, and the
+            sampled loss is used. ``loss_`` records what ran.
         fastgae_nodes: Nodes per subgraph of ``loss="fastgae"`` (the FastGAE code's
             default, 1000); ``>= N`` makes it the exact loss.
         fastgae_alpha: Sampling weights of ``loss="fastgae"`` are degree^alpha (1: the
@@ -125,7 +136,7 @@ class GraphAutoencoderEstimator(LinkPredictionMixin, BaseEstimator):
         *,
         hidden_channels: int = 32,
         out_channels: int = 16,
-        loss: str = "exact",
+        loss: str = "auto",
         fastgae_nodes: int = DEFAULT_NODES,
         fastgae_alpha: float = DEFAULT_ALPHA,
         epochs: int = 200,
@@ -164,6 +175,9 @@ class GraphAutoencoderEstimator(LinkPredictionMixin, BaseEstimator):
         Args:
             in_channels: Feature width, or the number of nodes for identity features.
             generator: Randomness of the initialisation.
+
+        ``self.features_used_`` is set before the call (by ``fit`` and by loading): ``False``
+        when ``in_channels`` is the number of nodes of identity features.
         """
         raise NotImplementedError(f"{type(self).__name__} must implement build_module.")
 
@@ -176,6 +190,19 @@ class GraphAutoencoderEstimator(LinkPredictionMixin, BaseEstimator):
             fastgae_nodes=int(self.fastgae_nodes),
             fastgae_alpha=float(self.fastgae_alpha),
         )
+
+    def loss_for(self, num_nodes: int) -> str:
+        """The reconstruction loss a fit on a graph of ``num_nodes`` nodes runs (``"auto"`` resolved).
+
+        Example:
+            >>> from graphae import GAE
+            >>> GAE().loss_for(2708), GAE().loss_for(1_000_000)
+            ('exact', 'sampled')
+        """
+        if self.loss != "auto":
+            return self.loss
+        decoder = self.build_module(1, torch.Generator().manual_seed(0)).decoder
+        return resolve_loss(self.loss, num_nodes, decoder.has_exact_loss, distributed.expected_world_size())
 
     # Fitting -------------------------------------------------------------------------
     def fit(
@@ -208,14 +235,23 @@ class GraphAutoencoderEstimator(LinkPredictionMixin, BaseEstimator):
                 parameters, graph and validation pairs); the result equals that of an
                 uninterrupted fit (bit for bit on the CPU).
 
+        Under ``torchrun`` every process calls ``fit`` with the same arguments and they
+        train one model together (see :mod:`graphae.training.distributed`): each takes its
+        shard of the edges (``loss="sampled"`` only), gradients are averaged, rank 0 alone
+        scores ``val_pairs`` and shows progress; every rank ends with the same model. A
+        run is reproducible for a given number of processes; checkpoints are not supported there.
+
         Returns:
             ``self``, with ``embedding_``, ``history_``, ``module_``, ``graph_``,
-            ``node_ids_``, ``best_epoch_`` and ``train_seconds_`` set.
+            ``node_ids_``, ``best_epoch_``, ``train_seconds_`` and ``loss_`` (the loss that
+            ran: ``loss`` with ``"auto"`` resolved) set.
 
         Raises:
-            ParameterError: On invalid parameters.
+            ParameterError: On invalid parameters, or a model or loss that cannot be
+                trained on several processes when launched so.
             InputError: On a graph without edges, a model too large for the machine's memory,
-                or a checkpoint that does not match.
+                a checkpoint that does not match, or a checkpoint when training on several
+                processes.
             NonFiniteLossError: If training diverges.
         """
         from graphae.data.convert import as_graph
@@ -228,13 +264,23 @@ class GraphAutoencoderEstimator(LinkPredictionMixin, BaseEstimator):
         if features and self.normalize_features:
             graph = graph.normalize_features()
         device = resolve_device(self.device)
+        group = distributed.context(device)  # None: this process trains alone
+        if group is not None:
+            device = group.device
         in_channels = graph.x.shape[1] if features else graph.num_nodes
         check_model_size(self, in_channels, graph.num_nodes, device)  # before allocating the model
+        # Initial parameters alike on every rank (DDP broadcasts rank 0's anyway); sampling per rank.
         init, noise = torch.Generator(), torch.Generator(device=device)
-        for gen in (init, noise):
-            gen.seed() if self.random_state is None else gen.manual_seed(int(self.random_state))
+        seeds = (
+            self.random_state,
+            distributed.rank_seed(self.random_state, 0 if group is None else group.rank),
+        )
+        for gen, seed in zip((init, noise), seeds, strict=True):
+            gen.seed() if seed is None else gen.manual_seed(int(seed))
         with _threads(self.threads):
             data = GraphTensors.from_graph(graph, device=device, features=features)
+            # build_module may read these: whether in_channels counts features or nodes.
+            self.features_used_, self.in_channels_ = features, data.in_channels
             module = self.build_module(data.in_channels, init).to(device)
             saver, state = checkpointing(
                 self, graph, features, val_pairs, checkpoint, checkpoint_every, resume
@@ -242,13 +288,14 @@ class GraphAutoencoderEstimator(LinkPredictionMixin, BaseEstimator):
             start = 0 if state is None else int(state["epoch"])
             progress = (
                 EpochProgress("training", self.epochs, then=callback, start=start)
-                if self.verbose
+                if self.verbose and (group is None or group.is_main)
                 else callback
             )
+            objective = self.build_objective()
             result = train(
                 module,
                 data,
-                self.build_objective(),
+                objective,
                 epochs=self.epochs,
                 generator=noise,
                 val_pairs=val_pairs,
@@ -258,6 +305,7 @@ class GraphAutoencoderEstimator(LinkPredictionMixin, BaseEstimator):
                 callback=progress,
                 checkpoint=saver,
                 resume=state,
+                distributed=group,
             )
             embedding = embed(module, data).cpu().numpy()
         if not np.isfinite(embedding).all():
@@ -269,9 +317,8 @@ class GraphAutoencoderEstimator(LinkPredictionMixin, BaseEstimator):
         self.module_ = module.cpu()
         self.embedding_ = embedding
         self.graph_ = graph
-        self.features_used_ = features
-        self.in_channels_ = data.in_channels
         self.history_ = result.history
+        self.loss_ = getattr(objective, "resolved_loss", None) or self.loss
         self.best_epoch_ = result.best_epoch
         self.train_seconds_ = result.train_seconds
         self.node_ids_ = graph.node_ids if graph.node_ids is not None else np.arange(graph.num_nodes)

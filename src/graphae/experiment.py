@@ -18,7 +18,7 @@ from graphae.params import Integer
 from graphae.registry import get_model, model_names
 from graphae.split import LinkSplit
 from graphae.split_directed import split_for_task
-from graphae.training import Callback, resolve_device
+from graphae.training import Callback, distributed, resolve_device
 
 __all__ = ["RunResult", "make_estimator", "model_names", "resolve_device", "run_link_prediction"]
 
@@ -95,6 +95,9 @@ def run_link_prediction(
     :mod:`graphae.evaluation`). The seed drives
     the split and the estimator's ``random_state``; global random state is left alone.
 
+    Under ``torchrun`` every process calls it alike: they train one model together (see
+    the estimator's ``fit``), rank 0 alone computes the scores, and every rank returns them.
+
     Args:
         graph: The full graph (directed or not).
         estimator: Settings to use (a :class:`~graphae.GAE` with paper defaults when ``None``).
@@ -129,7 +132,10 @@ def run_link_prediction(
         checkpoint_every=checkpoint_every,
         resume=resume,
     )
-    scores = evaluate(est, evaluation, random_state=seed)
+    group = distributed.current()  # initialised by the fit of a learned model under torchrun
+    scores = evaluate(est, evaluation, random_state=seed) if group is None or group.is_main else None
+    if group is not None:
+        scores = group.broadcast(scores)
     return RunResult(
         seed=seed,
         test_auc=scores["test_auc"],

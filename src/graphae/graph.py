@@ -232,6 +232,36 @@ def clean_adjacency(adj: Any, directed: bool = False) -> sp.csr_matrix:
     return sp.csr_matrix(mat, dtype=np.float32)
 
 
+# Said where an inf may come from a finite value that float32 cannot hold.
+OVERFLOW_HINT = " (float32 features hold magnitudes up to 3.4e38; larger values become inf)"
+
+
+def non_finite_entry(x: np.ndarray | sp.spmatrix) -> tuple[int, int, float] | None:
+    """The first NaN or infinite entry of a feature matrix, in row-major order.
+
+    One pass without a temporary: a float64 sum of float32 values cannot overflow, so
+    it is finite exactly when every entry is; only a non-finite sum looks further.
+
+    Args:
+        x: A dense ``[N, F]`` array or a CSR matrix.
+
+    Returns:
+        ``(row, column, value)`` (0-based) of the first non-finite entry, or ``None``.
+    """
+    data = x.data if sp.issparse(x) else x
+    with np.errstate(invalid="ignore"):  # inf + -inf is NaN: non-finite all the same
+        if np.isfinite(np.sum(data, dtype=np.float64)):
+            return None
+    if not sp.issparse(x):
+        row, col = np.argwhere(~np.isfinite(x))[0]
+        return int(row), int(col), float(x[row, col])
+    bad = np.flatnonzero(~np.isfinite(x.data))
+    row = int(np.searchsorted(x.indptr, bad[0], side="right")) - 1
+    in_row = bad[bad < x.indptr[row + 1]]  # indices within a row need not be sorted
+    k = in_row[np.argmin(x.indices[in_row])]
+    return row, int(x.indices[k]), float(x.data[k])
+
+
 def _validate(g: Graph) -> None:
     adj = g.adj
     if not sp.issparse(adj) or adj.format != "csr":
@@ -258,6 +288,13 @@ def _validate(g: Graph) -> None:
             raise InputTypeError("Graph.x must be a 2-D float32 numpy array, a float32 CSR matrix or None.")
         if g.x.shape[0] != n:
             raise InputError(f"Graph.x must have one row per node ({n}). Got {g.x.shape[0]} rows.")
+        bad = non_finite_entry(g.x)
+        if bad is not None:
+            row, col, value = bad
+            raise InputError(
+                f"Graph.x (the node features) must be finite. Got x[{row}, {col}] = {value}"
+                f"{OVERFLOW_HINT if np.isinf(value) else ''}; one NaN or inf makes every embedding NaN."
+            )
     if g.y is not None and not isinstance(g.y, np.ndarray):
         raise InputTypeError(f"Graph.y must be a numpy array or None. Got {type(g.y).__name__}.")
     if g.y is not None and (g.y.ndim != 1 or len(g.y) != n):

@@ -55,6 +55,19 @@ class PositiveFloat(Constraint):
         )
 
 
+class FloatInterval(Constraint):
+    """A finite real number in ``[low, high)`` (``high=None``: ``>= low``), such as a probability."""
+
+    def __init__(self, low: float, high: float | None = None) -> None:
+        self.low, self.high = low, high
+        self.description = f"a float >= {low:g}" if high is None else f"a float in [{low:g}, {high:g})"
+
+    def accepts(self, value: Any) -> bool:
+        if not isinstance(value, numbers.Real) or isinstance(value, bool) or not math.isfinite(value):
+            return False
+        return self.low <= value and (self.high is None or value < self.high)
+
+
 class Boolean(Constraint):
     description = "a bool"
 

@@ -66,6 +66,7 @@ def to_saved(est: GraphAutoencoderEstimator | HeuristicLinkPredictor) -> runfold
             fitted_adjacency=est.adjacency_,
         )
     metadata["fit"] = {
+        "loss": est.loss_,
         "in_channels": est.in_channels_,
         "features_used": est.features_used_,
         "best_epoch": est.best_epoch_,
@@ -140,6 +141,8 @@ def from_saved(
             f"{path}: metadata.json 'fit.in_channels' is {in_channels}, but a model without features has "
             f"one input channel per node ({n}); save the model again."
         )
+    est.features_used_ = bool(fit["features_used"])
+    est.in_channels_ = int(in_channels)
     _check_weight_shapes(est, in_channels, saved.weights, path)  # before allocating the module
     module = est.build_module(in_channels, torch.Generator().manual_seed(0))
     try:
@@ -152,9 +155,9 @@ def from_saved(
     module.eval()
     est.module_ = module
     est.embedding_ = saved.embedding
-    est.features_used_ = bool(fit["features_used"])
-    est.in_channels_ = int(fit["in_channels"])
     est.best_epoch_ = fit.get("best_epoch", 0)
+    # Folders saved before loss="auto" existed hold an explicit loss in their parameters.
+    est.loss_ = fit.get("loss") or est.loss_for(est.graph_.num_nodes)
     return est
 
 

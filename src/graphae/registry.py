@@ -44,6 +44,7 @@ _BUILTIN: dict[str, str] = {
     "linear_vgae": "graphae.models.linear:LinearVGAE",
     "arga": "graphae.models.arga:ARGA",
     "arvga": "graphae.models.arga:ARVGA",
+    "maskgae": "graphae.models.maskgae:MaskGAE",
     "common_neighbors": "graphae.models.heuristics:CommonNeighbors",
     "adamic_adar": "graphae.models.heuristics:AdamicAdar",
     "resource_allocation": "graphae.models.heuristics:ResourceAllocation",

@@ -9,7 +9,8 @@ runs, checkpoints and the run folder), :mod:`~graphae.cli.embed`,
 Errors: a user error (bad option, file, folder; a missing optional package; a
 diverging run) prints one line ``graphae: error: ...`` and exits with status 2. Any
 other exception is a bug in graphae: it is reported as an internal error with its
-traceback, exit status 1.
+traceback, exit status 1. Under torchrun, an error of a rank other than 0 says which
+(``graphae: error (rank 3): ...``).
 """
 
 from __future__ import annotations
@@ -63,7 +64,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     except (GraphaeError, OSError) as err:
         # OSErrors come from the machine (disk full, permissions), not from graphae.
-        print(f"graphae: error: {_one_line(err)}", file=sys.stderr)
+        print(f"graphae: error{_rank()}: {_one_line(err)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("graphae: interrupted", file=sys.stderr)
@@ -76,6 +77,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 1
+
+
+def _rank() -> str:
+    """`` (rank r)`` in a process of a torchrun launch other than rank 0, else nothing."""
+    from graphae.training import distributed
+
+    try:
+        rank = distributed.rank() if distributed.launched() else 0
+    except GraphaeError:  # RANK is not an integer: say nothing of it here
+        rank = 0
+    return f" (rank {rank})" if rank else ""
 
 
 def _one_line(err: BaseException) -> str:

@@ -20,7 +20,7 @@ from graphae.experiment import make_estimator, run_link_prediction
 from graphae.graph import Graph
 from graphae.io import atomic_write, write_json, write_npy
 from graphae.sizing import check_model_size
-from graphae.training import EpochProgress, load_checkpoint
+from graphae.training import EpochProgress, distributed, load_checkpoint
 
 STATE = "runs.json"  # in runfolder.CHECKPOINT_DIR: the options and the finished runs
 FIRST = "first-run"  # in runfolder.CHECKPOINT_DIR: the first run's model, once finished
@@ -51,6 +51,7 @@ class RunSession:
         self.out, self.args, self.completed = out, args, completed
         self.first: FirstRun | None = None
         self.fresh = False  # a new run: its checkpoint folder is made once the checks have passed
+        self.loss: str | None = None
 
     # Starting and resuming -------------------------------------------------------
     @staticmethod
@@ -157,15 +158,21 @@ class RunSession:
             shutil.rmtree(self.checkpoint_dir, ignore_errors=True)
             self.checkpoint_dir.mkdir(parents=True)
             self._save_state()
+        # The loss that runs ("auto" resolved); args.loss keeps what was asked, for --resume.
+        self.loss = estimator.loss_for(graph.num_nodes) if entry.learned else None
         if entry.learned:
             label = f"{args.model.upper()}{'' if features else '*'}"
-            log(args.quiet, f"{graph!r}; {label}, {args.loss} loss, {device}")
+            size = distributed.world_size()
+            processes = f" x {size} processes" if size > 1 else ""
+            asked = f" ({args.loss})" if args.loss != self.loss else ""
+            log(args.quiet, f"{graph!r}; {label}, {self.loss} loss{asked}, {device}{processes}")
         else:
             log(args.quiet, f"{graph!r}; {args.model}, a heuristic: nothing to train")
         for i in range(len(self.completed), args.runs):
             self._run_one(i, graph, estimator)
         runs = f"{args.runs} run{'s' if args.runs > 1 else ''}"
-        print(f"{_headline(_mean_scores(self.completed), spread=self.completed)}  ({runs})", flush=True)
+        if distributed.rank() == 0:  # under torchrun, rank 0 alone prints (and writes: self.out)
+            print(f"{_headline(_mean_scores(self.completed), spread=self.completed)}  ({runs})", flush=True)
         if self.out is not None:
             self._write_outputs(graph, features, device)
             if self.checkpoint_dir is not None:
@@ -227,7 +234,7 @@ class RunSession:
             "dataset": graph.name,
             "model": args.model,
             "features": features,
-            "loss": args.loss,
+            "loss": self.loss,
             "epochs": args.epochs,
             "runs": args.runs,
             "seed": args.seed,
@@ -238,6 +245,7 @@ class RunSession:
             "num_nodes": graph.num_nodes,
             "num_edges": graph.num_edges,
             "device": str(device),
+            "world_size": distributed.world_size(),
             "graphae_version": __version__,
         }
 

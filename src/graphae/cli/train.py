@@ -13,7 +13,7 @@ from graphae.errors import InputError
 from graphae.graph import Graph
 from graphae.io import check_writable
 from graphae.split_directed import TASKS
-from graphae.training import LOSSES, resolve_device
+from graphae.training import LOSSES, distributed, resolve_device
 from graphae.training.fastgae import DEFAULT_ALPHA, DEFAULT_NODES
 
 # Options a resumed run may change: how it runs, not what it computes.
@@ -32,6 +32,17 @@ def add_command(sub: Any) -> None:
     )
     src.add_argument(
         "--edges", metavar="FILE", help="your own edge list: CSV, TSV, whitespace text or Parquet"
+    )
+    for end, example in (("source", "source, src, from, u, ..."), ("target", "target, dst, to, v, ...")):
+        src.add_argument(
+            f"--{end}-col",
+            metavar="NAME",
+            help=f"--edges with a header: the {end} column (default: one named {example})",
+        )
+    src.add_argument(
+        "--weight-col",
+        metavar="NAME",
+        help="--edges with a header: the weight column, checked and dropped (default: one named weight)",
     )
     src.add_argument(
         "--features", metavar="FILE", help="node features keyed by id: CSV/TSV/Parquet, .npy or .npz"
@@ -63,7 +74,8 @@ def add_command(sub: Any) -> None:
     model.add_argument(
         "--loss",
         choices=list(LOSSES),
-        help="(default: the model's; exact for gae) exact: the paper's loss over all pairs; sampled: one negative per edge; "
+        help="(default: auto) auto: exact up to 50,000 nodes, else sampled; exact: the paper's loss over "
+        "all N^2 pairs (warns with the time per epoch above 50,000 nodes); sampled: one negative per edge; "
         "fastgae: the exact loss on a subgraph of --fastgae-nodes nodes drawn by degree each epoch",
     )
     model.add_argument(
@@ -139,6 +151,28 @@ def add_command(sub: Any) -> None:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    """Train and score; under torchrun, one model with every process, rank 0 printing and writing."""
+    group = None
+    if distributed.launched():
+        if args.resume is not None or args.checkpoint_every is not None:
+            raise UserError(
+                "--checkpoint-every and --resume are not supported when training on several processes "
+                "(torchrun) yet; leave them out, or train in one process"
+            )
+        try:
+            device = resolve_device(args.device)
+        except InputError as err:
+            raise UserError(f"--device: {err}") from None
+        group = distributed.context(device)  # joins the other processes
+    try:
+        return _train(args, main=group is None or group.is_main)
+    finally:
+        distributed.shutdown()
+
+
+def _train(args: argparse.Namespace, main: bool) -> int:
+    if not main:
+        args.quiet = True  # rank 0 alone prints, logs and writes
     if args.resume is not None:
         session = RunSession.resume(Path(args.resume), _runtime_overrides(args))
         args = session.args
@@ -148,7 +182,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         out = _check_out(args.out, args.overwrite)
         if args.checkpoint_every is not None and out is None:
             raise UserError("--checkpoint-every needs --out DIR (the checkpoints go there)")
-        session = RunSession.start(out, args)
+        session = RunSession.start(out if main else None, args)
     if args.report:
         if args.out is None:
             raise UserError("--report needs --out DIR")
@@ -244,6 +278,11 @@ def load_training_graph(args: argparse.Namespace) -> Graph:
         raise UserError("give either --dataset or --edges, not both")
     if args.features and not args.edges:
         raise UserError("--features needs --edges (built-in data sets carry their own features)")
+    # runs.json of older versions lacks the newer options.
+    columns = {f"{c}_col": getattr(args, f"{c}_col", None) for c in ("source", "target", "weight")}
+    given = [f"--{k.replace('_', '-')}" for k, v in columns.items() if v is not None]
+    if given and not args.edges:
+        raise UserError(f"{', '.join(given)} needs --edges FILE (the columns of your edge list)")
     if args.edges:
         from graphae.data.files import load_graph
 
@@ -251,7 +290,8 @@ def load_training_graph(args: argparse.Namespace) -> Graph:
             args.edges,
             features=args.features if features else None,
             directed=args.directed,
-            reverse=getattr(args, "reverse_edges", False),  # runs.json of 0.2 lacks it
+            reverse=getattr(args, "reverse_edges", False),
+            **columns,
         )
     name = args.dataset or DEFAULT_DATASET
     if Path(name).suffix == ".npz":

@@ -10,6 +10,8 @@ from graphae.data.features import read_features
 from graphae.data.files import load_graph
 from graphae.data.npz import load_npz_graph
 from graphae.data.planetoid import PLANETOID_NAMES, load_planetoid
+from graphae.data.planted import make_planted_partition
+from graphae.data.powerlaw import make_powerlaw
 from graphae.data.synthetic import make_communities
 from graphae.data.text import GraphFileError
 from graphae.errors import InputError
@@ -59,6 +61,8 @@ __all__ = [
     "load_npz_graph",
     "load_planetoid",
     "make_communities",
+    "make_planted_partition",
+    "make_powerlaw",
     "read_edgelist",
     "read_features",
 ]

@@ -7,20 +7,28 @@ duplicates merged. Node ids and order follow the rules in :mod:`graphae.data.fil
 
 from __future__ import annotations
 
-import math
 import os
+import re
 import warnings
 from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
+from graphae.data.columns import (
+    ColumnChoice,
+    EdgeColumns,
+    check_not_ids,
+    parse_weights,
+    resolve_columns,
+)
 from graphae.data.features import align, feature_source
-from graphae.data.parquet import PARQUET_SUFFIXES, column, read_table
+from graphae.data.parquet import PARQUET_SUFFIXES, column, id_column, read_table
 from graphae.data.text import (
     GraphFileError,
     PathLike,
     check_exists,
+    check_id_text,
     default_delimiter,
     edge_header_rule,
     object_array,
@@ -31,12 +39,10 @@ from graphae.data.text import (
     text_rows,
     typed_ids,
 )
+from graphae.errors import InputError
 from graphae.graph import Graph
 
 __all__ = ["read_edgelist", "read_labelled_pairs", "read_pairs"]
-
-# Column pairs that name the endpoints of a Parquet edge table, in order of preference.
-_ENDPOINT_COLUMNS = (("source", "target"), ("src", "dst"))
 
 
 def read_edgelist(
@@ -49,6 +55,9 @@ def read_edgelist(
     name: str | None = None,
     directed: bool = False,
     reverse: bool = False,
+    source_col: str | None = None,
+    target_col: str | None = None,
+    weight_col: str | None = None,
 ) -> Graph:
     """Read an edge list (text or Parquet) into a graph.
 
@@ -60,15 +69,24 @@ def read_edgelist(
     directed and triggers a warning; a list of each edge once, or of every edge both
     ways, is read silently.
 
-    Parquet tables use the columns ``source``/``target`` (or ``src``/``dst``, any
-    case) when present, else the first two columns, and a ``weight`` column if present;
-    other columns are ignored. Reading Parquet needs ``pyarrow``.
+    Columns by name: when the file names its columns (a text header row, or any
+    Parquet table) the endpoints are ``source_col``/``target_col`` if given, else a
+    recognised pair of names (``source,target``, ``src,dst``, ``from,to``, ``u,v``,
+    ``head,tail``, ``node1,node2``, ``source_id,target_id``, ...; any case), else the
+    two columns of a two-column file, or the first two of ``a,b,weight``. Any other
+    header is an error that lists the columns and these options: taking the first
+    two columns of ``edge_id,node_a,node_b`` would silently build another graph. The
+    weight is ``weight_col`` or a column named ``weight``; other columns are ignored.
+    In a file without names, a third column of integers that are nearly all node ids
+    of the first two columns is refused as not a plausible weight. Reading Parquet
+    needs ``pyarrow``; its id columns must hold integers, finite floats or strings.
 
     Header rule for text (``header=None``): the first non-comment row is a header if
     (a) it has a third field that is not a number (``weight``), or (b) its first two
     fields are both endpoint names such as ``source,target``, ``src,dst`` or
     ``from,to``, or (c) its first two fields are both non-numeric while the second
-    row's are both numeric. ``header=True``/``False`` overrides the rule.
+    row's are both numeric. ``header=True``/``False`` overrides the rule; giving
+    ``source_col``/``target_col``/``weight_col`` means ``header=True``.
 
     Args:
         path: The edge-list file; ``.gz`` text is decompressed.
@@ -90,6 +108,9 @@ def read_edgelist(
             the first (Cora's ``cora.cites`` is ``cited<TAB>citing``; reversed, a paper
             points to the papers it cites). Node order is unchanged. Only matters when
             ``directed``.
+        source_col: Name of the source column (with ``target_col``); see above.
+        target_col: Name of the target column (with ``source_col``).
+        weight_col: Name of the weight column, checked and dropped.
 
     Returns:
         A new :class:`~graphae.graph.Graph` with ``node_ids`` set.
@@ -97,9 +118,14 @@ def read_edgelist(
     Raises:
         MissingFileError: If ``path`` does not exist.
         GraphFileError: On a row with fewer than 2 or more than 3 fields (or another
-            count than the first row), an empty id, a weight that is not a number
-            > 0, a file without edges (``FILE: no edges found``), text that is not
-            UTF-8, or features that do not align.
+            count than the first row), an empty id, an id holding a line break or
+            another control character, a weight that is not a number > 0, a header
+            that does not say which columns are the endpoints, a third column that
+            looks like node ids, a file without edges (``FILE: no edges found``),
+            text that is not UTF-8, a truncated or damaged ``.gz``, or features that
+            do not align.
+        InputError: If column names are given with ``header=False``, or only one of
+            ``source_col`` and ``target_col``.
         MissingDependencyError: For Parquet without pyarrow.
 
     Warns:
@@ -112,11 +138,12 @@ def read_edgelist(
         >>> read_edgelist(p, directed=True)
         Graph(name='cites', num_nodes=3, num_edges=3, features=none, directed=True)
     """
+    choice = ColumnChoice(source_col, target_col, weight_col)
     if suffix(path) in PARQUET_SUFFIXES:
-        ids, src, dst = _read_parquet_edges(path)
+        ids, src, dst = _read_parquet_edges(path, choice)
         from_text = False
     else:
-        ids, src, dst = _read_text_edges(path, default_delimiter(path, delimiter), header, comment)
+        ids, src, dst = _read_text_edges(path, default_delimiter(path, delimiter), header, comment, choice)
         from_text = True
     x = None
     if features is not None:
@@ -213,29 +240,43 @@ def _looks_directed(src: np.ndarray, dst: np.ndarray, n: int) -> bool:
 
 # Text ------------------------------------------------------------------------------
 def _read_text_edges(
-    path: PathLike, delimiter: str | None, header: bool | None, comment: str | None
+    path: PathLike, delimiter: str | None, header: bool | None, comment: str | None, choice: ColumnChoice
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(ids as text in order of first appearance, source rows, target rows)``."""
+    if choice.given:
+        if header is False:
+            raise InputError(
+                "source_col, target_col and weight_col name the columns of a header row; "
+                "they cannot be used with header=False."
+            )
+        header = True
     index: dict[str, int] = {}
     src: list[int] = []
     dst: list[int] = []
+    weights: list[str] = []
+    weight_lines: list[int] = []
     with text_rows(path, delimiter, comment) as all_rows:
         head, rows = split_header(all_rows, header, edge_header_rule)
-        width = first_line = None
+        width = first_line = cols = None
         if head is not None:
-            first_line, width = head[0], _edge_width(path, *head)
+            first_line, width = head[0], len(head[1])
+            if width < 2:
+                _edge_width(path, *head)
+            cols = resolve_columns(head[1], choice, path, head[0])
         for lineno, fields in rows:
             if width is None:
                 first_line, width = lineno, _edge_width(path, lineno, fields)
+                cols = EdgeColumns.by_position(width)
             elif len(fields) != width:
-                _edge_width(path, lineno, fields)
+                if not cols.named:
+                    _edge_width(path, lineno, fields)
                 raise GraphFileError(
                     path,
                     f"expected {width} fields like line {first_line}, got {len(fields)}: {preview(fields)}",
                     lineno,
                 )
-            u = fields[0].strip()
-            v = fields[1].strip()
+            u = fields[cols.source].strip()
+            v = fields[cols.target].strip()
             if not u or not v:
                 raise GraphFileError(path, f"empty node id: {preview(fields)}", lineno)
             i = index.get(u)
@@ -246,11 +287,32 @@ def _read_text_edges(
                 j = index[v] = len(index)
             src.append(i)
             dst.append(j)
-            if width == 3:
-                _check_weight(path, fields[2], lineno)
+            if cols.weight is not None:
+                weights.append(fields[cols.weight])
+                weight_lines.append(lineno)
     if not src:
         raise GraphFileError(path, "no edges found")
-    return object_array(list(index)), np.array(src, dtype=np.int64), np.array(dst, dtype=np.int64)
+    ids = object_array(list(index))
+    check_id_text(index, path, lambda bad: _first_line_of(path, delimiter, comment, cols, bad))
+    if weights:
+        w = parse_weights(weights, weight_lines, path)
+        if not cols.named:
+            check_not_ids(w, ids, path)
+    return ids, np.array(src, dtype=np.int64), np.array(dst, dtype=np.int64)
+
+
+def _first_line_of(
+    path: PathLike, delimiter: str | None, comment: str | None, cols: EdgeColumns, node: str
+) -> int | None:
+    """Line of the first row with endpoint ``node`` (a second pass, for an error message)."""
+    with text_rows(path, delimiter, comment) as rows:
+        for lineno, fields in rows:
+            if len(fields) > max(cols.source, cols.target) and node in (
+                fields[cols.source].strip(),
+                fields[cols.target].strip(),
+            ):
+                return lineno
+    return None
 
 
 def _edge_width(path: PathLike, lineno: int, fields: list[str]) -> int:
@@ -261,37 +323,31 @@ def _edge_width(path: PathLike, lineno: int, fields: list[str]) -> int:
     if len(fields) > 3:
         raise GraphFileError(
             path,
-            f"expected at most 3 fields (source, target, weight), got {len(fields)}: {preview(fields)}",
+            f"expected at most 3 fields (source, target, weight), got {len(fields)}: {preview(fields)}; "
+            "a file with more columns needs a header row naming them",
             lineno,
         )
     return len(fields)
 
 
-def _check_weight(path: PathLike, text: str, lineno: int) -> None:
-    try:
-        w = float(text)
-    except ValueError:
-        w = math.nan
-    if not (math.isfinite(w) and w > 0):
-        raise GraphFileError(path, f"weight must be a number > 0, got {text!r}", lineno)
-
-
 # Parquet ---------------------------------------------------------------------------
-def _read_parquet_edges(path: PathLike) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+# Columns pandas adds for a non-default index: never endpoints.
+_PANDAS_INDEX = re.compile(r"__index_level_\d+__")
+
+
+def _read_parquet_edges(path: PathLike, choice: ColumnChoice) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(ids in their Arrow type, in order of first appearance, source rows, target rows)``."""
     table = read_table(path)
-    names = table.column_names
-    lower = {n.lower(): n for n in reversed(names)}
-    pair = next(((lower[a], lower[b]) for a, b in _ENDPOINT_COLUMNS if a in lower and b in lower), None)
-    if pair is None:
-        if len(names) < 2:
-            raise GraphFileError(path, f"needs two columns (source, target). Got {names}")
-        pair = (names[0], names[1])
+    names = [n for n in table.column_names if not _PANDAS_INDEX.fullmatch(n)]
+    if len(names) < 2:
+        raise GraphFileError(path, f"needs two columns (source, target). Got {names}")
+    cols = resolve_columns(names, choice, path)
+    pair = (names[cols.source], names[cols.target])
     if table.num_rows == 0:
         raise GraphFileError(path, "no edges found")
-    s, d = (column(table, c, path) for c in pair)
-    if "weight" in lower:
-        _check_weight_column(table, lower["weight"], path)
+    s, d = (id_column(table, c, path) for c in pair)
+    if cols.weight is not None:
+        _check_weight_column(table, names[cols.weight], path)
     both = np.empty(2 * len(s), dtype=np.result_type(s.dtype, d.dtype))
     both[0::2], both[1::2] = s, d
     try:
@@ -306,7 +362,12 @@ def _read_parquet_edges(path: PathLike) -> tuple[np.ndarray, np.ndarray, np.ndar
     rank = np.empty_like(order)
     rank[order] = np.arange(len(order))
     idx = rank[inverse.ravel()]
-    return uniq[order], idx[0::2].astype(np.int64), idx[1::2].astype(np.int64)
+    ids = uniq[order]
+    if ids.dtype == object:
+        check_id_text(
+            ids.tolist(), path, lambda bad: int(np.flatnonzero(both == bad)[0]) // 2 + 1, unit="row"
+        )
+    return ids, idx[0::2].astype(np.int64), idx[1::2].astype(np.int64)
 
 
 def _check_weight_column(table: Any, name: str, path: PathLike) -> None:

@@ -8,6 +8,7 @@ feature row is an error: features are never zero-filled.
 
 from __future__ import annotations
 
+import math
 import os
 from typing import Any
 
@@ -19,6 +20,7 @@ from graphae.data.parquet import PARQUET_SUFFIXES, column, pyarrow, read_table
 from graphae.data.text import (
     GraphFileError,
     PathLike,
+    check_id_text,
     default_delimiter,
     feature_header_rule,
     is_number,
@@ -30,7 +32,7 @@ from graphae.data.text import (
     typed_ids,
 )
 from graphae.errors import InputError
-from graphae.graph import Graph
+from graphae.graph import OVERFLOW_HINT, Graph, non_finite_entry
 
 __all__ = ["align", "attach_features", "feature_source", "read_features"]
 
@@ -93,11 +95,24 @@ def read_feature_table(
 ) -> tuple[np.ndarray | None, Matrix]:
     """``(ids, matrix)`` of a feature file, ids untyped (text ids stay strings)."""
     kind = suffix(path)
-    if kind in PARQUET_SUFFIXES:
-        return _read_parquet_features(path)
-    if kind in (".npy", ".npz"):
-        return read_array_features(path)
-    return _read_text_features(path, default_delimiter(path, delimiter), header, comment)
+    if kind not in (*PARQUET_SUFFIXES, ".npy", ".npz"):
+        return _read_text_features(path, default_delimiter(path, delimiter), header, comment)
+    ids, x = _read_parquet_features(path) if kind in PARQUET_SUFFIXES else read_array_features(path)
+    if ids is not None:
+        _check_table_ids(ids, path)
+    return ids, x
+
+
+def _check_table_ids(ids: np.ndarray, path: PathLike) -> None:
+    """Ids of a Parquet or array feature table: printable and unique (as text, as they are matched)."""
+    keys = [str(v) for v in ids.tolist()]
+    check_id_text(keys, path, lambda bad: keys.index(bad) + 1, unit="row")
+    if len(set(keys)) != len(keys):
+        first: dict[str, int] = {}
+        for row, key in enumerate(keys, 1):
+            if key in first:
+                raise GraphFileError(path, f"node id {key!r} has two feature rows ({first[key]} and {row})")
+            first[key] = row
 
 
 def feature_source(features: Any) -> tuple[np.ndarray | None, Matrix, str]:
@@ -250,22 +265,38 @@ def _read_text_features(
                     path, f"node id {node!r} already has a feature row on line {seen[node]}", lineno
                 )
             seen[node] = lineno
-            values.append(_parse_values(path, fields, lineno))
+            values.append(_parse_values(path, fields, lineno, None if head is None else head[1]))
     if not values:
         raise GraphFileError(path, "no feature rows found")
+    check_id_text(list(seen), path, seen.get)
     return object_array(list(seen)), np.stack(values)
 
 
-def _parse_values(path: PathLike, fields: list[str], lineno: int) -> np.ndarray:
+def _parse_values(path: PathLike, fields: list[str], lineno: int, names: list[str] | None) -> np.ndarray:
     try:
-        row = np.array(fields[1:], dtype=np.float32)
-    except ValueError:
-        bad = next(v for v in fields[1:] if not is_number(v))
-        raise GraphFileError(path, f"feature value {bad!r} is not a number", lineno) from None
+        with np.errstate(over="ignore"):  # an overflow to inf is reported below
+            row = np.array(fields[1:], dtype=np.float32)
+    except (ValueError, OverflowError):
+        bad = next((i for i, v in enumerate(fields[1:], 1) if not is_number(v)), None)
+        if bad is not None:
+            raise GraphFileError(
+                path, f"feature value {fields[bad]!r} in {_column(bad, names)} is not a number", lineno
+            ) from None
+        with np.errstate(over="ignore"):
+            row = np.array([float(v) for v in fields[1:]], dtype=np.float32)  # numpy is stricter than float
     if not np.isfinite(row).all():
-        bad = fields[1 + int(np.flatnonzero(~np.isfinite(row))[0])]
-        raise GraphFileError(path, f"feature value {bad!r} is not finite", lineno)
+        col = 1 + int(np.flatnonzero(~np.isfinite(row))[0])
+        value = fields[col]
+        hint = OVERFLOW_HINT if is_number(value) and math.isfinite(float(value)) else ""
+        raise GraphFileError(
+            path, f"feature value {value!r} in {_column(col, names)} is not finite{hint}", lineno
+        )
     return row
+
+
+def _column(col: int, names: list[str] | None) -> str:
+    """Field ``col`` (0-based) for a message: its 1-based column number and header name."""
+    return f"column {col + 1}" + (f" ({names[col]!r})" if names is not None and col < len(names) else "")
 
 
 def _read_parquet_features(path: PathLike) -> tuple[np.ndarray, np.ndarray]:
@@ -299,8 +330,13 @@ def _read_parquet_features(path: PathLike) -> tuple[np.ndarray, np.ndarray]:
             if not (pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_boolean(t)):
                 raise GraphFileError(path, f"feature column {n!r} must be numeric. Got {t}")
         x = np.stack([column(table, n, path).astype(np.float32) for n in value_cols], axis=1)
-    bad = np.argwhere(~np.isfinite(x))
-    if len(bad):
-        row, col = bad[0]
-        raise GraphFileError(path, f"feature value is not finite ({x[row, col]})", int(row) + 1, unit="row")
+    bad = non_finite_entry(x)
+    if bad is not None:
+        row, col, value = bad
+        where = (
+            f"vector entry {col + 1} of column {value_cols[0]!r}"
+            if x.shape[1] != len(value_cols)
+            else f"column {value_cols[col]!r}"
+        )
+        raise GraphFileError(path, f"feature value {value} in {where} is not finite", row + 1, unit="row")
     return ids, np.ascontiguousarray(x)

@@ -58,6 +58,9 @@ def load_graph(
     comment: str | None = "#",
     directed: bool = False,
     reverse: bool = False,
+    source_col: str | None = None,
+    target_col: str | None = None,
+    weight_col: str | None = None,
 ) -> Graph:
     """Load a graph file, choosing the reader by extension.
 
@@ -76,6 +79,9 @@ def load_graph(
         reverse: Reverse every edge: each edge-list row is ``target, source`` (as Cora's
             ``cora.cites``, ``cited<TAB>citing``), an ``.npz`` adjacency is transposed.
             Node order is unchanged; an undirected graph stays the same.
+        source_col: Edge lists only: the source column's name; see :func:`read_edgelist`.
+        target_col: Edge lists only: the target column's name.
+        weight_col: Edge lists only: the weight column's name.
 
     Returns:
         A new :class:`~graphae.graph.Graph`.
@@ -93,6 +99,8 @@ def load_graph(
         Graph(name='tri', num_nodes=3, num_edges=3, features=none)
     """
     kind = suffix(path)
+    if kind in (".npz", ".npy") and (source_col, target_col, weight_col) != (None, None, None):
+        raise GraphFileError(path, "source_col, target_col and weight_col apply to edge lists, not to arrays")
     if kind == ".npz":
         if "adj_data" not in npz_keys(path):
             raise GraphFileError(
@@ -114,4 +122,7 @@ def load_graph(
         features=features,
         directed=directed,
         reverse=reverse,
+        source_col=source_col,
+        target_col=target_col,
+        weight_col=weight_col,
     )

@@ -8,15 +8,26 @@ from __future__ import annotations
 
 import os
 import warnings
+import zipfile
+import zlib
 from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
-from graphae.data.text import GraphFileError, PathLike, as_text, check_exists, object_array, stem, suffix
-from graphae.graph import Graph
+from graphae.data.text import (
+    GraphFileError,
+    PathLike,
+    as_text,
+    check_exists,
+    check_id_text,
+    object_array,
+    stem,
+    suffix,
+)
+from graphae.graph import OVERFLOW_HINT, Graph, non_finite_entry
 
-__all__ = ["load_npz_graph", "npz_keys", "read_array_features"]
+__all__ = ["check_finite_features", "load_npz_graph", "npz_keys", "read_array_features"]
 
 _NPZ_ADJ = ("adj_data", "adj_indices", "adj_indptr", "adj_shape")
 _NPZ_ATTR = ("attr_data", "attr_indices", "attr_indptr", "attr_shape")
@@ -24,6 +35,8 @@ _SCIPY_NPZ = frozenset({"data", "indices", "indptr", "shape", "format"})
 _NPZ_LABELS = ("labels_data", "labels_indices", "labels_indptr", "labels_shape")
 
 Matrix = np.ndarray | sp.csr_matrix
+# What reading a truncated or tampered archive member raises (besides ValueError).
+_DAMAGED = (OSError, EOFError, zlib.error, zipfile.BadZipFile, KeyError)
 
 
 def load_npz_graph(path: PathLike, *, directed: bool = False) -> Graph:
@@ -60,7 +73,9 @@ def load_npz_graph(path: PathLike, *, directed: bool = False) -> Graph:
         n = adj.shape[0]
         x: Matrix | None = None
         if "attr_data" in keys:
-            x = _npz_csr(z, path, _NPZ_ATTR).astype(np.float32)
+            with np.errstate(over="ignore"):
+                x = _npz_csr(z, path, _NPZ_ATTR).astype(np.float32)
+            check_finite_features(x, path, "attr_data")
         elif "attr_matrix" in keys:
             x = _dense_features(_npz_array(z, path, "attr_matrix"), path, key="attr_matrix")
         y = _npz_labels(z, path, keys)
@@ -96,13 +111,20 @@ def read_array_features(path: PathLike) -> tuple[np.ndarray | None, Matrix]:
         check_exists(path)
         try:
             arr = np.load(path, allow_pickle=False)
-        except ValueError as err:
-            raise GraphFileError(path, f"cannot be loaded without pickle ({err})") from None
+        except (ValueError, *_DAMAGED) as err:
+            raise GraphFileError(
+                path, f"is not a NumPy .npy array, or cannot be loaded without pickle ({err})"
+            ) from None
+        if not isinstance(arr, np.ndarray):
+            arr.close()
+            raise GraphFileError(path, "is an .npz archive, not a .npy array; name it .npz")
         return None, _dense_features(arr, path)
     with _open_npz(path) as z:
         keys = set(z.files)
         if _SCIPY_NPZ <= keys:
-            return None, sp.csr_matrix(sp.load_npz(path), dtype=np.float32)
+            x = _load_sparse(path)
+            check_finite_features(x, path)
+            return None, x
         if "x" not in keys:
             raise GraphFileError(
                 path,
@@ -130,7 +152,7 @@ def _open_npz(path: PathLike) -> Any:
     check_exists(path)
     try:
         z = np.load(path, allow_pickle=False)
-    except (ValueError, OSError) as err:
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as err:
         raise GraphFileError(path, f"is not a NumPy .npz archive ({err})") from None
     if not isinstance(z, np.lib.npyio.NpzFile):
         raise GraphFileError(path, "is a single .npy array, not an .npz archive")
@@ -154,7 +176,11 @@ def _npz_array(z: Any, path: PathLike, key: str) -> np.ndarray:
     try:
         return z[key]
     except ValueError as err:
-        raise GraphFileError(path, f"array {key!r} cannot be loaded without pickle ({err})") from None
+        if "allow_pickle" not in str(err):
+            raise GraphFileError(path, f"array {key!r} is damaged ({err})") from None
+        raise GraphFileError(path, f"array {key!r} cannot be loaded without pickle") from None
+    except _DAMAGED as err:
+        raise GraphFileError(path, f"array {key!r} is damaged ({type(err).__name__}: {err})") from None
 
 
 def _dense_features(arr: np.ndarray, path: PathLike, key: str | None = None) -> np.ndarray:
@@ -173,11 +199,41 @@ def _dense_features(arr: np.ndarray, path: PathLike, key: str | None = None) -> 
         raise GraphFileError(path, f"{what} must be 2-D (nodes x features). Got shape {arr.shape}")
     if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
         raise GraphFileError(path, f"{what} must be numeric. Got dtype {arr.dtype}")
-    x = np.ascontiguousarray(arr, dtype=np.float32)
-    if not np.isfinite(x).all():
-        row = int(np.flatnonzero(~np.isfinite(x).all(axis=1))[0])
-        raise GraphFileError(path, f"{what} has a non-finite value", row + 1, unit="row")
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow to inf is reported below
+        x = np.ascontiguousarray(arr, dtype=np.float32)
+    check_finite_features(x, path, key)
     return x
+
+
+def check_finite_features(x: Matrix, path: PathLike, key: str | None = None) -> None:
+    """Refuse features with a NaN or infinite entry, naming its row and column.
+
+    Raises:
+        GraphFileError: ``FILE: row R: ... column C ...`` (both 1-based).
+    """
+    bad = non_finite_entry(x)
+    if bad is not None:
+        row, col, value = bad
+        what = "the array" if key is None else f"array {key!r}"
+        hint = OVERFLOW_HINT if np.isinf(value) else ""
+        raise GraphFileError(
+            path, f"{what} has a non-finite value ({value}) in column {col + 1}{hint}", row + 1, unit="row"
+        )
+
+
+def _load_sparse(path: PathLike) -> sp.csr_matrix:
+    """A ``scipy.sparse.save_npz`` matrix as float32 CSR, fully checked.
+
+    Raises:
+        GraphFileError: If it cannot be loaded or its index arrays are inconsistent.
+    """
+    try:
+        mat = sp.csr_matrix(sp.load_npz(path))
+        mat.check_format(full_check=True)  # scipy trusts index arrays; bad ones crash later
+        with np.errstate(over="ignore"):
+            return sp.csr_matrix(mat, dtype=np.float32)
+    except (ValueError, TypeError, *_DAMAGED) as err:
+        raise GraphFileError(path, f"is not a readable scipy.sparse matrix ({err})") from None
 
 
 def _npz_csr(z: Any, path: PathLike, keys: tuple[str, str, str, str]) -> sp.csr_matrix:
@@ -214,8 +270,15 @@ def _npz_node_names(z: Any, path: PathLike, n: int) -> np.ndarray | None:
         names = z["node_names"]
     except ValueError:  # a pickled object array: never unpickled
         return None
+    except _DAMAGED as err:
+        raise GraphFileError(path, f"array 'node_names' is damaged ({type(err).__name__}: {err})") from None
     if names.ndim != 1 or len(names) != n or names.dtype.kind not in "USiu" or len(np.unique(names)) != n:
         return None
+    if names.dtype.kind in "US":
+        try:
+            check_id_text([as_text(v) for v in names.tolist()], path)
+        except GraphFileError:  # unprintable names are left out, as other unusable names are
+            return None
     return (
         object_array([as_text(v) for v in names.tolist()])
         if names.dtype.kind in "US"

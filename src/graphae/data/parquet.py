@@ -13,7 +13,7 @@ import numpy as np
 from graphae.data.text import GraphFileError, PathLike, check_exists
 from graphae.errors import MissingDependencyError
 
-__all__ = ["PARQUET_SUFFIXES", "column", "pyarrow", "read_table"]
+__all__ = ["PARQUET_SUFFIXES", "column", "id_column", "pyarrow", "read_table"]
 
 PARQUET_SUFFIXES = (".parquet", ".pq")
 _PYARROW_HINT = 'reading Parquet needs pyarrow: pip install "graphae[parquet]"'
@@ -60,3 +60,35 @@ def column(table: Any, name: str, path: PathLike) -> np.ndarray:
         first = int(np.flatnonzero(col.is_null().to_numpy(zero_copy_only=False))[0])
         raise GraphFileError(path, f"column {name!r} is empty (null)", first + 1, unit="row")
     return col.to_numpy()
+
+
+def id_column(table: Any, name: str, path: PathLike) -> np.ndarray:
+    """Column ``name`` of node ids as numpy: integers, finite floats or strings.
+
+    Dictionary-encoded columns are decoded first.
+
+    Raises:
+        GraphFileError: If the column holds a null, a non-finite float, or values of
+            another type (structs, lists, bytes, dates...), which are no node ids.
+    """
+    pa, _ = pyarrow()
+    kind = table.schema.field(name).type
+    if pa.types.is_dictionary(kind):
+        table = table.set_column(
+            table.column_names.index(name), name, table.column(name).cast(kind.value_type)
+        )
+        kind = kind.value_type
+    if not (
+        pa.types.is_integer(kind)
+        or pa.types.is_floating(kind)
+        or pa.types.is_string(kind)
+        or pa.types.is_large_string(kind)
+    ):
+        raise GraphFileError(path, f"column {name!r} must hold integer, float or string node ids. Got {kind}")
+    ids = column(table, name, path)
+    if ids.dtype.kind == "f" and not np.isfinite(ids).all():
+        first = int(np.flatnonzero(~np.isfinite(ids))[0])
+        raise GraphFileError(
+            path, f"column {name!r} holds a non-finite node id ({ids[first]})", first + 1, unit="row"
+        )
+    return ids

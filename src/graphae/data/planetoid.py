@@ -19,23 +19,22 @@ from __future__ import annotations
 import itertools
 import logging
 import os
-import pickle
 import shutil
 import tempfile
 import urllib.request
 import warnings
-from collections import defaultdict
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
+from graphae.data.safepickle import DamagedPickleError, UnsafePickleError, csr_from_state, restricted_load
 from graphae.errors import InputError, InputTypeError, MissingFileError
-from graphae.graph import Graph
+from graphae.graph import Graph, non_finite_entry
 
 __all__ = [
+    "DamagedPickleError",
     "PLANETOID_NAMES",
     "PLANETOID_URL",
     "UnsafePickleError",
@@ -53,17 +52,6 @@ _SPLIT_PART = "y"  # optional: without it the graph has no label split
 _TIMEOUT_S = 60.0
 
 logger = logging.getLogger(__name__)
-
-
-class UnsafePickleError(pickle.UnpicklingError, InputError):
-    """A pickle asked for a global outside the numpy/scipy allow-list.
-
-    Both a :class:`pickle.UnpicklingError` and an :class:`~graphae.errors.InputError`.
-    """
-
-
-class DamagedPickleError(pickle.UnpicklingError, InputError):
-    """A Planetoid file that is not a readable pickle (truncated or damaged)."""
 
 
 def resolve_root(root: str | os.PathLike[str] | None) -> Path:
@@ -178,90 +166,20 @@ def load_planetoid(
     return Graph.from_adjacency(adj, x=x, y=labels, name=name, label_split=label_split)
 
 
-def restricted_load(path: str | os.PathLike[str]) -> Any:
-    """Unpickle a Planetoid file, admitting only numpy/scipy array types.
-
-    Python 2 pickles are decoded with ``encoding="latin1"``. Admitted globals:
-    ``numpy.ndarray``, ``numpy.dtype``, numpy's ``_reconstruct``/``_frombuffer``,
-    ``scipy.sparse.csr_matrix`` (under its old and new module paths), and
-    ``collections.defaultdict``/``list`` for the ``graph`` dict.
-
-    Args:
-        path: The pickle file.
-
-    Returns:
-        The unpickled object.
-
-    Raises:
-        UnsafePickleError: (a :class:`pickle.UnpicklingError` and an
-            :class:`~graphae.errors.InputError`) if the pickle asks for any other
-            global; nothing it asks for is imported or called.
-        DamagedPickleError: (also a :class:`pickle.UnpicklingError`) if the file is not
-            a readable pickle.
-        FileNotFoundError: If ``path`` does not exist.
-    """
-    path = Path(path)
-    with path.open("rb") as file:
-        unpickler = _RestrictedUnpickler(file, path)
-        try:
-            return unpickler.load()
-        except UnsafePickleError:
-            raise
-        except Exception as err:
-            raise DamagedPickleError(f"Could not unpickle {path}: {type(err).__name__}: {err}") from err
-
-
-# Unpickling ---------------------------------------------------------------
-class _RestrictedUnpickler(pickle.Unpickler):
-    def __init__(self, file: Any, path: Path) -> None:
-        super().__init__(file, encoding="latin1")
-        self._path = path
-
-    def find_class(self, module: str, name: str) -> Any:
-        # Resolve from our own table rather than importing ``module``: the old
-        # paths (numpy.core, scipy.sparse.csr) are deprecated or gone.
-        found = _allowed_globals().get((module, name))
-        if found is None:
-            raise UnsafePickleError(
-                f"Refusing to load {self._path}: it asks for {module}.{name}, "
-                "which is not a numpy/scipy array type."
-            )
-        return found
-
-
-@cache
-def _allowed_globals() -> dict[tuple[str, str], Any]:
-    try:
-        from numpy._core import multiarray, numeric  # numpy >= 1.26
-    except ImportError:  # pragma: no cover - older numpy
-        from numpy.core import multiarray, numeric
-    table: dict[tuple[str, str], Any] = {
-        ("numpy", "ndarray"): np.ndarray,
-        ("numpy", "dtype"): np.dtype,
-        ("collections", "defaultdict"): defaultdict,
-        ("__builtin__", "list"): list,  # Python 2 name
-        ("builtins", "list"): list,
-    }
-    for core in ("numpy.core", "numpy._core"):
-        table[(f"{core}.multiarray", "_reconstruct")] = multiarray._reconstruct
-        table[(f"{core}.numeric", "_frombuffer")] = numeric._frombuffer  # protocol 5
-    for module in ("scipy.sparse", "scipy.sparse.csr", "scipy.sparse._csr"):
-        table[(module, "csr_matrix")] = sp.csr_matrix
-    return table
-
-
 def _read_matrix(path: Path) -> sp.csr_matrix:
     obj = restricted_load(path)
     if isinstance(obj, np.ndarray) and obj.ndim == 2 and obj.dtype.kind in "biuf":
-        return sp.csr_matrix(obj, dtype=np.float32)
-    if not sp.issparse(obj) or obj.dtype.kind not in "biuf":
+        with np.errstate(over="ignore"):
+            mat = sp.csr_matrix(obj, dtype=np.float32)
+    elif isinstance(obj, sp.csr_matrix):
+        mat = csr_from_state(obj, path)
+    else:
         raise InputTypeError(f"{path} must hold a numeric scipy.sparse matrix. Got {_describe(obj)}.")
-    try:
-        # A malformed CSR (indices out of range) could make later code read past arrays.
-        obj.check_format(full_check=True)
-    except (ValueError, TypeError, AttributeError) as err:
-        raise InputError(f"{path} holds a malformed sparse matrix: {err}") from err
-    return sp.csr_matrix(obj, dtype=np.float32)
+    bad = non_finite_entry(mat)
+    if bad is not None:
+        row, col, value = bad
+        raise InputError(f"{path} must hold finite features. Got {value} in row {row}, column {col}.")
+    return mat
 
 
 def _read_onehot(path: Path) -> np.ndarray:
@@ -270,6 +188,8 @@ def _read_onehot(path: Path) -> np.ndarray:
         raise InputTypeError(
             f"{path} must hold a 2-D numeric numpy array of one-hot labels. Got {_describe(obj)}."
         )
+    if obj.shape[1] == 0 or not np.isfinite(obj).all():
+        raise InputError(f"{path} must hold finite one-hot labels, at least one class. Got {_describe(obj)}.")
     return obj
 
 
@@ -286,10 +206,10 @@ def _read_num_train(path: Path, ally: np.ndarray) -> int:
 
 def _read_test_index(path: Path) -> np.ndarray:
     try:
-        values = [int(line) for line in path.read_text().split()]
-    except ValueError as err:
-        raise InputError(f"{path} must hold one integer per line: {err}") from err
-    test_idx = np.asarray(values, dtype=np.int64)
+        values = [int(line) for line in path.read_bytes().decode("ascii").split()]
+        test_idx = np.asarray(values, dtype=np.int64)
+    except (ValueError, OverflowError) as err:  # UnicodeDecodeError is a ValueError
+        raise InputError(f"{path} must hold one integer per line (a node id): {err}") from None
     if len(test_idx) == 0 or len(np.unique(test_idx)) != len(test_idx):
         raise InputError(f"{path} must hold distinct node ids, at least one.")
     return test_idx
@@ -304,8 +224,8 @@ def _read_adjacency(path: Path, num_nodes: int) -> sp.coo_matrix:
         rows = np.repeat(np.fromiter(graph, dtype=np.int64, count=len(graph)), lengths)
         neighbours = itertools.chain.from_iterable(graph.values())
         cols = np.fromiter(neighbours, dtype=np.int64, count=int(lengths.sum()))
-    except (TypeError, ValueError) as err:
-        raise InputError(f"{path} must map integer node ids to lists of integer node ids: {err}") from err
+    except (TypeError, ValueError, OverflowError) as err:
+        raise InputError(f"{path} must map integer node ids to lists of integer node ids: {err}") from None
     ids = np.concatenate([rows, cols])
     if len(ids) and (ids.min() < 0 or ids.max() >= num_nodes):
         raise InputError(
@@ -329,6 +249,13 @@ def _row_sources(num_train: int, test_idx: np.ndarray, index_path: Path) -> np.n
             f"ally. Got smallest id {test_idx.min()}."
         )
     num_nodes = int(test_idx.max()) + 1
+    # Gaps in the test ids become padded nodes (15 on Citeseer); a file with more gaps
+    # than test ids is damaged, and would otherwise size arrays by one huge id.
+    if num_nodes - num_train > 2 * len(test_idx):
+        raise InputError(
+            f"{index_path} must list most ids from {num_train} to its largest: it has {len(test_idx)} ids "
+            f"up to {num_nodes - 1}, which leaves {num_nodes - num_train - len(test_idx)} gaps."
+        )
     sources = np.full(num_nodes, num_train + len(test_idx), dtype=np.int64)
     sources[:num_train] = np.arange(num_train)
     sources[test_idx] = num_train + np.arange(len(test_idx))

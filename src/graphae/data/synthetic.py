@@ -239,11 +239,11 @@ def _is_int(value: object) -> bool:
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
-def _check_int(name: str, value: object, low: int, high: int | None) -> None:
+def _check_int(name: str, value: object, low: int, high: int | None, owner: str = "make_communities") -> None:
     if _is_int(value) and low <= value and (high is None or value <= high):
         return
     expected = f">= {low}" if high is None else f"in [{low}, {high}]"
-    raise InputError(f"The '{name}' parameter of make_communities must be an int {expected}. Got {value!r}.")
+    raise InputError(f"The '{name}' parameter of {owner} must be an int {expected}. Got {value!r}.")
 
 
 def _check_float(
@@ -253,6 +253,7 @@ def _check_float(
     high: float | None,
     *,
     low_open: bool = False,
+    owner: str = "make_communities",
 ) -> None:
     if isinstance(value, numbers.Real) and not isinstance(value, bool):
         above = value > low if low_open else value >= low
@@ -262,4 +263,4 @@ def _check_float(
         expected = f"{'>' if low_open else '>='} {low:g}"
     else:
         expected = f"in {'(' if low_open else '['}{low:g}, {high:g}]"
-    raise InputError(f"The '{name}' parameter of make_communities must be a float {expected}. Got {value!r}.")
+    raise InputError(f"The '{name}' parameter of {owner} must be a float {expected}. Got {value!r}.")

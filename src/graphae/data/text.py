@@ -11,6 +11,8 @@ from __future__ import annotations
 import csv
 import gzip
 import os
+import re
+import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from itertools import chain
@@ -27,6 +29,7 @@ __all__ = [
     "Row",
     "as_text",
     "check_exists",
+    "check_id_text",
     "default_delimiter",
     "edge_header_rule",
     "feature_header_rule",
@@ -158,17 +161,23 @@ def text_rows(path: PathLike, delimiter: str | None, comment: str | None) -> Ite
             raise GraphFileError(path, f"is not UTF-8 text ({err.reason})", _undecodable_line(path)) from None
         except csv.Error as err:
             raise GraphFileError(path, f"cannot be parsed as delimited text: {err}", current[0]) from None
+        except (EOFError, zlib.error, gzip.BadGzipFile) as err:
+            # Only gzip raises these while rows are read: a truncated or damaged archive.
+            raise GraphFileError(path, f"is truncated or not a readable gzip file ({err})") from None
 
 
 def _undecodable_line(path: PathLike) -> int | None:
     """1-based number of the first line that is not UTF-8 (the slow path of an error)."""
     opener = gzip.open if Path(path).suffix.lower() == ".gz" else open
-    with opener(path, "rb") as f:
-        for number, raw in enumerate(f, 1):
-            try:
-                raw.decode("utf-8")
-            except UnicodeDecodeError:
-                return number
+    try:
+        with opener(path, "rb") as f:
+            for number, raw in enumerate(f, 1):
+                try:
+                    raw.decode("utf-8")
+                except UnicodeDecodeError:
+                    return number
+    except (EOFError, zlib.error, gzip.BadGzipFile):
+        pass  # the decoding error is the one to report
     return None
 
 
@@ -234,6 +243,40 @@ def feature_header_rule(first: list[str], second: list[str] | None) -> bool:
 
 
 # Values and ids ------------------------------------------------------------------
+# Characters an id cannot hold: controls (line breaks, tabs, NUL) and the Unicode line
+# and paragraph separators, all of which break a file of one id per line.
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def check_id_text(
+    ids: list[Any], path: PathLike, line: Callable[[Any], int | None] | None = None, unit: str = "line"
+) -> None:
+    """Refuse string ids that hold a line break or another control character.
+
+    One regular-expression scan of all ids joined; only a hit looks at ids one by one.
+
+    Args:
+        ids: Node ids; only ``str`` ones are checked.
+        path: The file they come from, for the message.
+        line: Maps the offending id to its line (or row) number, when known.
+        unit: ``"line"`` (text) or ``"row"`` (tables), as in :class:`GraphFileError`.
+
+    Raises:
+        GraphFileError: Naming the first such id (and its line).
+    """
+    texts = [v for v in ids if isinstance(v, str)]
+    if not _UNPRINTABLE.search("".join(texts)):
+        return
+    bad = next(v for v in texts if _UNPRINTABLE.search(v))
+    raise GraphFileError(
+        path,
+        f"node id {bad!r} holds a line break or another control character; ids must be printable "
+        "text (they are written one per line with a fitted model)",
+        None if line is None else line(bad),
+        unit=unit,
+    )
+
+
 def preview(fields: list[str]) -> str:
     """A row for an error message, cut to 80 characters."""
     text = repr(fields)

@@ -8,7 +8,8 @@ directed graph propagate with the paper's out-degree normalization ``D_out^-1 (A
 
 Defaults are the settings of the paper's code for Cora: a GCN of 64 then 32 units
 (33 for gravity models: 32 for the position plus the mass), Adam with lr 0.1, 200
-epochs, the exact loss over all ``N^2`` ordered pairs, ``lambda = 1``, ``epsilon = 0.01``.
+epochs, the exact loss over all ``N^2`` ordered pairs (``loss="auto"``: exact up to 50,000
+nodes, so on all the paper's graphs), ``lambda = 1``, ``epsilon = 0.01``.
 The paper's code uses no node features (its graphs have none).
 """
 
@@ -52,7 +53,7 @@ class _DirectedEstimator(GraphAutoencoderEstimator):
         *,
         hidden_channels: int = 64,
         out_channels: int = 32,
-        loss: str = "exact",
+        loss: str = "auto",
         fastgae_nodes: int = DEFAULT_NODES,
         fastgae_alpha: float = DEFAULT_ALPHA,
         epochs: int = 200,
@@ -143,7 +144,7 @@ class _Gravity(_DirectedEstimator):
         *,
         hidden_channels: int = 64,
         out_channels: int = 33,
-        loss: str = "exact",
+        loss: str = "auto",
         fastgae_nodes: int = DEFAULT_NODES,
         fastgae_alpha: float = DEFAULT_ALPHA,
         epochs: int = 200,

@@ -16,7 +16,8 @@ class GAE(GraphAutoencoderEstimator):
         p(A_{ij} = 1) = \sigma(z_i \cdot z_j)
 
     Parameters default to the paper: GCN 32-16, Adam lr 0.01, 200 epochs, the exact
-    all-pairs reconstruction loss. See :class:`~graphae.estimator.GraphAutoencoderEstimator`
+    all-pairs reconstruction loss (``loss="auto"``: exact up to 50,000 nodes, the sampled
+    loss on larger graphs). See :class:`~graphae.estimator.GraphAutoencoderEstimator`
     for the parameters.
 
     Example:

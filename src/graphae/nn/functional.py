@@ -53,16 +53,62 @@ def gcn_norm(
     return to_csr(coo)
 
 
+# Pairs scored per chunk by pair_logits: on the CPU [chunk, d] temporaries stay in cache
+# (the chunk size barely matters from 2^13 to 2^17); on a GPU few, large chunks keep the
+# kernel launches few while still bounding the memory.
+_PAIR_CHUNK = {"cpu": 1 << 16}
+_PAIR_CHUNK_GPU = 1 << 22
+
+
+class _PairLogits(torch.autograd.Function):
+    """``z_i . z_j`` chunk by chunk, saving only ``z`` and the pairs for backward.
+
+    Autograd of the plain formula keeps both ``[k, d]`` gathers alive until backward (the
+    largest tensors of a sampled-loss step); here backward gathers again, chunk by chunk.
+    Values and gradients are bit for bit those of the plain formula on the CPU: the same
+    products, added in the same order into one buffer per side. ``z`` comes in twice,
+    once per side, so that autograd adds the two buffers into ``z``'s gradient as it
+    added the plain formula's two gathers: the later one (targets) first.
+    """
+
+    @staticmethod
+    def forward(
+        ctx, z: torch.Tensor, z_again: torch.Tensor, src: torch.Tensor, dst: torch.Tensor
+    ) -> torch.Tensor:  # type: ignore[override]
+        chunk = _PAIR_CHUNK.get(z.device.type, _PAIR_CHUNK_GPU)
+        out = torch.empty(len(src), dtype=z.dtype, device=z.device)
+        for start in range(0, len(src), chunk):
+            part = slice(start, start + chunk)
+            torch.sum(z.index_select(0, src[part]) * z.index_select(0, dst[part]), -1, out=out[part])
+        ctx.save_for_backward(z, src, dst)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, None, None]:  # type: ignore[override]
+        z, src, dst = ctx.saved_tensors
+        chunk = _PAIR_CHUNK.get(z.device.type, _PAIR_CHUNK_GPU)
+        grad_src, grad_dst = torch.zeros_like(z), torch.zeros_like(z)
+        for start in range(0, len(src), chunk):
+            part = slice(start, start + chunk)
+            g = grad[part].unsqueeze(1)
+            grad_src.index_add_(0, src[part], g * z.index_select(0, dst[part]))
+            grad_dst.index_add_(0, dst[part], g * z.index_select(0, src[part]))
+        return grad_dst, grad_src, None, None
+
+
 def pair_logits(z: torch.Tensor, pairs: torch.Tensor) -> torch.Tensor:
     """Inner products ``z_i . z_j`` of node pairs.
 
-    Gathers with ``index_select``, whose backward (``index_add_``) is deterministic
-    on the CPU, unlike the scatter of advanced indexing ``z[idx]`` with several threads.
+    Computed in chunks of pairs, forward and backward, so that no ``[k, d]`` gather is
+    kept for backward: a sampled-loss step on 1M nodes / 10M edges would otherwise hold
+    two ``[17M, 16]`` tensors. Gathers use ``index_select`` and gradients ``index_add_``,
+    deterministic on the CPU (unlike the scatter of advanced indexing ``z[idx]`` with
+    several threads); results equal ``(z[pairs[0]] * z[pairs[1]]).sum(-1)``.
 
     Shapes:
         z: ``[N, d]``; pairs: ``[2, k]``; returns ``[k]``.
     """
-    return (z.index_select(0, pairs[0]) * z.index_select(0, pairs[1])).sum(-1)
+    return _PairLogits.apply(z, z, pairs[0], pairs[1])
 
 
 class _ConstantSpMM(torch.autograd.Function):
@@ -134,6 +180,36 @@ class SparseOperator:
     def __init__(self, a: torch.Tensor, symmetric: bool = False) -> None:
         self.a = a
         self.a_t = a if symmetric else transpose_csr(a)
+        self._t_order: torch.Tensor | None = None
+
+    def with_values(self, values: torch.Tensor) -> SparseOperator:
+        """The same sparsity pattern with other (constant) values, such as a dropout of these.
+
+        The transpose is not re-sorted: the position of each stored value in the
+        transpose is found once per operator and reused.
+
+        Shapes:
+            values: ``[nnz]``, in the order of ``a.values()`` (CSR order).
+        """
+        a = self.a
+        if a.layout != torch.sparse_csr:
+            raise TypeError(f"SparseOperator.with_values needs a CSR matrix. Got layout {a.layout}.")
+        if self._t_order is None:
+            order = torch.arange(a.values().numel(), dtype=torch.float64, device=a.device)
+            marked = torch.sparse_csr_tensor(
+                a.crow_indices(), a.col_indices(), order, a.shape, check_invariants=False
+            )
+            self._t_order = transpose_csr(marked).values().long()
+        out = SparseOperator.__new__(SparseOperator)
+        out.a = torch.sparse_csr_tensor(
+            a.crow_indices(), a.col_indices(), values, a.shape, check_invariants=False
+        )
+        t = self.a_t
+        out.a_t = torch.sparse_csr_tensor(
+            t.crow_indices(), t.col_indices(), values[self._t_order], t.shape, check_invariants=False
+        )
+        out._t_order = self._t_order
+        return out
 
     @property
     def shape(self) -> torch.Size:

@@ -69,7 +69,7 @@ class AdversarialObjective(ReconstructionObjective):
     reconstruction step), ``gen`` (``L_G``) and ``disc`` (``L_D``).
 
     Args:
-        loss: The reconstruction loss: ``"exact"``, ``"sampled"`` or ``"fastgae"``.
+        loss: The reconstruction loss: ``"auto"``, ``"exact"``, ``"sampled"`` or ``"fastgae"``.
         lr: Learning rate of the reconstruction steps (reference: 0.0005).
         discriminator_lr: Learning rate of the discriminator and generator steps (reference: 0.001).
         reconstruction_steps: Reconstruction steps per step (reference: 5).
@@ -79,7 +79,7 @@ class AdversarialObjective(ReconstructionObjective):
 
     def __init__(
         self,
-        loss: str = "exact",
+        loss: str = "auto",
         lr: float = 0.0005,
         discriminator_lr: float = 0.001,
         reconstruction_steps: int = 5,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import scipy.sparse as sp
@@ -48,8 +48,9 @@ def resolve_device(device: str | torch.device | None) -> torch.device:
 class GraphTensors:
     """A graph on the device: the inputs of the encoder and the pairs to reconstruct.
 
-    It is also the unit a training step works on (a *batch*): today the one full
-    batch of the training graph; a mini-batch would be a sampled sub-graph of this type.
+    It is also the unit a training step works on (a *batch*): the one full batch of the
+    training graph or, when training on ``world_size`` processes, a rank's shard of it
+    (:meth:`sharded`); a mini-batch would be a sampled sub-graph of this type.
 
     Attributes:
         x: Features (dense, a :class:`SparseOperator` over sparse CSR, or ``None`` for
@@ -58,6 +59,8 @@ class GraphTensors:
         edge_index: The edges to reconstruct, each once (``i < j`` when undirected), ``[2, E]``.
         num_nodes: ``N``.
         directed: Whether the edges have a direction.
+        rank, world_size: This process's rank among ``world_size`` training together;
+            its batches hold its shard of ``edge_index`` (see :meth:`sharded`).
     """
 
     x: torch.Tensor | SparseOperator | None
@@ -65,6 +68,8 @@ class GraphTensors:
     edge_index: torch.Tensor
     num_nodes: int
     directed: bool = False
+    rank: int = 0
+    world_size: int = 1
 
     @classmethod
     def from_graph(
@@ -86,9 +91,33 @@ class GraphTensors:
     def in_channels(self) -> int:
         return self.num_nodes if self.x is None else self.x.shape[1]
 
+    def sharded(self, rank: int, world_size: int) -> GraphTensors:
+        """This graph as rank ``rank`` of ``world_size`` processes trains on it.
+
+        Everything but the batches is unchanged (every rank encodes the whole graph and
+        samples negatives against all its edges); the one batch of an epoch reconstructs
+        the rank's shard of the edges: ``edge_index[:, rank::world_size]``. The shards of
+        the ranks partition the edges, and their sizes differ by at most one.
+
+        Raises:
+            InputError: Unless ``0 <= rank < world_size``.
+        """
+        if not 0 <= rank < world_size:
+            raise InputError(
+                f"The rank must be in [0, world_size). Got rank {rank}, world_size {world_size}."
+            )
+        return replace(self, rank=rank, world_size=world_size)
+
     def batches(self) -> Iterable[GraphTensors]:
-        """The batches of one epoch: the full graph, once."""
-        return (self,)
+        """The batches of one epoch: the full graph once, or this rank's shard of its edges once.
+
+        Shapes:
+            A batch's ``edge_index``: ``[2, E]``, or ``[2, ceil((E - rank) / world_size)]`` for a shard.
+        """
+        if self.world_size == 1:
+            return (self,)
+        shard = self.edge_index[:, self.rank :: self.world_size]
+        return (replace(self, edge_index=shard, rank=0, world_size=1),)
 
 
 def features_to_tensor(

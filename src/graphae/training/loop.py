@@ -14,6 +14,7 @@ from graphae.errors import InputError, NonFiniteLossError
 from graphae.nn.models import GraphAutoencoder
 from graphae.training.checkpoint import Checkpointer
 from graphae.training.data import GraphTensors
+from graphae.training.distributed import DistributedContext
 from graphae.training.objectives import Objective
 from graphae.training.progress import Callback
 from graphae.training.scoring import embed, score_pairs
@@ -76,6 +77,7 @@ def train(
     callback: Callback | None = None,
     checkpoint: Checkpointer | None = None,
     resume: dict[str, Any] | None = None,
+    distributed: DistributedContext | None = None,
 ) -> FitResult:
     """Train ``model`` in place: ``objective.step`` on every batch of every epoch.
 
@@ -95,13 +97,18 @@ def train(
         checkpoint: Saves the training state every ``checkpoint.every`` epochs.
         resume: A state saved by ``checkpoint`` (:func:`~graphae.training.load_checkpoint`)
             to continue from; the result is the same as an uninterrupted run's.
+        distributed: This process's place among several training one model together
+            (see :mod:`graphae.training.distributed`): each rank steps on its shard of
+            ``data``, gradients are averaged, logs are the mean over the ranks, and rank 0
+            scores the validation pairs for all. ``None``: one process.
 
     Returns:
         A :class:`FitResult`.
 
     Raises:
-        InputError: On ``epochs``/``eval_every``/``patience`` below 1, or validation
-            options without validation pairs.
+        InputError: On ``epochs``/``eval_every``/``patience`` below 1, validation
+            options without validation pairs, or checkpoints with ``distributed``.
+        ParameterError: If the objective cannot train on several processes.
         NonFiniteLossError: When a logged value becomes NaN or infinite.
     """
     if epochs < 1 or eval_every < 1:
@@ -111,7 +118,16 @@ def train(
     if (select_best or patience is not None) and val_pairs is None:
         raise InputError("select_best=True and patience need validation pairs.")
     keep_best = select_best or patience is not None
+    if distributed is not None:
+        if checkpoint is not None or resume is not None:
+            raise InputError(
+                "Checkpoints and resuming are not supported when training on several processes "
+                f"(world size {distributed.world_size}) yet: train without them, or in one process."
+            )
+        data = data.sharded(distributed.rank, distributed.world_size)
     objective.setup(model, data)
+    if distributed is not None:
+        objective.distribute(model, distributed)
     optimizers = objective.configure_optimizers(model)
     state = _LoopState()
     if resume is not None:
@@ -122,13 +138,15 @@ def train(
         tick = time.perf_counter()
         logs = _epoch(model, data, objective, optimizers, generator)
         state.train_seconds += time.perf_counter() - tick
+        if distributed is not None:
+            logs = distributed.mean(logs)  # every rank logs, and checks, the same values
         _check_finite(logs, epoch, objective)
         record: dict[str, Any] = {"epoch": epoch, **logs}
         if val_pairs is not None and (epoch % eval_every == 0 or epoch == epochs):
-            z = embed(model, data)
-            if not bool(torch.isfinite(z).all()):
+            scores = _validate(model, data, val_pairs, distributed)
+            if scores is None:
                 _diverged(epoch, "embedding", "not finite", objective)
-            record["val_auc"], record["val_ap"] = score_pairs(model.decoder, z, *val_pairs)
+            record["val_auc"], record["val_ap"] = scores
             state.observe(record, model, keep_best)
         state.epoch = epoch
         state.history.append(record)
@@ -165,6 +183,22 @@ def _epoch(
             totals[name] = totals.get(name, 0.0) + value
         count += 1
     return {name: value / count for name, value in totals.items()}
+
+
+def _validate(
+    model: GraphAutoencoder,
+    data: GraphTensors,
+    val_pairs: tuple[np.ndarray, np.ndarray],
+    distributed: DistributedContext | None,
+) -> tuple[float, float] | None:
+    """Validation AUC and AP (``None``: the embedding is not finite); rank 0's on every rank."""
+    scores = None
+    if distributed is None or distributed.is_main:
+        z = embed(model, data)
+        if bool(torch.isfinite(z).all()):
+            scores = score_pairs(model.decoder, z, *val_pairs)
+    # One decision for all: ranks that scored apart could disagree on a new best by rounding.
+    return scores if distributed is None else distributed.broadcast(scores)
 
 
 def _check_finite(logs: dict[str, float], epoch: int, objective: Objective) -> None:

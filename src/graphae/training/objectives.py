@@ -9,18 +9,69 @@ steps...), and what it logs. A new kind of training is a new objective, not a ne
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import torch
 
-from graphae.errors import ParameterError
+from graphae.errors import ParameterError, SlowTrainingWarning
 from graphae.losses import negative_sampling_loss, vgae_kl_term
 from graphae.nn.models import GraphAutoencoder
 from graphae.sampling import NegativeSampler
 from graphae.training.data import GraphTensors
+from graphae.training.distributed import DistributedContext
 from graphae.training.fastgae import DEFAULT_ALPHA, DEFAULT_NODES, SubgraphSampler, subgraph_exact_loss
 
-LOSSES = ("exact", "sampled", "fastgae")
+LOSSES = ("auto", "exact", "sampled", "fastgae")
+
+# loss="auto" keeps the paper's exact loss up to this many nodes. The exact loss scores all
+# N^2 pairs every epoch: Pubmed (19,717 nodes, 3.9e8 pairs) takes about 1.3 s per epoch on
+# 2 CPU threads, 50,000 nodes (2.5e9 pairs) about 8 s, and 1M nodes would take about an
+# hour per epoch, where the sampled loss costs O(E). The bound keeps every graph of the
+# papers (Cora, Citeseer, Pubmed: N <= 19,717) on the exact loss.
+AUTO_EXACT_MAX_NODES = 50_000
+# Pairs per second of the exact loss, for the warning's estimate: BENCHMARKS.md's speed
+# table, Pubmed GAE* (exact loss, featureless): 19,717^2 pairs in 1.26 s per epoch on 2
+# threads of an AMD EPYC (2026-11-25). Rough: a GPU is much faster, one thread slower.
+EXACT_PAIRS_PER_SECOND = 3e8
+
+
+def resolve_loss(loss: str, num_nodes: int, has_exact_loss: bool = True, world_size: int = 1) -> str:
+    """The loss that runs: ``"auto"`` resolved for a graph of ``num_nodes`` nodes, others as given.
+
+    ``"auto"`` is the exact loss when the decoder has one and ``N <= AUTO_EXACT_MAX_NODES``
+    (50,000: its ``O(N^2)`` cost per epoch stays at seconds), else the sampled loss
+    (``O(E)`` per epoch). On several processes (``world_size > 1``) it is the sampled loss,
+    the one whose edges the processes share.
+
+    Example:
+        >>> resolve_loss("auto", 2708), resolve_loss("auto", 1_000_000), resolve_loss("exact", 10**6)
+        ('exact', 'sampled', 'exact')
+    """
+    if loss != "auto":
+        return loss
+    small = num_nodes <= AUTO_EXACT_MAX_NODES and world_size == 1
+    return "exact" if has_exact_loss and small else "sampled"
+
+
+def warn_if_slow(loss: str, num_nodes: int, owner: str = "the model") -> None:
+    """Warn (:class:`~graphae.errors.SlowTrainingWarning`) when an asked-for exact loss is costly.
+
+    Fires for ``loss="exact"`` above ``AUTO_EXACT_MAX_NODES`` nodes, with the time per
+    epoch estimated at ``EXACT_PAIRS_PER_SECOND``.
+    """
+    if loss != "exact" or num_nodes <= AUTO_EXACT_MAX_NODES:
+        return
+    seconds = num_nodes**2 / EXACT_PAIRS_PER_SECOND
+    estimate = f"{seconds / 3600:.1f} h" if seconds >= 3600 else f"{seconds / 60:.1f} min"
+    warnings.warn(
+        f"The 'loss' parameter of {owner} is 'exact' on a graph of {num_nodes:,} nodes: it scores all "
+        f"N^2 = {num_nodes**2:.1e} pairs every epoch, about {estimate} per epoch on 2 CPU threads "
+        f"(estimated at {EXACT_PAIRS_PER_SECOND:.0e} pairs/s). loss='auto' or 'sampled' costs O(E) per "
+        "epoch; 'fastgae' is the exact loss on a subgraph.",
+        SlowTrainingWarning,
+        stacklevel=2,
+    )
 
 
 def make_adam(params: Any, lr: float) -> torch.optim.Adam:
@@ -35,8 +86,9 @@ def make_adam(params: Any, lr: float) -> torch.optim.Adam:
 class Objective:
     """Base class: the optimizers and the step of one way of training a model.
 
-    The loop calls :meth:`setup` once per fit, then :meth:`configure_optimizers`,
-    then :meth:`step` for every batch of every epoch. State that must survive a
+    The loop calls :meth:`setup` once per fit, then (training on several processes)
+    :meth:`distribute`, then :meth:`configure_optimizers`, then :meth:`step` for every
+    batch of every epoch. State that must survive a
     restart beyond the model, the optimizers and the random generator goes in
     :meth:`state_dict` (most objectives have none).
     """
@@ -47,6 +99,23 @@ class Objective:
         Raises:
             ParameterError: If the objective cannot train this model.
         """
+
+    def distribute(self, model: GraphAutoencoder, context: DistributedContext) -> None:
+        """Prepare to train ``model`` on ``context.world_size`` processes (after :meth:`setup`).
+
+        An objective that supports it makes every step's loss go through
+        ``context.wrap(model, ...)``, so that the gradients are averaged over the ranks. The
+        base class supports none: a gradient that only one process sees would train
+        ``world_size`` different models while claiming to train one.
+
+        Raises:
+            ParameterError: If the objective cannot train on several processes.
+        """
+        owner = getattr(self, "owner", "the model")
+        raise ParameterError(
+            f"{owner} cannot be trained on several processes: its objective {type(self).__name__} "
+            "does not implement distribute(). Train it in one process (without torchrun)."
+        )
 
     def configure_optimizers(self, model: GraphAutoencoder) -> dict[str, torch.optim.Optimizer]:
         """The optimizers, by name (names key the checkpointed optimizer states)."""
@@ -80,10 +149,18 @@ class ReconstructionObjective(Objective):
     (``loss="sampled"``, as PyTorch Geometric's example), or the exact loss on the
     subgraph induced by ``fastgae_nodes`` nodes drawn by degree^``fastgae_alpha`` at
     each step (``loss="fastgae"``, Salha et al. 2021; see :mod:`graphae.training.fastgae`).
+    ``loss="auto"`` is resolved at :meth:`setup` by :func:`resolve_loss` (the exact loss
+    up to ``AUTO_EXACT_MAX_NODES`` nodes, else the sampled one) into ``resolved_loss``;
+    an explicit ``"exact"`` above that size warns with the estimated time per epoch.
     The KL term is always over all nodes, as in both reference codes. One Adam optimizer.
 
+    On several processes (:meth:`distribute`) only ``loss="sampled"`` is split: each rank
+    scores its shard of the edges against as many negatives of its own. The exact loss
+    is one sum over all ``N^2`` pairs with weights from all edges, and FastGAE's is that
+    sum on a subgraph; neither is divided between processes, so both are refused there.
+
     Args:
-        loss: ``"exact"``, ``"sampled"`` or ``"fastgae"``.
+        loss: ``"auto"``, ``"exact"``, ``"sampled"`` or ``"fastgae"``.
         lr: Adam learning rate.
         owner: Name used in error messages (the estimator's class name).
         fastgae_nodes: Nodes per subgraph of ``loss="fastgae"`` (``>= N``: the exact loss).
@@ -92,7 +169,7 @@ class ReconstructionObjective(Objective):
 
     def __init__(
         self,
-        loss: str = "exact",
+        loss: str = "auto",
         lr: float = 0.01,
         owner: str = "the model",
         *,
@@ -105,8 +182,10 @@ class ReconstructionObjective(Objective):
             )
         self.loss, self.lr, self.owner = loss, lr, owner
         self.fastgae_nodes, self.fastgae_alpha = fastgae_nodes, fastgae_alpha
+        self.resolved_loss: str | None = None
         self.sampler: NegativeSampler | None = None
         self.subgraphs: SubgraphSampler | None = None
+        self.parallel: torch.nn.Module | None = None  # the DDP-wrapped loss, on several processes
 
     def setup(self, model: GraphAutoencoder, data: GraphTensors) -> None:
         if self.loss in ("exact", "fastgae") and not model.decoder.has_exact_loss:
@@ -114,16 +193,36 @@ class ReconstructionObjective(Objective):
                 f"The 'loss' parameter of {self.owner} is {self.loss!r}, but its decoder "
                 f"{type(model.decoder).__name__} has no exact all-pairs loss; use loss='sampled'."
             )
+        self.parallel = None
+        warn_if_slow(self.loss, data.num_nodes, self.owner)
+        loss = self.resolved_loss = resolve_loss(
+            self.loss, data.num_nodes, model.decoder.has_exact_loss, data.world_size
+        )
         self.sampler = (
-            NegativeSampler(data.edge_index, data.num_nodes, data.directed)
-            if self.loss == "sampled"
-            else None
+            NegativeSampler(data.edge_index, data.num_nodes, data.directed) if loss == "sampled" else None
         )
         self.subgraphs = (
             SubgraphSampler(data.edge_index, data.num_nodes, self.fastgae_nodes, self.fastgae_alpha)
-            if self.loss == "fastgae"
+            if loss == "fastgae"
             else None
         )
+
+    def distribute(self, model: GraphAutoencoder, context: DistributedContext) -> None:
+        if type(self).step is not ReconstructionObjective.step:
+            # A step of its own (several optimizers, inner steps) computes losses this
+            # class does not route through DDP: their gradients would not be averaged.
+            raise ParameterError(
+                f"{self.owner} cannot be trained on several processes: its objective "
+                f"{type(self).__name__} has a step of its own, whose gradients would not be averaged "
+                "over the processes. Train it in one process (without torchrun)."
+            )
+        if self.resolved_loss != "sampled" and context.world_size > 1:
+            raise ParameterError(
+                f"The 'loss' parameter of {self.owner} is {self.loss!r}, which is not split between "
+                f"processes (it sums over all pairs of the graph); training on {context.world_size} "
+                "processes needs loss='sampled' (--loss sampled), whose edges each process takes a shard of."
+            )
+        self.parallel = context.wrap(model, self.compute_loss)
 
     def configure_optimizers(self, model: GraphAutoencoder) -> dict[str, torch.optim.Optimizer]:
         return {"model": make_adam(model.parameters(), self.lr)}
@@ -147,9 +246,11 @@ class ReconstructionObjective(Objective):
     ) -> torch.Tensor:
         """``L_rec``: scored by the model's decoder."""
         pos = batch.edge_index
-        if self.loss == "exact":
+        if self.resolved_loss is None:
+            raise RuntimeError("ReconstructionObjective.setup must run before the loss.")
+        if self.resolved_loss == "exact":
             return model.decoder.exact_loss(z, pos, batch.directed)
-        if self.loss == "fastgae":
+        if self.resolved_loss == "fastgae":
             if self.subgraphs is None:
                 raise RuntimeError("ReconstructionObjective.setup must run before the fastgae loss.")
             if self.subgraphs.whole_graph:
@@ -173,7 +274,10 @@ class ReconstructionObjective(Objective):
     ) -> dict[str, float]:
         optimizer = optimizers["model"]
         optimizer.zero_grad(set_to_none=True)
-        value = self.compute_loss(model, batch, generator)
+        if self.parallel is None:
+            value = self.compute_loss(model, batch, generator)
+        else:
+            value = self.parallel(batch, generator)  # backward averages the gradients over the ranks
         value.backward()
         optimizer.step()
         return {"loss": float(value.detach())}

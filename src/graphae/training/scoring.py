@@ -27,15 +27,21 @@ def embed(model: GraphAutoencoder, data: GraphTensors) -> torch.Tensor:
 
 @torch.no_grad()
 def decode_pairs(decoder: Decoder, z: torch.Tensor, pairs: np.ndarray | torch.Tensor) -> torch.Tensor:
-    """Logits of node pairs through ``decoder``, in chunks.
+    """Logits of node pairs through ``decoder`` in evaluation mode (no dropout), in chunks.
 
     Shapes:
         z: ``[N, d]``; pairs: ``[2, k]`` node indices; returns ``[k]`` on ``z``'s device.
     """
     idx = torch.as_tensor(pairs, device=z.device, dtype=torch.long)
-    if idx.shape[1] <= _PAIR_CHUNK:
-        return decoder(z, idx)
-    return torch.cat([decoder(z, idx[:, s : s + _PAIR_CHUNK]) for s in range(0, idx.shape[1], _PAIR_CHUNK)])
+    was_training = decoder.training
+    decoder.eval()  # validation runs between training steps: a decoder with dropout must not drop
+    try:
+        if idx.shape[1] <= _PAIR_CHUNK:
+            return decoder(z, idx)
+        chunks = range(0, idx.shape[1], _PAIR_CHUNK)
+        return torch.cat([decoder(z, idx[:, s : s + _PAIR_CHUNK]) for s in chunks])
+    finally:
+        decoder.train(was_training)
 
 
 def score_pairs(decoder: Decoder, z: torch.Tensor, pos: np.ndarray, neg: np.ndarray) -> tuple[float, float]:

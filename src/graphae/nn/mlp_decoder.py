@@ -1,0 +1,162 @@
+r"""MLP heads of MaskGAE (Li et al., KDD 2023): a Hadamard-product edge decoder and a degree decoder.
+
+Both are small multi-layer perceptrons with ReLU and dropout between layers. Dropout draws
+from an explicit ``torch.Generator`` (the training step's), never from torch's global one,
+so that a seeded fit is reproducible; in evaluation mode it is off.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from graphae.nn.decoders import Decoder
+
+
+def dropout(x: torch.Tensor, p: float, training: bool, generator: torch.Generator | None) -> torch.Tensor:
+    r"""Inverted dropout with an explicit generator: ``x * m / (1 - p)``, ``m_k ~ Bernoulli(1 - p)``.
+
+    The identity when ``training`` is false or ``p == 0``. ``generator=None`` draws from
+    torch's default generator (as ``torch.nn.functional.dropout`` does).
+
+    Shapes:
+        x: any; returns the same shape.
+    """
+    if not training or p == 0.0:
+        return x
+    keep = torch.rand(x.shape, generator=generator, device=x.device, dtype=x.dtype) >= p
+    return x * keep / (1.0 - p)
+
+
+def reset_linear(layer: nn.Linear, generator: torch.Generator | None) -> None:
+    """torch's default ``nn.Linear`` initialisation, drawn from ``generator``."""
+    nn.init.kaiming_uniform_(layer.weight, a=math.sqrt(5), generator=generator)
+    if layer.bias is not None:
+        bound = 1 / math.sqrt(layer.in_features) if layer.in_features > 0 else 0.0
+        nn.init.uniform_(layer.bias, -bound, bound, generator=generator)
+
+
+class MLP(nn.Module):
+    r"""``num_layers`` linear layers with dropout and ReLU in between, ending in one output.
+
+    .. math::
+        h_0 = x, \quad h_{l+1} = \mathrm{ReLU}(W_l\, \mathrm{drop}(h_l) + b_l), \quad
+        y = W_L\, \mathrm{drop}(h_{L-1}) + b_L
+
+    Args:
+        in_channels: Input width.
+        hidden_channels: Width of the hidden layers.
+        num_layers: Number of linear layers, ``>= 1`` (1: a linear map).
+        dropout: Dropout probability before each linear layer but the first.
+        generator: Optional ``torch.Generator`` for initialisation.
+
+    Shapes:
+        x: ``[k, in_channels]``; returns ``[k]``.
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        hidden_channels: int = 64,
+        num_layers: int = 2,
+        dropout: float = 0.0,
+        generator: torch.Generator | None = None,
+    ) -> None:
+        super().__init__()
+        if num_layers < 1:
+            raise ValueError(f"An MLP needs num_layers >= 1. Got {num_layers}.")
+        widths = [in_channels] + [hidden_channels] * (num_layers - 1) + [1]
+        self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(widths[:-1], widths[1:], strict=True))
+        self.in_channels, self.hidden_channels, self.dropout = in_channels, hidden_channels, dropout
+        self.reset_parameters(generator)
+
+    def reset_parameters(self, generator: torch.Generator | None = None) -> None:
+        for layer in self.layers:
+            reset_linear(layer, generator)
+
+    def forward(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        h = x
+        for i, layer in enumerate(self.layers):
+            if i > 0:
+                h = torch.relu(h)
+                h = dropout(h, self.dropout, self.training, generator)
+            h = layer(h)
+        return h.squeeze(-1)
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}({self.in_channels}, hidden={self.hidden_channels}, "
+            f"layers={len(self.layers)}, dropout={self.dropout:g})"
+        )
+
+
+class HadamardMLPDecoder(Decoder):
+    r"""Edge logits from an MLP on the element-wise product of the two codes.
+
+    .. math::
+        \mathrm{logit}(i, j) = \mathrm{MLP}(z_i \odot z_j)
+
+    The edge decoder of MaskGAE (Li et al., KDD 2023) and of the refined GAE of Ma et al.
+    (2024). The product is symmetric, so the scores are; the decoder has no exact
+    all-pairs loss (train it with sampled negatives). Dropout between the layers is
+    drawn from the generator given to :meth:`forward` in training mode.
+
+    Args:
+        in_channels: Width of the codes ``z``.
+        hidden_channels: Width of the hidden layers (MaskGAE: 64).
+        num_layers: Linear layers of the MLP (MaskGAE: 2).
+        dropout: Dropout probability between the layers (MaskGAE: 0.2).
+        generator: Optional ``torch.Generator`` for initialisation.
+
+    Shapes:
+        z: ``[N, in_channels]``; pairs: ``[2, k]`` int64; returns ``[k]``.
+
+    Example:
+        >>> HadamardMLPDecoder(128, 64)
+        HadamardMLPDecoder(128, hidden=64, layers=2, dropout=0)
+    """
+
+    symmetric = True
+    has_exact_loss = False
+    takes_generator = True
+
+    def __init__(
+        self,
+        in_channels: int,
+        hidden_channels: int = 64,
+        num_layers: int = 2,
+        dropout: float = 0.0,
+        generator: torch.Generator | None = None,
+    ) -> None:
+        super().__init__()
+        self.mlp = MLP(in_channels, hidden_channels, num_layers, dropout, generator)
+
+    def reset_parameters(self, generator: torch.Generator | None = None) -> None:
+        self.mlp.reset_parameters(generator)
+
+    def forward(
+        self, z: torch.Tensor, pairs: torch.Tensor, generator: torch.Generator | None = None
+    ) -> torch.Tensor:
+        return self.mlp(z.index_select(0, pairs[0]) * z.index_select(0, pairs[1]), generator)
+
+    def __repr__(self) -> str:
+        mlp = self.mlp
+        return (
+            f"{type(self).__name__}({mlp.in_channels}, hidden={mlp.hidden_channels}, "
+            f"layers={len(mlp.layers)}, dropout={mlp.dropout:g})"
+        )
+
+
+class DegreeDecoder(MLP):
+    r"""Predicts a node's (log) degree from its code: MaskGAE's degree decoder.
+
+    .. math:: \hat d_i = \mathrm{MLP}(z_i)
+
+    An auxiliary head: its loss (:func:`graphae.training.masking.degree_target`) pushes
+    degree information into the codes; no score goes through it.
+
+    Shapes:
+        z: ``[N, in_channels]``; returns ``[N]``.
+    """

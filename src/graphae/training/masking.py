@@ -1,0 +1,237 @@
+r"""Masked graph modelling: MaskGAE's objective (Li et al., KDD 2023, arXiv 2205.10053).
+
+At every step a part of the training edges is hidden; the encoder sees only the visible
+rest (the normalised adjacency of the visible graph, rebuilt for the step), and the
+decoders reconstruct what was hidden:
+
+.. math::
+    E = E_{vis} \cup E_{mask}, \quad Z = f(X, \hat A_{vis}), \qquad
+    L = \mathrm{BCE}\big(g(Z)_{E_{mask}}, 1\big) + \mathrm{BCE}\big(g(Z)_{E^-}, 0\big)
+        + \alpha\, \mathrm{MSE}\big(h(Z), \log(1 + d_{mask})\big)
+
+with ``E^-`` freshly sampled non-edges, ``g`` the edge decoder and ``h`` the degree
+decoder. Two ways of hiding edges:
+
+- ``"edge"``: each edge independently, with probability ``mask_ratio``;
+- ``"path"``: random walks of ``walk_length`` steps start from the source of each edge
+  orientation picked with probability ``mask_ratio`` (so from nodes in proportion to their
+  degree), and every edge they cross is hidden. About ``1 - exp(-2 p L)`` of the edges are.
+
+Unlike the reference code, which masks each orientation of an undirected edge on its own
+and then shows the encoder every edge with one orientation left, an undirected edge here
+is hidden or visible as a whole: the encoder never sees an edge it must reconstruct.
+``"none"`` hides nothing and reconstructs every edge (a GAE with the same decoders).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from graphae.errors import ParameterError
+from graphae.losses import negative_sampling_loss
+from graphae.nn.functional import SparseOperator, gcn_norm
+from graphae.nn.models import GraphAutoencoder
+from graphae.sampling import NegativeSampler
+from graphae.training.data import GraphTensors
+from graphae.training.objectives import Objective
+
+MASKS = ("path", "edge", "none")
+
+
+def mask_edges(edge_index: torch.Tensor, p: float, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Hide each edge independently with probability ``p``; returns the hidden ones as a mask.
+
+    Shapes:
+        edge_index: ``[2, E]`` (each undirected edge once); returns ``[E]`` bool.
+    """
+    return torch.rand(edge_index.shape[1], generator=generator, device=edge_index.device) < p
+
+
+class PathMasker:
+    """Hides the edges crossed by random walks (MaskGAE's path masking).
+
+    Built once per fit from the training edges: the adjacency lists of both orientations
+    (when undirected), each entry keeping the id of its edge.
+
+    Args:
+        edge_index: ``[2, E]`` training edges (each undirected edge once).
+        num_nodes: ``N``.
+        directed: Walk along the edges' direction only.
+    """
+
+    def __init__(self, edge_index: torch.Tensor, num_nodes: int, directed: bool = False) -> None:
+        ids = torch.arange(edge_index.shape[1], device=edge_index.device)
+        if directed:
+            src, dst, eid = edge_index[0], edge_index[1], ids
+        else:
+            src = torch.cat([edge_index[0], edge_index[1]])
+            dst = torch.cat([edge_index[1], edge_index[0]])
+            eid = torch.cat([ids, ids])
+        order = torch.argsort(src * num_nodes + dst)
+        self.src, self.dst, self.eid = src[order], dst[order], eid[order]
+        self.degree = torch.bincount(self.src, minlength=num_nodes)
+        self.rowptr = torch.cumsum(self.degree, 0) - self.degree
+        self.num_edges = edge_index.shape[1]
+
+    def __call__(self, p: float, walk_length: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """``[E]`` bool: the edges crossed by walks from the sources of orientations picked with ``p``."""
+        device = self.src.device
+        hidden = torch.zeros(self.num_edges, dtype=torch.bool, device=device)
+        picked = torch.rand(len(self.src), generator=generator, device=device) < p
+        node = self.src[picked]
+        for _ in range(walk_length):
+            deg = self.degree[node]
+            node = node[deg > 0]  # a walk that reaches a node without (out-)edges stops
+            deg = deg[deg > 0]
+            if len(node) == 0:
+                break
+            step = (torch.rand(len(node), generator=generator, device=device) * deg).long()
+            entry = self.rowptr[node] + torch.minimum(step, deg - 1)
+            hidden[self.eid[entry]] = True
+            node = self.dst[entry]
+        return hidden
+
+
+def degree_target(edge_index: torch.Tensor, num_nodes: int) -> torch.Tensor:
+    r"""The degree decoder's target: ``log(1 + d_i)``, ``d_i`` the hidden edges at node ``i``.
+
+    Both endpoints of each edge count (the total degree on a directed graph). The
+    logarithm keeps the hubs of heavy-tailed graphs from dominating the squared error.
+
+    Shapes:
+        edge_index: ``[2, k]``; returns ``[N]`` float32.
+    """
+    deg = torch.bincount(edge_index.reshape(-1), minlength=num_nodes)
+    return torch.log1p(deg.to(torch.float32))
+
+
+def visible_adjacency(edge_index: torch.Tensor, num_nodes: int, directed: bool) -> SparseOperator:
+    """The normalised adjacency (:func:`~graphae.nn.gcn_norm`) of the given edges, as training uses it."""
+    if directed:
+        return SparseOperator(gcn_norm(edge_index, num_nodes, directed=True))
+    both = torch.cat([edge_index, edge_index.flip(0)], dim=1)
+    return SparseOperator(gcn_norm(both, num_nodes), symmetric=True)
+
+
+class MaskedEdgeObjective(Objective):
+    r"""MaskGAE's step: hide edges, encode the visible graph, reconstruct the hidden edges.
+
+    One step (see :mod:`graphae.training.masking` for the loss): draw the hidden edges,
+    build the visible graph's normalised adjacency, encode, score the hidden edges and
+    ``num_negatives`` fresh non-edges per hidden edge (non-edges of the whole training
+    graph) with the model's decoder, add ``alpha`` times the degree decoder's squared
+    error, clip the gradient norm and take one Adam step (with L2 ``weight_decay``).
+    Logs ``loss``, ``edge`` (the cross-entropy) and ``degree`` (the squared error).
+
+    Args:
+        lr: Adam learning rate (reference: 0.01).
+        weight_decay: Adam's L2 penalty (reference: 5e-5).
+        mask: ``"path"``, ``"edge"`` or ``"none"``.
+        mask_ratio: Probability ``p`` of the mask (see the module).
+        walk_length: Steps of each walk of ``mask="path"`` (reference: encoder layers + 1).
+        num_negatives: Non-edges sampled per hidden edge.
+        alpha: Weight of the degree loss (0: none).
+        grad_clip: Largest gradient norm (reference: 1.0; 0: no clipping).
+        owner: Name used in error messages (the estimator's class name).
+    """
+
+    def __init__(
+        self,
+        lr: float = 0.01,
+        weight_decay: float = 5e-5,
+        mask: str = "edge",
+        mask_ratio: float = 0.5,
+        walk_length: int = 2,
+        num_negatives: int = 1,
+        alpha: float = 0.0,
+        grad_clip: float = 1.0,
+        owner: str = "the model",
+    ) -> None:
+        if mask not in MASKS:
+            raise ParameterError(
+                f"The 'mask' parameter of {owner} must be one of {list(MASKS)}. Got {mask!r}."
+            )
+        self.lr, self.weight_decay, self.mask, self.mask_ratio = lr, weight_decay, mask, mask_ratio
+        self.walk_length, self.num_negatives, self.alpha = walk_length, num_negatives, alpha
+        self.grad_clip, self.owner = grad_clip, owner
+        self.sampler: NegativeSampler | None = None
+        self.paths: PathMasker | None = None
+
+    def setup(self, model: GraphAutoencoder, data: GraphTensors) -> None:
+        if self.alpha > 0 and getattr(model, "degree_decoder", None) is None:
+            raise ParameterError(
+                f"{self.owner} weighs a degree loss (alpha={self.alpha}) but its model has no degree "
+                "decoder (graphae.nn.deep_encoder.MaskedGraphAutoencoder with degree_decoder)."
+            )
+        self.sampler = NegativeSampler(data.edge_index, data.num_nodes, data.directed)
+        self.paths = (
+            PathMasker(data.edge_index, data.num_nodes, data.directed) if self.mask == "path" else None
+        )
+
+    def configure_optimizers(self, model: GraphAutoencoder) -> dict[str, torch.optim.Optimizer]:
+        params = list(model.parameters())
+        try:
+            adam = torch.optim.Adam(params, lr=self.lr, weight_decay=self.weight_decay, fused=True)
+        except (RuntimeError, TypeError, ValueError):
+            adam = torch.optim.Adam(params, lr=self.lr, weight_decay=self.weight_decay)
+        return {"model": adam}
+
+    def hidden_edges(self, batch: GraphTensors, generator: torch.Generator | None) -> torch.Tensor:
+        """``[E]`` bool: which edges of ``batch`` this step hides (all of them for ``mask="none"``)."""
+        edges = batch.edge_index
+        if self.mask == "none":
+            return torch.ones(edges.shape[1], dtype=torch.bool, device=edges.device)
+        if self.mask == "path":
+            if self.paths is None:
+                raise RuntimeError("MaskedEdgeObjective.setup must run before a step.")
+            hidden = self.paths(self.mask_ratio, self.walk_length, generator)
+        else:
+            hidden = mask_edges(edges, self.mask_ratio, generator)
+        if not bool(hidden.any()):  # nothing to reconstruct: hide one edge
+            pick = torch.randint(edges.shape[1], (1,), generator=generator, device=edges.device)
+            hidden[pick] = True
+        return hidden
+
+    def compute_loss(
+        self, model: GraphAutoencoder, batch: GraphTensors, generator: torch.Generator | None
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The step's loss, edge loss and degree loss (with their autograd graphs)."""
+        if self.sampler is None:
+            raise RuntimeError("MaskedEdgeObjective.setup must run before a step.")
+        hidden = self.hidden_edges(batch, generator)
+        pos = batch.edge_index[:, hidden]
+        if self.mask == "none":
+            adj = batch.adj
+        else:
+            adj = visible_adjacency(batch.edge_index[:, ~hidden], batch.num_nodes, batch.directed)
+        z = model(batch.x, adj, generator).z
+        neg = self.sampler.sample(pos.shape[1] * self.num_negatives, generator)
+        pairs = torch.cat([pos, neg], dim=1)
+        decoder = model.decoder
+        logits = (
+            decoder(z, pairs, generator) if getattr(decoder, "takes_generator", False) else decoder(z, pairs)
+        )
+        pos_logits, neg_logits = logits.split([pos.shape[1], neg.shape[1]])
+        edge = negative_sampling_loss(pos_logits, neg_logits)
+        if self.alpha > 0:
+            predicted = model.degree_decoder(z, generator)
+            degree = F.mse_loss(predicted, degree_target(pos, batch.num_nodes))
+            return edge + self.alpha * degree, edge, degree
+        return edge, edge, edge.new_zeros(())
+
+    def step(
+        self,
+        model: GraphAutoencoder,
+        batch: GraphTensors,
+        optimizers: dict[str, torch.optim.Optimizer],
+        generator: torch.Generator | None,
+    ) -> dict[str, float]:
+        optimizer = optimizers["model"]
+        optimizer.zero_grad(set_to_none=True)
+        loss, edge, degree = self.compute_loss(model, batch, generator)
+        loss.backward()
+        if self.grad_clip > 0:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), self.grad_clip)
+        optimizer.step()
+        return {"loss": float(loss.detach()), "edge": float(edge.detach()), "degree": float(degree.detach())}
