@@ -1,6 +1,7 @@
 """The user's-own-graph workflow of the CLI: train on a file, then embed, predict, recommend, plot."""
 
 import csv
+import errno
 import io
 import itertools
 import json
@@ -12,6 +13,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
+import graphae.io
 import graphae.runfolder
 from cli_helpers import user_error
 from graphae.cli import main
@@ -540,44 +542,70 @@ def test_a_failed_write_leaves_no_partial_outputs(
     assert {name: (out / name).read_text() for name in remaining} == before
 
 
-def _fail_second_move_into(out: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Make the second rename of a file into ``out`` itself fail."""
+def _fail_swap_into(out: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make the rename of the new run folder onto ``out`` fail (the old one is already moved away)."""
     real = os.replace
+
+    def replace(src, dst):
+        if Path(dst) == out and Path(src).name.startswith(f".{out.name}.new-"):
+            raise OSError(errno.EIO, "rename failed")
+        return real(src, dst)
+
+    monkeypatch.setattr(graphae.io.os, "replace", replace)
+
+
+def _fail_second_move_into(out: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``out`` a mount point (files moved in one by one); the second move into it fails."""
+    real_replace, real_ismount = os.replace, os.path.ismount
     moves = []
 
     def replace(src, dst):
         if Path(dst).parent == out:
             moves.append(dst)
             if len(moves) == 2:
-                raise OSError("rename failed")
-        return real(src, dst)
+                raise OSError(errno.EIO, "rename failed")
+        return real_replace(src, dst)
 
-    monkeypatch.setattr(graphae.runfolder.os, "replace", replace)
+    monkeypatch.setattr(graphae.io.os, "replace", replace)
+    monkeypatch.setattr(graphae.io.os.path, "ismount", lambda p: Path(p) == out or real_ismount(p))
 
 
-def test_a_failed_move_leaves_no_partial_outputs(
+def _no_internal_names(tmp_path: Path, line: str) -> None:
+    assert ".new-" not in line and ".old-" not in line and ".staging-" not in line
+    assert (
+        sorted(p.name for p in tmp_path.iterdir()) == ["edges.csv", "run"] or not (tmp_path / "run").exists()
+    )
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary sibling left
+
+
+def test_a_failed_swap_leaves_no_partial_outputs(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], edges
 ) -> None:
     path = _write_edges(tmp_path / "edges.csv", edges)
     out = tmp_path / "run"
-    _fail_second_move_into(out, monkeypatch)
+    _fail_swap_into(out, monkeypatch)
     assert main(["train", *FAST, "--edges", str(path), "--out", str(out)]) == 2
-    assert capsys.readouterr().err == "graphae: error: rename failed\n"
+    line = capsys.readouterr().err
+    assert line == f"graphae: error: {out}: cannot create the folder: rename failed\n"
     monkeypatch.undo()
-    assert not out.exists() or _files(out) == []
+    assert not out.exists()
+    _no_internal_names(tmp_path, line)
 
 
-def test_a_failed_move_into_an_old_run_restores_its_files(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], edges
+@pytest.mark.parametrize("fail", [_fail_swap_into, _fail_second_move_into], ids=["swap", "mount-point"])
+def test_a_failed_swap_into_an_old_run_keeps_it_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], edges, fail
 ) -> None:
     path = _write_edges(tmp_path / "edges.csv", edges)
     out = tmp_path / "run"
     assert main(["train", *FAST, "--edges", str(path), "--out", str(out), "--quiet"]) == 0
     before = {name: (out / name).read_bytes() for name in _files(out)}
-    _fail_second_move_into(out, monkeypatch)
+    fail(out, monkeypatch)
     capsys.readouterr()
     args = ["train", *FAST, "--seed", "1", "--edges", str(path), "--out", str(out), "--overwrite", "--quiet"]
     assert main(args) == 2
-    assert capsys.readouterr().err == "graphae: error: rename failed\n"
+    line = capsys.readouterr().err
+    assert line.startswith("graphae: error: ") and line.endswith("rename failed\n")
     monkeypatch.undo()
     assert {name: (out / name).read_bytes() for name in _files(out)} == before
+    _no_internal_names(tmp_path, line)

@@ -77,6 +77,13 @@ def test_write_json_and_write_npy_round_trip(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.json", "a.npy"]
 
 
+def _reseal(folder: Path) -> None:
+    """Record the current files' checksums, as a hostile folder would."""
+    meta = json.loads((folder / METADATA).read_text())
+    meta["files"] = graphae.runfolder.checksums(folder, tuple(meta["files"]))
+    (folder / METADATA).write_text(json.dumps(meta))
+
+
 # model folders ------------------------------------------------------------------
 def test_model_folder_holds_the_documented_files(saved: Path) -> None:
     assert sorted(p.name for p in saved.iterdir()) == sorted(graphae.runfolder.MODEL_FILES)
@@ -114,8 +121,13 @@ def test_read_model_names_a_damaged_metadata_file(saved: Path) -> None:
 
 
 def test_read_model_refuses_parts_that_do_not_fit(saved: Path) -> None:
+    meta = json.loads((saved / METADATA).read_text())
+    del meta["files"]  # as in a folder saved before checksums: the shapes are still checked
+    (saved / METADATA).write_text(json.dumps(meta))
     np.save(saved / "embeddings.npy", np.zeros((59, 4), dtype=np.float32))
-    with pytest.raises(ValueError, match=r"do not fit together \(60 node ids, embedding \(59, 4\)"):
+    with pytest.raises(
+        ValueError, match=r"one row of floats per node id \(60 rows\); got an array of shape \(59, 4\)"
+    ):
         read_model(saved)
 
 
@@ -159,11 +171,14 @@ def test_payload_runs_under_plain_pickle(tmp_path: Path) -> None:
 def test_loading_never_runs_code_from_the_weights_file(tmp_path: Path, saved: Path) -> None:
     marker = tmp_path / "payload-ran"
     torch.save({"encoder.conv1.weight": _Payload(marker)}, saved / WEIGHTS)
+    _reseal(saved)  # a hostile folder can carry matching checksums: the reader itself must hold
     assert not marker.exists()
     with pytest.raises(ValueError, match=r"model.pt: not a readable weights file") as err:
         load(saved)
     assert not marker.exists()
     assert "weights_only=False" not in str(err.value)  # never advise that for an untrusted file
+    assert "can still be loaded" not in str(err.value)
+    assert "it refers to the Python object io.open, and graphae never runs code" in str(err.value)
 
 
 def test_weights_are_read_with_weights_only(saved: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -184,5 +199,6 @@ def test_weights_are_read_with_weights_only(saved: Path, monkeypatch: pytest.Mon
 def test_truncated_weights_are_a_clear_error(saved: Path) -> None:
     data = (saved / WEIGHTS).read_bytes()
     (saved / WEIGHTS).write_bytes(data[: len(data) // 2])
-    with pytest.raises(ValueError, match="model.pt: not a readable weights file"):
+    _reseal(saved)
+    with pytest.raises(ValueError, match="model.pt: not a readable weights file: it is damaged"):
         load(saved)

@@ -32,6 +32,7 @@ from graphae.params import (
     validate_params,
 )
 from graphae.persistence import checkpointing, from_saved, to_saved
+from graphae.sizing import check_model_size
 from graphae.training import (
     LOSSES,
     Callback,
@@ -248,8 +249,9 @@ class GraphAutoencoderEstimator(LinkPredictionMixin, BaseEstimator):
         Raises:
             ParameterError: On invalid parameters, or a model or loss that cannot be
                 trained on several processes when launched so.
-            InputError: On a graph without edges, a checkpoint that does not match, or
-                a checkpoint when training on several processes.
+            InputError: On a graph without edges, a model too large for the machine's memory,
+                a checkpoint that does not match, or a checkpoint when training on several
+                processes.
             NonFiniteLossError: If training diverges.
         """
         from graphae.data.convert import as_graph
@@ -265,6 +267,8 @@ class GraphAutoencoderEstimator(LinkPredictionMixin, BaseEstimator):
         group = distributed.context(device)  # None: this process trains alone
         if group is not None:
             device = group.device
+        in_channels = graph.x.shape[1] if features else graph.num_nodes
+        check_model_size(self, in_channels, graph.num_nodes, device)  # before allocating the model
         # Initial parameters alike on every rank (DDP broadcasts rank 0's anyway); sampling per rank.
         init, noise = torch.Generator(), torch.Generator(device=device)
         seeds = (

@@ -14,6 +14,8 @@ import numbers
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
+
 from graphae.errors import ParameterError, describe
 
 
@@ -70,7 +72,7 @@ class Boolean(Constraint):
     description = "a bool"
 
     def accepts(self, value: Any) -> bool:
-        return isinstance(value, bool) or type(value).__name__ == "bool_"
+        return isinstance(value, (bool, np.bool_))  # np.bool_ is also named np.bool in numpy 2
 
 
 class Options(Constraint):

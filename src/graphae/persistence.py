@@ -14,7 +14,8 @@ import torch
 from graphae import runfolder
 from graphae.errors import InputError
 from graphae.graph import Graph
-from graphae.params import plain
+from graphae.params import plain, validate_params
+from graphae.sizing import shape_module
 from graphae.training import Checkpointer, load_checkpoint
 
 if TYPE_CHECKING:
@@ -116,6 +117,10 @@ def from_saved(
         kind = "a learned model" if learned else "a non-learned heuristic"
         raise InputError(f"{path} holds {kind}, but {name!r} is registered here as {cls.__name__}.")
     est = cls(**params)
+    try:
+        validate_params(cls.__name__, est.get_params(deep=False), cls._parameter_constraints)
+    except InputError as err:
+        raise InputError(f"{path}: metadata.json 'params': {err}") from None
     fit = meta["fit"]
     graph_meta = meta["graph"]
     est.graph_ = Graph(
@@ -130,9 +135,16 @@ def from_saved(
     if not learned:
         est.adjacency_ = sp.csr_matrix(saved.fitted_adjacency, dtype=np.float32)
         return est
+    in_channels, n = fit["in_channels"], len(saved.node_ids)
+    if not fit["features_used"] and in_channels != n:
+        raise InputError(
+            f"{path}: metadata.json 'fit.in_channels' is {in_channels}, but a model without features has "
+            f"one input channel per node ({n}); save the model again."
+        )
     est.features_used_ = bool(fit["features_used"])
-    est.in_channels_ = int(fit["in_channels"])
-    module = est.build_module(est.in_channels_, torch.Generator().manual_seed(0))
+    est.in_channels_ = int(in_channels)
+    _check_weight_shapes(est, in_channels, saved.weights, path)  # before allocating the module
+    module = est.build_module(in_channels, torch.Generator().manual_seed(0))
     try:
         module.load_state_dict(saved.weights)
     except RuntimeError as err:
@@ -147,6 +159,24 @@ def from_saved(
     # Folders saved before loss="auto" existed hold an explicit loss in their parameters.
     est.loss_ = fit.get("loss") or est.loss_for(est.graph_.num_nodes)
     return est
+
+
+def _check_weight_shapes(
+    est: GraphAutoencoderEstimator, in_channels: int, weights: dict[str, torch.Tensor], path: Any
+) -> None:
+    """Compare the saved tensors with the module the metadata describes, built without storage."""
+    expected = {k: tuple(v.shape) for k, v in shape_module(est, in_channels).state_dict().items()}
+    found = {k: tuple(v.shape) for k, v in weights.items()}
+    if expected != found:
+        diff = sorted(k for k in set(expected) | set(found) if expected.get(k) != found.get(k))
+        shown = ", ".join(
+            f"{k}: {found.get(k, 'missing')} in model.pt, {expected.get(k, 'none')} expected"
+            for k in diff[:2]
+        )
+        raise InputError(
+            f"{path}: the weights in model.pt do not fit a {type(est).__name__} with the parameters and "
+            f"in_channels={in_channels} of metadata.json ({shown}); save the model again."
+        )
 
 
 # Checkpoints ------------------------------------------------------------------------

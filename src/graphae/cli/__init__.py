@@ -26,11 +26,18 @@ from typing import Any
 from graphae.errors import GraphaeError
 
 
+class _Parser(argparse.ArgumentParser):
+    """Reports a bad option in one line, like every other user error (argparse adds a usage block)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"graphae: error: {message} (see `{self.prog} --help`)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from graphae import __version__
     from graphae.cli import embed, evaluate, models, plot, predict, recommend, train
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="graphae",
         description="Graph autoencoders (GAE, VGAE and more) for link prediction and node embeddings.",
     )

@@ -46,13 +46,17 @@ def positive_float(text: str) -> float:
     return value
 
 
+SEED_MAX = 2**32 - 1  # numpy and torch seeds
+
+
 def seed(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer in [0, 4294967295], got {text!r}") from None
-    if not 0 <= value <= 2**32 - 1:
-        raise argparse.ArgumentTypeError(f"expected an integer in [0, 4294967295], got {text!r}")
+        raise argparse.ArgumentTypeError(f"expected an integer in [0, {SEED_MAX}], got {text!r}") from None
+    if not 0 <= value <= SEED_MAX:
+        shown = repr(text) if len(text) <= 24 else f"{text[:12]}...{text[-6:]} ({len(text)} digits)"
+        raise argparse.ArgumentTypeError(f"expected an integer in [0, {SEED_MAX}], got {shown}")
     return value
 
 
@@ -65,15 +69,16 @@ def parse_id(node_ids: np.ndarray, text: Any, where: str) -> Any:
     """A node id typed by the user, converted to the model's id type.
 
     Raises:
-        UserError: If the model's ids are integers and ``text`` is not one.
+        UserError: If the model's ids are integers (or floats) and ``text`` is not one.
     """
-    if np.issubdtype(node_ids.dtype, np.integer):
-        try:
-            return int(text)
-        except (TypeError, ValueError):
-            raise UserError(
-                f"{where}: unknown node id {text!r}: this model's node ids are integers"
-            ) from None
+    for kind, parse, what in ((np.integer, int, "integers"), (np.floating, float, "numbers")):
+        if np.issubdtype(node_ids.dtype, kind):
+            try:
+                return parse(text)
+            except (TypeError, ValueError):
+                raise UserError(
+                    f"{where}: unknown node id {text!r}: this model's node ids are {what}"
+                ) from None
     return text
 
 

@@ -51,6 +51,7 @@ def run(args: argparse.Namespace) -> int:
                 f"{path} not found: only run folders of `graphae train --out` (graphae 0.3 or later) hold "
                 "their test split; give labelled pairs with --pairs FILE"
             )
+        runfolder.verify_run_files(folder, (runfolder.SPLIT, runfolder.METRICS))
         split = EvaluationSplit.load(path, len(model.node_ids_))
         seed = args.seed if args.seed is not None else _run_seed(folder)
         scores = {"model": model.model_name, **evaluate(model, split, random_state=seed)}

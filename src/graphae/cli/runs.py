@@ -19,6 +19,7 @@ from graphae.evaluation import METRICS, EvaluationSplit
 from graphae.experiment import make_estimator, run_link_prediction
 from graphae.graph import Graph
 from graphae.io import atomic_write, write_json, write_npy
+from graphae.sizing import check_model_size
 from graphae.training import EpochProgress, distributed, load_checkpoint
 
 STATE = "runs.json"  # in runfolder.CHECKPOINT_DIR: the options and the finished runs
@@ -49,6 +50,7 @@ class RunSession:
     def __init__(self, out: Path | None, args: argparse.Namespace, completed: list[dict[str, Any]]) -> None:
         self.out, self.args, self.completed = out, args, completed
         self.first: FirstRun | None = None
+        self.fresh = False  # a new run: its checkpoint folder is made once the checks have passed
         self.loss: str | None = None
 
     # Starting and resuming -------------------------------------------------------
@@ -59,10 +61,7 @@ class RunSession:
     @classmethod
     def start(cls, out: Path | None, args: argparse.Namespace) -> RunSession:
         session = cls(out, args, [])
-        if session.checkpoint_dir is not None:
-            shutil.rmtree(session.checkpoint_dir, ignore_errors=True)
-            session.checkpoint_dir.mkdir(parents=True)
-            session._save_state()
+        session.fresh = True
         return session
 
     @classmethod
@@ -114,8 +113,6 @@ class RunSession:
         if not entry.learned:
             device = torch.device("cpu")  # heuristics are computed with scipy, on the CPU
             if args.report:
-                if self.checkpoint_dir is not None:
-                    shutil.rmtree(self.checkpoint_dir, ignore_errors=True)
                 raise UserError(
                     f"--report: {args.model} is a heuristic without node embeddings to draw; "
                     "leave out --report (metrics.json and test_scores.npz hold its scores)"
@@ -150,6 +147,17 @@ class RunSession:
             ("lr", "lr"),
         ):
             setattr(args, option, params.get(name, getattr(args, option)))  # what runs, for logs and metrics
+        # What can fail after training is checked before it: the ids must survive node_ids.txt,
+        # the model must fit in memory.
+        if self.out is not None and graph.node_ids is not None:
+            runfolder.node_id_lines(graph.node_ids)
+        if entry.learned:
+            in_channels = graph.x.shape[1] if features else graph.num_nodes
+            check_model_size(estimator, in_channels, graph.num_nodes, device)
+        if self.fresh and self.checkpoint_dir is not None:
+            shutil.rmtree(self.checkpoint_dir, ignore_errors=True)
+            self.checkpoint_dir.mkdir(parents=True)
+            self._save_state()
         # The loss that runs ("auto" resolved); args.loss keeps what was asked, for --resume.
         self.loss = estimator.loss_for(graph.num_nodes) if entry.learned else None
         if entry.learned:
@@ -247,6 +255,9 @@ class RunSession:
             _write_scores(staging, first)
             if graph.y is not None:
                 write_npy(staging / runfolder.LABELS, np.asarray(graph.y))
+            runfolder.seal(
+                staging, (runfolder.METRICS, runfolder.TEST_SCORES, runfolder.SPLIT, runfolder.LABELS)
+            )
 
         runfolder.publish(self.out, write)
 

@@ -6,11 +6,12 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from graphae.cli.common import UserError, non_negative_int, positive_float, positive_int, seed
+from graphae.cli.common import SEED_MAX, UserError, non_negative_int, positive_float, positive_int, seed
 from graphae.cli.runs import RunSession
 from graphae.data import DATASETS, DEFAULT_DATASET, load_dataset
 from graphae.errors import InputError
 from graphae.graph import Graph
+from graphae.io import check_writable
 from graphae.split_directed import TASKS
 from graphae.training import LOSSES, distributed, resolve_device
 from graphae.training.fastgae import DEFAULT_ALPHA, DEFAULT_NODES
@@ -177,6 +178,7 @@ def _train(args: argparse.Namespace, main: bool) -> int:
         args = session.args
     else:
         _check_direction_options(args)
+        _check_seeds(args.seed, args.runs)
         out = _check_out(args.out, args.overwrite)
         if args.checkpoint_every is not None and out is None:
             raise UserError("--checkpoint-every needs --out DIR (the checkpoints go there)")
@@ -217,6 +219,16 @@ def _check_direction_options(args: argparse.Namespace) -> None:
         raise UserError("--reverse-edges needs --directed (an undirected graph has no direction to reverse)")
 
 
+def _check_seeds(first: int, runs: int) -> None:
+    """Run i uses seed SEED+i: the last one must still be a valid seed."""
+    last = first + runs - 1
+    if last > SEED_MAX:
+        raise UserError(
+            f"--seed {first} with --runs {runs}: run {runs} would use seed {last}, above the largest "
+            f"seed {SEED_MAX}; choose --seed {SEED_MAX - runs + 1} or smaller"
+        )
+
+
 def _at_least_two(text: str) -> int:
     value = positive_int(text)
     if value < 2:
@@ -252,6 +264,10 @@ def _check_out(out: str | None, overwrite: bool) -> Path | None:
         )
     if path.is_dir() and any(path.iterdir()) and not overwrite:
         raise UserError(f"--out {out}: folder is not empty; pass --overwrite to replace its graphae outputs")
+    try:
+        check_writable(path)
+    except OSError as err:
+        raise UserError(f"--out {out}: cannot write there ({err.strerror or err})") from None
     return path
 
 

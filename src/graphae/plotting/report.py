@@ -55,6 +55,7 @@ def make_report(run_dir: str | os.PathLike, *, method: str = "auto", random_stat
     """
     run_dir = Path(run_dir)
     _check_folder(run_dir)
+    runfolder.verify_run_files(run_dir, (*REQUIRED_FILES, runfolder.LABELS, runfolder.TEST_SCORES))
     metrics = _read_json(run_dir / runfolder.METRICS)
     if not isinstance(metrics, dict):
         raise InputError(

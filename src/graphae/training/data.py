@@ -32,6 +32,15 @@ def resolve_device(device: str | torch.device | None) -> torch.device:
         raise InputError(f"The 'device' parameter must be 'auto', 'cpu' or 'cuda[:i]'. Got {device!r}.")
     if resolved.type == "cuda" and not torch.cuda.is_available():
         raise InputError(f"The 'device' parameter is {device!r} but CUDA is not available here.")
+    if resolved.type == "cpu" and resolved.index not in (None, 0):
+        raise InputError(f"The 'device' parameter must be 'auto', 'cpu' or 'cuda[:i]'. Got {device!r}.")
+    if resolved.type == "cuda" and resolved.index is not None and resolved.index >= torch.cuda.device_count():
+        count = torch.cuda.device_count()
+        known = "cuda:0" if count == 1 else f"cuda:0 to cuda:{count - 1}"
+        raise InputError(
+            f"The 'device' parameter is {device!r}, but this machine has {count} CUDA "
+            f"device{'s' if count != 1 else ''} ({known})."
+        )
     return resolved
 
 
