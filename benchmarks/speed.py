@@ -7,15 +7,20 @@ the number of epochs; the training loop alone is timed (no per-epoch evaluation)
 
     pip install -e ".[bench]"
     GRAPHAE_DATA=../shared/data python benchmarks/speed.py [--reps 5] [--threads 2]
+        [--models gae,vgae,linear_gae,linear_vgae]
+
+``--models`` picks the models of the table (default ``gae,vgae``); rows of earlier runs
+stay in ``benchmarks/results/speed.json`` and the table shows every model measured there.
 
 Implementations:
-- ``graphae``: ``graphae.GAE``/``VGAE`` with ``loss="sampled"`` or ``loss="exact"``.
+- ``graphae``: the registry's estimator (``gae``, ``vgae``, ``linear_gae``,
+  ``linear_vgae``) with ``loss="sampled"`` or ``loss="exact"``.
 - ``pyg``: PyTorch Geometric's ``GAE``/``VGAE`` set up as in its
-  ``examples/autoencoder.py`` (GCNConv 2*16 -> 16, ``NormalizeFeatures``,
-  ``recon_loss`` with fresh negatives, ``kl_loss / N``), identity features as
-  ``torch.eye(N)`` when featureless.
-- ``dense``: the paper's exact loss written plainly in PyTorch: the same featureless
-  GCN as graphae, ``z @ z.T`` and ``binary_cross_entropy_with_logits(..., pos_weight)``
+  ``examples/autoencoder.py`` (GCNConv 2*16 -> 16, or one GCNConv -> 16 for its
+  ``--linear`` encoders; ``NormalizeFeatures``, ``recon_loss`` with fresh negatives,
+  ``kl_loss / N``), identity features as ``torch.eye(N)`` when featureless.
+- ``dense``: the paper's exact loss written plainly in PyTorch: graphae's own featureless
+  encoder of the model, ``z @ z.T`` and ``binary_cross_entropy_with_logits(..., pos_weight)``
   against a dense ``A + I`` label matrix.
 """
 
@@ -37,6 +42,12 @@ from _common import machine, replace_section
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results" / "speed.json"
 BEGIN, END = "<!-- speed:begin -->", "<!-- speed:end -->"
+# Models the table can hold, in table order, and how a row names them.
+MODELS = ("gae", "vgae", "linear_gae", "linear_vgae")
+DEFAULT_MODELS = ("gae", "vgae")
+LABELS = {"gae": "GAE", "vgae": "VGAE", "linear_gae": "Linear GAE", "linear_vgae": "Linear VGAE"}
+# Models of the "exact loss with features" list: the non-variational ones.
+FEATURED_EXACT = ("gae", "linear_gae")
 
 
 def peak_rss_mib() -> float:
@@ -82,22 +93,25 @@ def worker_pyg(dataset, model, features, loss, epochs, threads):
     edge_index = torch.cat([train_edges, train_edges.flip(0)], 1)
 
     class Encoder(torch.nn.Module):
-        def __init__(self, cin, cout, variational):
+        # linear: the example's LinearEncoder / VariationalLinearEncoder, one GCNConv per head.
+        def __init__(self, cin, cout, variational, linear):
             super().__init__()
             self.variational = variational
-            self.conv1 = GCNConv(cin, 2 * cout)
-            self.conv_mu = GCNConv(2 * cout, cout)
+            self.conv1 = None if linear else GCNConv(cin, 2 * cout)
+            width = cin if linear else 2 * cout
+            self.conv_mu = GCNConv(width, cout)
             if variational:
-                self.conv_logstd = GCNConv(2 * cout, cout)
+                self.conv_logstd = GCNConv(width, cout)
 
         def forward(self, x, edge_index):
-            h = self.conv1(x, edge_index).relu()
+            h = x if self.conv1 is None else self.conv1(x, edge_index).relu()
             if self.variational:
                 return self.conv_mu(h, edge_index), self.conv_logstd(h, edge_index)
             return self.conv_mu(h, edge_index)
 
-    variational = model == "vgae"
-    net = (VGAE if variational else GAE)(Encoder(x.shape[1], 16, variational))
+    variational = model in ("vgae", "linear_vgae")
+    encoder = Encoder(x.shape[1], 16, variational, linear=model.startswith("linear"))
+    net = (VGAE if variational else GAE)(encoder)
     opt = torch.optim.Adam(net.parameters(), lr=0.01)
     start = time.perf_counter()
     for _ in range(epochs):
@@ -170,11 +184,13 @@ def run_worker(argv: list[str]) -> None:
 
 
 # Driver ------------------------------------------------------------------------
-def cases(pubmed_epochs: int) -> list[dict]:
+def cases(pubmed_epochs: int, models: tuple[str, ...] = DEFAULT_MODELS) -> list[dict]:
+    """Every measurement of the table for ``models`` (Pubmed's exact-loss row only with ``gae``)."""
+    models = tuple(m for m in MODELS if m in models)
     out = []
     for dataset in ("cora", "citeseer"):
         for features in (True, False):
-            for model in ("gae", "vgae"):
+            for model in models:
                 for impl in ("pyg", "graphae"):
                     out.append(
                         dict(
@@ -186,19 +202,33 @@ def cases(pubmed_epochs: int) -> list[dict]:
                             epochs=200,
                         )
                     )
-        for model in ("gae", "vgae"):
+        for model in models:
             for impl in ("dense", "graphae"):
                 out.append(
                     dict(impl=impl, dataset=dataset, model=model, features=False, loss="exact", epochs=200)
                 )
-        out.append(
-            dict(impl="graphae", dataset=dataset, model="gae", features=True, loss="exact", epochs=200)
-        )
-    for impl in ("dense", "graphae"):
-        out.append(
-            dict(impl=impl, dataset="pubmed", model="gae", features=False, loss="exact", epochs=pubmed_epochs)
-        )
+        for model in (m for m in models if m in FEATURED_EXACT):
+            out.append(
+                dict(impl="graphae", dataset=dataset, model=model, features=True, loss="exact", epochs=200)
+            )
+    if "gae" in models:
+        for impl in ("dense", "graphae"):
+            out.append(
+                dict(
+                    impl=impl,
+                    dataset="pubmed",
+                    model="gae",
+                    features=False,
+                    loss="exact",
+                    epochs=pubmed_epochs,
+                )
+            )
     return out
+
+
+def key_model(k: str) -> str:
+    """The model of a result key (see :func:`key`)."""
+    return k.split("|")[2]
 
 
 def key(c: dict) -> str:
@@ -237,10 +267,12 @@ def render(results: dict, meta: dict) -> str:
             key(dict(impl=impl, dataset=dataset, model=model, features=features, loss=loss, epochs=epochs))
         )
 
+    models = tuple(meta.get("models", DEFAULT_MODELS))
+    flag = "" if models == DEFAULT_MODELS else f" --models {','.join(models)}"
     lines = [
         f"Measured {meta['date']} on {meta['machine']}; torch {meta['torch']}, torch_geometric "
         f"{meta['pyg']}, {meta['threads']} threads, median of {meta['reps']} interleaved repetitions, "
-        "each in a fresh process. Command: `GRAPHAE_DATA=../shared/data python benchmarks/speed.py`.",
+        f"each in a fresh process. Command: `GRAPHAE_DATA=../shared/data python benchmarks/speed.py{flag}`.",
         "Seconds are the training loop alone (no evaluation); AUC/AP on the test split of seed 0;",
         "peak RSS is the worker process's maximum resident set (torch itself is about 300 MiB).",
         "",
@@ -251,44 +283,52 @@ def render(results: dict, meta: dict) -> str:
     ]
     for dataset in ("cora", "citeseer"):
         for features in (True, False):
-            for model in ("gae", "vgae"):
+            for model in MODELS:
                 p = get("pyg", dataset, model, features, "sampled", 200)
                 g = get("graphae", dataset, model, features, "sampled", 200)
                 if not (p and g):
                     continue
-                label = model.upper() + ("" if features else "*")
+                label = LABELS[model] + ("" if features else "*")
                 lines.append(
                     f"| {dataset} | {label} | {p['seconds']:.2f} | {g['seconds']:.2f} | "
                     f"{p['seconds'] / g['seconds']:.1f}× | {100 * p['auc']:.1f} / {100 * p['ap']:.1f} | "
                     f"{100 * g['auc']:.1f} / {100 * g['ap']:.1f} | {p['peak_rss_mib']:.0f} | {g['peak_rss_mib']:.0f} |"
                 )
+    # "GCN" while the exact-loss table holds GCN models only, as before the linear rows.
+    linear_rows = any(key_model(k).startswith("linear") and "|0|exact|" in k for k in results)
+    encoders = "encoders" if linear_rows else "GCN"
     lines += [
         "",
-        "### Exact (paper) loss over all N² pairs: graphae vs plain dense PyTorch (featureless GCN)",
+        f"### Exact (paper) loss over all N² pairs: graphae vs plain dense PyTorch (featureless {encoders})",
         "",
         "| Data set | Model | epochs | dense ms/epoch | graphae ms/epoch | speed-up | dense AUC / AP | graphae AUC / AP | dense RSS MiB | graphae RSS MiB |",
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for dataset, epochs in (("cora", 200), ("citeseer", 200), ("pubmed", meta["pubmed_epochs"])):
-        for model in ("gae", "vgae"):
+        for model in MODELS:
             d = get("dense", dataset, model, False, "exact", epochs)
             g = get("graphae", dataset, model, False, "exact", epochs)
             if not (d and g):
                 continue
             dm, gm = 1000 * d["seconds"] / epochs, 1000 * g["seconds"] / epochs
             lines.append(
-                f"| {dataset} | {model.upper()}* | {epochs} | {dm:.1f} | {gm:.1f} | {dm / gm:.1f}× | "
+                f"| {dataset} | {LABELS[model]}* | {epochs} | {dm:.1f} | {gm:.1f} | {dm / gm:.1f}× | "
                 f"{100 * d['auc']:.1f} / {100 * d['ap']:.1f} | {100 * g['auc']:.1f} / {100 * g['ap']:.1f} | "
                 f"{d['peak_rss_mib']:.0f} | {g['peak_rss_mib']:.0f} |"
             )
-    lines += ["", "Exact loss with features (GAE, 200 epochs):", ""]
-    for dataset in ("cora", "citeseer"):
-        g = get("graphae", dataset, "gae", True, "exact", 200)
-        if g:
-            lines.append(
-                f"- {dataset}: {g['seconds']:.2f} s for 200 epochs, AUC {100 * g['auc']:.1f}, "
-                f"AP {100 * g['ap']:.1f}, peak RSS {g['peak_rss_mib']:.0f} MiB"
-            )
+    featured = [m for m in FEATURED_EXACT if get("graphae", "cora", m, True, "exact", 200)]
+    names = " and ".join(LABELS[m] for m in featured) or LABELS["gae"]
+    lines += ["", f"Exact loss with features ({names}, 200 epochs):", ""]
+    for model in FEATURED_EXACT:
+        for dataset in ("cora", "citeseer"):
+            g = get("graphae", dataset, model, True, "exact", 200)
+            if g:
+                # The GAE lines keep their old form; other models name themselves.
+                where = dataset if model == "gae" else f"{dataset}, {LABELS[model]}"
+                lines.append(
+                    f"- {where}: {g['seconds']:.2f} s for 200 epochs, AUC {100 * g['auc']:.1f}, "
+                    f"AP {100 * g['ap']:.1f}, peak RSS {g['peak_rss_mib']:.0f} MiB"
+                )
     if meta["pubmed_epochs"] < 200:
         lines += [
             "",
@@ -297,6 +337,14 @@ def render(results: dict, meta: dict) -> str:
             "for 200-epoch quality.",
         ]
     return "\n".join(lines)
+
+
+def _models(text: str) -> tuple[str, ...]:
+    items = tuple(t.strip() for t in text.split(",") if t.strip())
+    bad = [t for t in items if t not in MODELS]
+    if bad or not items:
+        raise argparse.ArgumentTypeError(f"expected a comma-separated subset of {list(MODELS)}; got {text!r}")
+    return tuple(m for m in MODELS if m in items)
 
 
 def main() -> int:
@@ -308,6 +356,12 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--pubmed-epochs", type=int, default=10)
     parser.add_argument("--only", help="substring filter on the case key, e.g. 'cora|gae'")
+    parser.add_argument(
+        "--models",
+        type=_models,
+        default=DEFAULT_MODELS,
+        help=f"comma-separated models of the table, among {','.join(MODELS)} (default: gae,vgae)",
+    )
     args = parser.parse_args()
     import torch
 
@@ -318,7 +372,7 @@ def main() -> int:
     except ImportError:
         print('PyTorch Geometric is missing: pip install -e ".[bench]"', file=sys.stderr)
         return 2
-    todo = [c for c in cases(args.pubmed_epochs) if not args.only or args.only in key(c)]
+    todo = [c for c in cases(args.pubmed_epochs, args.models) if not args.only or args.only in key(c)]
     runs: dict[str, list[dict]] = {}
     for rep in range(args.reps):
         for c in todo:
@@ -330,17 +384,19 @@ def main() -> int:
                 flush=True,
             )
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
-    results.update({k: summarise(v) for k, v in runs.items()})
+    today = dt.date.today().isoformat()
+    results.update({k: summarise(v) | {"date": today} for k, v in runs.items()})
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=1))
     meta = {
-        "date": dt.date.today().isoformat(),
+        "date": today,
         "machine": machine(),
         "torch": torch.__version__,
         "pyg": pyg,
         "threads": args.threads,
         "reps": args.reps,
         "pubmed_epochs": args.pubmed_epochs,
+        "models": args.models,
     }
     replace_section(
         BEGIN, END, render(results, meta), "Speed: graphae vs PyTorch Geometric and dense PyTorch"
