@@ -114,12 +114,14 @@ ROWS = _rows()
 # Where the papers' numbers come from: a short tag in the table, the full reference below it.
 SOURCES = {
     "K16": "Kipf & Welling 2016 (arXiv 1611.07308), Table 1.",
-    "P18": "Pan et al., IJCAI 2018 (arXiv 1802.04407), link-prediction table: ARGA as quoted in issue 8; "
-    "the table itself could not be read here, so ARVGA's row is not given.",
-    "S20": "Salha et al., ECML-PKDD 2020 (arXiv 2001.07614), link-prediction tables: not found here (the "
-    "paper is not stored here and deezer/linear_graph_autoencoders quotes no numbers).",
-    "S19": "Salha et al., CIKM 2019 (arXiv 1905.09570), Cora table: not found here (the paper is not stored "
-    "here and deezer/gravity_graph_autoencoders quotes no numbers).",
+    "P18": "Pan et al., IJCAI 2018 (arXiv 1802.04407), link-prediction table: ARGA as quoted in issue 8 "
+    "(the Citeseer pair, 91.9 / 93, also in the Papers-with-Code archive entry of the paper, "
+    "paperswithcode2.com/paper/10404); the table itself could not be read here, so ARVGA's rows have "
+    'no paper figure (what was searched: "The papers\' tables" below).',
+    "S20": "Salha et al., ECML-PKDD 2020 (arXiv 2001.07614), link-prediction tables: not readable here "
+    '(what was searched, and an unconfirmed secondary figure: "The papers\' tables" below).',
+    "S19": "Salha et al., CIKM 2019 (arXiv 1905.09570), Cora table: not readable here (what was searched: "
+    '"The papers\' tables" below).',
     "S21": "Salha et al., Neural Networks 2021 (arXiv 2002.01910), Table 2 (Pubmed), read from the image "
     "of it in deezer/fastgae's README; times are the paper's machine's, only ratios compare.",
 }
