@@ -31,4 +31,7 @@ def replace_section(begin: str, end: str, body: str, heading: str) -> None:
         text = head + block + rest.split(end, 1)[1]
     else:
         text = text.rstrip() + f"\n\n## {heading}\n\n{block}\n"
-    BENCHMARKS.write_text(text)
+    # Write then rename: a benchmark killed by a time limit mid-write must not leave a truncated file.
+    tmp = BENCHMARKS.with_name(f".{BENCHMARKS.name}.{os.getpid()}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, BENCHMARKS)

@@ -3,12 +3,17 @@
 Four parts, each writing its section of BENCHMARKS.md (between its markers) and its JSON
 under ``benchmarks/results/``:
 
-- ``search``: a small grid on *validation* AUC (seeds 0..2 by default) on Cora and
-  Citeseer; the defaults of :class:`graphae.models.maskgae.MaskGAE` come from it. Test
-  pairs are not scored.
+- ``search``: a grid (``--grid small|wide``, see ``_maskgae_grid.py``) on *validation* AUC
+  (seeds 0..2 by default) on Cora and Citeseer; the defaults of
+  :class:`graphae.models.maskgae.MaskGAE` come from it. Test pairs are not scored. With
+  ``--shard i/K`` it runs every K-th configuration from the i-th and writes
+  ``maskgae_search_shard{i}.json`` only; ``merge`` joins the shards into
+  ``maskgae_search.json`` and writes the section. Rows are written as they complete.
 - ``table``: ``run_link_prediction`` (85/5/10 split, fit on the training edges, the best
   validation epoch kept, test scored once) for 10 seeds, MaskGAE beside the paper's GAE,
   on Cora and Citeseer with features and, with ``--pubmed-runs N``, structure-only Pubmed.
+  With ``--params-from SEARCH.json`` MaskGAE uses, per data set, the configuration of best
+  mean validation AUC there. The section and JSON are rewritten after every row.
 - ``ablation``: what each ingredient adds, on Cora and Citeseer: no masking, an
   inner-product decoder, no degree decoder, a narrow encoder, and on the featureless
   graphs identity features instead of learned embeddings.
@@ -17,8 +22,9 @@ under ``benchmarks/results/``:
 
 Usage::
 
-    GRAPHAE_DATA=../shared/data python benchmarks/maskgae.py [search|table|ablation|powerlaw|all]
+    GRAPHAE_DATA=../shared/data python benchmarks/maskgae.py [search|merge|table|ablation|powerlaw|all]
         [--seeds N] [--epochs E] [--datasets cora,citeseer] [--pubmed-runs N] [--device auto|cpu|cuda]
+        [--grid small|wide] [--shard i/K] [--max-configs N] [--params-from FILE]
 
 The defaults are the real protocol (10 runs, the model's epochs); ``--seeds 1 --epochs 50``
 is a smoke run.
@@ -28,8 +34,8 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import itertools
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -38,6 +44,7 @@ from typing import Any
 import numpy as np
 import torch
 
+import _maskgae_grid as grids
 from _common import machine, replace_section
 from graphae.data import load_dataset, make_powerlaw
 from graphae.experiment import make_estimator, run_link_prediction
@@ -50,13 +57,7 @@ RESULTS = ROOT / "benchmarks" / "results"
 
 # Validation keeps the best epoch, scored every 10, as in the reference code.
 SELECT = {"select_best": True, "eval_every": 10}
-GRID = {
-    "mask": ["edge", "path"],
-    "mask_ratio": [0.3, 0.5, 0.7],
-    "alpha": [0.0, 0.1],
-}
-# The path mask's ratio is a start probability: ~1 - exp(-2 p L) of the edges are hidden.
-PATH_RATIOS = {0.3: 0.1, 0.5: 0.2, 0.7: 0.35}
+SEARCH_TOP = 12  # rows per data set in the search section (all of them in the JSON)
 ABLATIONS: dict[str, dict[str, Any]] = {
     "MaskGAE (defaults)": {},
     "no masking": {"mask": "none"},
@@ -83,47 +84,108 @@ def mean_std(values: list[float]) -> str:
     return f"{arr.mean():.2f} ± {arr.std():.2f}"
 
 
-def validation_auc(graph: Graph, params: dict[str, Any], seed: int, device: str) -> float:
-    """Best validation AUC of MaskGAE with ``params`` on the split of ``seed`` (no test pairs scored)."""
+def validation_auc(graph: Graph, params: dict[str, Any], seed: int, device: str) -> tuple[float, int, float]:
+    """Best validation AUC, its epoch and the validation AP there, of MaskGAE with ``params`` on the
+    split of ``seed`` (no test pairs scored)."""
     split = split_edges(graph, random_state=seed)
     est = make_estimator("maskgae", **{**SELECT, **params, "random_state": seed, "device": device})
     est.fit(split.train, val_pairs=(split.val_pos, split.val_neg))
-    return max(r["val_auc"] for r in est.history_ if "val_auc" in r)
-
-
-def grid() -> list[dict[str, Any]]:
-    configs = []
-    for mask, ratio, alpha in itertools.product(GRID["mask"], GRID["mask_ratio"], GRID["alpha"]):
-        p = PATH_RATIOS[ratio] if mask == "path" else ratio
-        configs.append({"mask": mask, "mask_ratio": p, "alpha": alpha})
-    return configs
+    scored = [r for r in est.history_ if "val_auc" in r]
+    best = max(scored, key=lambda r: r["val_auc"])  # the first of equals, as select_best keeps
+    return best["val_auc"], best["epoch"], best.get("val_ap", float("nan"))
 
 
 def search(args: argparse.Namespace, graphs: dict[str, Graph]) -> None:
-    rows = []
-    for name, graph in graphs.items():
-        for params in grid():
-            params = {**params, **args.extra}
-            scores = [validation_auc(graph, params, s, args.device) for s in range(args.seeds)]
-            rows.append({"dataset": name, "params": params, "val_auc": scores})
+    """Validation AUC of the grid's configurations (of this shard), rows written as they complete."""
+    configs = grids.GRIDS[args.grid]()
+    if args.max_configs is not None:
+        configs = configs[: args.max_configs]
+    part = grids.parse_shard(args.shard)
+    name = "maskgae_search.json" if part is None else f"maskgae_search_shard{part[0]}.json"
+    rows: list[dict] = []
+    write_json(name, rows)  # an empty shard file says the shard started
+    for index, change in grids.shard(configs, part):
+        params = {**change, **args.extra}
+        for dataset, graph in graphs.items():
+            aucs, epochs, aps, secs = [], [], [], []
+            try:
+                for seed in range(args.seeds):
+                    tick = time.perf_counter()
+                    auc, epoch, ap = validation_auc(graph, params, seed, args.device)
+                    secs.append(time.perf_counter() - tick)
+                    aucs.append(auc)
+                    epochs.append(epoch)
+                    aps.append(ap)
+            except Exception as exc:  # one failing configuration must not cost the shard the others
+                print(json.dumps({"dataset": dataset, "config": index, "error": repr(exc)}), flush=True)
+                continue
+            rows.append(
+                {
+                    "dataset": dataset,
+                    "grid": args.grid,
+                    "config": index,
+                    "params": params,
+                    "seeds": list(range(args.seeds)),
+                    "val_auc": aucs,
+                    "val_ap": aps,
+                    "best_epoch": epochs,
+                    "wall_s": secs,
+                    "device": args.device,
+                    "command": args.command,
+                }
+            )
             print(json.dumps(rows[-1]), flush=True)
+            write_json(name, rows)
+    if part is None:
+        search_section(rows, args.command, args.device, shards=1)
+
+
+def merge(args: argparse.Namespace) -> None:
+    """Join ``maskgae_search_shard*.json`` into ``maskgae_search.json`` and write the search section."""
+    paths = sorted(RESULTS.glob("maskgae_search_shard*.json"))
+    if not paths:
+        raise SystemExit(f"merge: no maskgae_search_shard*.json under {RESULTS}")
+    rows = grids.read_rows(paths)
     write_json("maskgae_search.json", rows)
+    device = rows[0]["device"] if rows else args.device
+    command = rows[0]["command"] if rows else args.command
+    command = f"{command}` in {len(paths)} shards side by side, then `{args.command}"
+    search_section(rows, command, device, shards=len(paths))
+    for name, best in grids.best_per_dataset(rows).items():
+        print(
+            f"best on validation, {name}: config {best['config']} ({grids.describe(best['params'])}) "
+            f"val AUC {mean_std(best['val_auc'])}",
+            flush=True,
+        )
+
+
+def search_section(rows: list[dict], command: str, device: str, shards: int) -> None:
+    kept = grids.complete_rows(rows)
+    grid = rows[0]["grid"] if rows else "?"
+    seeds = max((len(r["val_auc"]) for r in rows), default=0)
     lines = [
-        stamp(args.command, args.device),
-        f"Validation AUC (best epoch, scored every 10) of MaskGAE, mean ± std over seeds 0..{args.seeds - 1}; "
-        "other parameters at their defaults. No test pair was scored. The path mask's ratio is the "
-        "probability of starting a walk at an edge orientation.",
+        stamp(command, device),
+        f"Grid `{grid}` (`benchmarks/_maskgae_grid.py`): validation AUC (best epoch, scored every 10) of "
+        f"MaskGAE, mean ± std over seeds 0..{seeds - 1}, each configuration given as its changes from "
+        "the defaults. No test pair was scored. The path mask's ratio is the probability of starting a "
+        f"walk at an edge orientation. {len(kept)} rows complete ({len(rows) - len(kept)} cut short, "
+        f"left out); the best {SEARCH_TOP} per data set below, and the defaults; every row in "
+        "`benchmarks/results/maskgae_search.json`."
+        + (f" {shards} processes shared the machine: no timings." if shards > 1 else ""),
         "",
-        "| data set | mask | mask ratio | alpha | val AUC |",
-        "| --- | --- | --- | --- | --- |",
+        "| data set | config | changes from the defaults | val AUC | val AP | best epochs |",
+        "| --- | --- | --- | --- | --- | --- |",
     ]
-    for name in graphs:
-        mine = sorted((r for r in rows if r["dataset"] == name), key=lambda r: -np.mean(r["val_auc"]))
+    for name in sorted({r["dataset"] for r in kept}):
+        mine = sorted((r for r in kept if r["dataset"] == name), key=lambda r: -np.mean(r["val_auc"]))
         for i, r in enumerate(mine):
-            p = r["params"]
+            if i >= SEARCH_TOP and grids.changes(r["params"]) != {}:
+                continue
             best = " (best)" if i == 0 else ""
+            epochs = ", ".join(str(e) for e in r["best_epoch"])
             lines.append(
-                f"| {name} | {p['mask']} | {p['mask_ratio']:g} | {p['alpha']:g} | {mean_std(r['val_auc'])}{best} |"
+                f"| {name} | {r['config']} | {grids.describe(r['params'])} | {mean_std(r['val_auc'])}{best} | "
+                f"{mean_std(r['val_ap'])} | {epochs} |"
             )
     replace_section(
         "<!-- maskgae-search:begin -->",
@@ -133,12 +195,22 @@ def search(args: argparse.Namespace, graphs: dict[str, Graph]) -> None:
     )
 
 
-def link_prediction(graph: Graph, model: str, params: dict[str, Any], args: argparse.Namespace) -> dict:
-    """``args.seeds`` runs of ``run_link_prediction``; learned models get ``args.device`` and ``args.epochs``."""
+def link_prediction(
+    graph: Graph,
+    model: str,
+    params: dict[str, Any],
+    args: argparse.Namespace,
+    name: str,
+    runs: int | None = None,
+) -> dict:
+    """``runs`` (default ``args.seeds``) runs of ``run_link_prediction`` on the graph called ``name``;
+    learned models get ``args.device`` and ``args.epochs``. Prints one line per run."""
     aucs, aps, secs, vals = [], [], [], []
     if get_model(model).learned:
         params = {**params, "device": args.device, **args.extra}
-    for seed in range(args.seeds):
+    # Link prediction alone: without labels no run spends seconds on k-means and a probe (same split).
+    graph = graph.replace(y=None)
+    for seed in range(args.seeds if runs is None else runs):
         est = make_estimator(model, **params)
         tick = time.perf_counter()
         result = run_link_prediction(graph, est, seed=seed, ranking_negatives=0)
@@ -151,9 +223,11 @@ def link_prediction(graph: Graph, model: str, params: dict[str, Any], args: argp
         print(
             json.dumps(
                 {
+                    "dataset": name,
                     "model": model,
                     "seed": seed,
                     "test_auc": aucs[-1],
+                    "test_ap": aps[-1],
                     "val_auc": vals[-1],
                     "train_s": secs[-1],
                     "wall_s": wall,
@@ -164,25 +238,67 @@ def link_prediction(graph: Graph, model: str, params: dict[str, Any], args: argp
     return {"test_auc": aucs, "test_ap": aps, "train_seconds": secs, "val_auc": vals}
 
 
+def chosen_configs(path: str | None, names: list[str]) -> dict[str, dict | None]:
+    """Per data set, the search row of best mean validation AUC in ``path`` (``None``: the defaults)."""
+    if path is None:
+        return dict.fromkeys(names)
+    rows = json.loads(Path(path).read_text())
+    best = grids.best_per_dataset(rows)
+    compared = {name: sum(r["dataset"] == name for r in grids.complete_rows(rows)) for name in names}
+    return {name: {**best[name], "compared": compared[name]} if name in best else None for name in names}
+
+
 def table(args: argparse.Namespace, graphs: dict[str, Graph]) -> None:
-    rows = []
-    plan = [(name, graph, args.seeds) for name, graph in graphs.items()]
+    """MaskGAE rows first (every data set), then the GAE rows: a time limit cuts the baselines first."""
+    choices = chosen_configs(args.params_from, list(graphs))
+    plan = [
+        (name, graph, "MaskGAE", "maskgae", {**SELECT, **_params(choices[name])}, args.seeds)
+        for name, graph in graphs.items()
+    ]
     if args.pubmed_runs:
-        plan.append(("pubmed (structure only)", load_dataset("pubmed", features=False), args.pubmed_runs))
-    seeds = args.seeds
-    for name, graph, args.seeds in plan:
-        star = "" if graph.x is not None else "*"
-        for label, model, params in (("MaskGAE" + star, "maskgae", SELECT), ("GAE" + star, "gae", {})):
-            result = link_prediction(graph, model, params, args)
-            rows.append({"dataset": name, "model": label, "params": params, **result})
-    args.seeds = seeds
-    write_json("maskgae_table.json", rows)
+        pubmed = load_dataset("pubmed", features=False)
+        plan.append(("pubmed (structure only)", pubmed, "MaskGAE*", "maskgae", SELECT, args.pubmed_runs))
+    plan += [(name, graph, "GAE", "gae", {}, args.seeds) for name, graph in graphs.items()]
+    rows: list[dict] = []
+    for name, graph, label, model, params, runs in plan:
+        result = link_prediction(graph, model, params, args, name, runs)
+        rows.append({"dataset": name, "model": label, "params": params, **result})
+        if label == "MaskGAE":
+            rows[-1]["chosen"] = choices[name]
+        write_json("maskgae_table.json", rows)
+        table_section(rows, args, choices)
+
+
+def _params(choice: dict | None) -> dict[str, Any]:
+    return {} if choice is None else dict(choice["params"])
+
+
+def table_section(rows: list[dict], args: argparse.Namespace, choices: dict[str, dict | None]) -> None:
     lines = [
         stamp(args.command, args.device),
         "`run_link_prediction`: 85/5/10 split of seed s, fit on the training edges, MaskGAE keeps its best "
         "validation epoch (scored every 10), the test split is scored once. GAE: the paper's settings. "
         "Mean ± std over runs, in percent; 'train s/run' is the training loop alone.",
         "",
+    ]
+    if args.params_from:
+        lines += [
+            f"MaskGAE's settings per data set: the configuration of best mean validation AUC in "
+            f"`{args.params_from}` (search seeds' validation pairs only); test scores played no part in "
+            "the choice.",
+            "",
+        ]
+        for name, choice in choices.items():
+            if choice is None:
+                lines.append(f"- {name}: no complete search row, so the defaults.")
+            else:
+                lines.append(
+                    f"- {name}: config {choice['config']} of grid `{choice['grid']}` "
+                    f"({grids.describe(choice['params'])}), validation AUC {mean_std(choice['val_auc'])} over "
+                    f"{len(choice['val_auc'])} seeds, best of {choice['compared']} configurations."
+                )
+        lines.append("")
+    lines += [
         "| data set | model | test AUC | test AP | val AUC | train s/run | runs |",
         "| --- | --- | --- | --- | --- | --- | --- |",
     ]
@@ -205,7 +321,7 @@ def ablation(args: argparse.Namespace, graphs: dict[str, Graph]) -> None:
     for name, graph in graphs.items():
         for label, change in {**ABLATIONS, **FEATURELESS_ABLATIONS}.items():
             params = {**SELECT, **change}
-            result = link_prediction(graph, "maskgae", params, args)
+            result = link_prediction(graph, "maskgae", params, args, name)
             rows.append({"dataset": name, "variant": label, "params": params, **result})
     write_json("maskgae_ablation.json", rows)
     lines = [
@@ -255,7 +371,7 @@ def powerlaw(args: argparse.Namespace) -> None:
     for name, spec in POWERLAW_GRAPHS.items():
         graph = make_powerlaw(**spec, random_state=0)
         for label, (model, params) in POWERLAW_MODELS.items():
-            result = link_prediction(graph, model, params, args)
+            result = link_prediction(graph, model, params, args, name)
             rows.append({"graph": name, "model": label, **result})
     write_json("maskgae_powerlaw.json", rows)
     lines = [
@@ -279,14 +395,17 @@ def powerlaw(args: argparse.Namespace) -> None:
 
 
 def write_json(name: str, rows: list[dict]) -> None:
+    """Write then rename: a process killed by a time limit leaves the last complete file."""
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / name).write_text(json.dumps(rows, indent=1))
+    tmp = RESULTS / f".{name}.{os.getpid()}.tmp"
+    tmp.write_text(json.dumps(rows, indent=1))
+    os.replace(tmp, RESULTS / name)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "part", nargs="?", default="all", choices=["search", "table", "ablation", "powerlaw", "all"]
+        "part", nargs="?", default="all", choices=["search", "merge", "table", "ablation", "powerlaw", "all"]
     )
     parser.add_argument("--seeds", type=int, help="runs per row (default: 3 for search, 10 otherwise)")
     parser.add_argument("--epochs", type=int, help="epochs of MaskGAE and GAE (default: each model's)")
@@ -295,11 +414,23 @@ def main(argv: list[str] | None = None) -> int:
         "--pubmed-runs", type=int, default=0, help="table: also structure-only Pubmed, N runs"
     )
     parser.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
+    parser.add_argument("--grid", default="small", choices=sorted(grids.GRIDS), help="search: which grid")
+    parser.add_argument("--shard", help="search: i/K, every K-th configuration from the i-th")
+    parser.add_argument(
+        "--max-configs", type=int, help="search: the first N configurations only (smoke runs)"
+    )
+    parser.add_argument(
+        "--params-from", help="table: a search JSON; MaskGAE takes its best validation config"
+    )
     args = parser.parse_args(argv)
     args.command = "python benchmarks/maskgae.py " + " ".join(argv if argv is not None else sys.argv[1:])
     if args.device == "auto":
         args.device = "cuda" if torch.cuda.is_available() else "cpu"
     args.extra = {} if args.epochs is None else {"epochs": args.epochs}
+    grids.parse_shard(args.shard)  # a bad --shard fails before any data is loaded
+    if args.part == "merge":
+        merge(args)
+        return 0
     parts = ["search", "table", "ablation", "powerlaw"] if args.part == "all" else [args.part]
     graphs = {name: load_dataset(name) for name in args.datasets.split(",") if name}
     seeds = args.seeds

@@ -85,11 +85,30 @@ def test_path_masking_on_a_directed_graph_follows_directions():
     assert masker(0.999, 5, gen(0)).tolist() == [True, True]
 
 
+def test_path_orientations_are_the_crossed_entries_and_agree_with_the_edges(small):
+    edges = torch.tensor([[0, 1, 2, 3], [1, 2, 3, 4]])
+    masker = PathMasker(edges, 5)
+    # Entry k runs src[k] -> dst[k]; its orientation id is e (as given) or E + e (reversed).
+    for k in range(8):
+        o = int(masker.oid[k])
+        e, rev = o % 4, o >= 4
+        assert (int(masker.src[k]), int(masker.dst[k])) == (edges[int(rev), e], edges[1 - int(rev), e])
+    assert masker.orientations(0.999, 2, gen(0)).shape == (2, 4)
+    big = PathMasker(torch.from_numpy(small.edges()), small.num_nodes)
+    for seed in range(3):
+        both = big.orientations(0.2, 2, gen(seed))
+        assert torch.equal(both.any(dim=0), big(0.2, 2, gen(seed)))  # same draws, same edges
+        assert (both[0] != both[1]).any()  # orientations are crossed on their own
+    assert PathMasker(edges, 5, directed=True).orientations(0.5, 2, gen(0)).shape == (1, 4)
+
+
 def test_degree_target_by_hand():
     hidden = torch.tensor([[0, 0, 1], [1, 2, 2]])
     expected = torch.log1p(torch.tensor([2.0, 2.0, 2.0, 0.0]))
     torch.testing.assert_close(degree_target(hidden, 4), expected)
     assert degree_target(hidden, 4).dtype == torch.float32
+    targets = torch.log1p(torch.tensor([0.0, 1.0, 2.0, 0.0]))
+    torch.testing.assert_close(degree_target(hidden, 4, both_ends=False), targets)
 
 
 def test_visible_adjacency_is_the_gcn_normalisation_of_the_visible_edges():
@@ -147,6 +166,47 @@ def test_hidden_edges_are_never_visible_to_the_encoder_in_their_step(small, mask
         assert len(keys) + visible.shape[1] == edges.shape[1]
 
 
+@pytest.mark.parametrize("mask", ["edge", "path"])
+def test_masked_orientations_are_reconstructed_and_edges_hidden_only_both_ways(small, mask):
+    data = GraphTensors.from_graph(small, features=False)
+    n, edges = data.num_nodes, data.edge_index
+    encoder, decoder = _SpyEncoder(n), _SpyDecoder(4)
+    model = MaskedGraphAutoencoder(encoder, decoder)
+    ratio = 0.5 if mask == "edge" else 0.2
+    objective = MaskedEdgeObjective(mask=mask, mask_ratio=ratio, walk_length=2, orientations=True)
+    objective.setup(model, data)
+    optimizers = objective.configure_optimizers(model)
+    for step in range(3):
+        objective.step(model, data, optimizers, gen(step))
+        adj, pairs = encoder.seen[-1], decoder.pairs[-1]
+        pos = pairs[:, : pairs.shape[1] // 2]  # one negative per positive
+        keys = (pos[0] * n + pos[1]).tolist()
+        assert len(set(keys)) == len(keys)  # an orientation is a positive at most once
+        hidden = set(keys)
+        both = [(u * n + v in hidden) and (v * n + u in hidden) for u, v in edges.t().tolist()]
+        one = [(u * n + v in hidden) != (v * n + u in hidden) for u, v in edges.t().tolist()]
+        assert any(both) and any(one)  # a share of the edges is half hidden
+        shown = adj[edges[0], edges[1]] > 0
+        assert torch.equal(shown, ~torch.tensor(both))  # invisible exactly when both are hidden
+    # Per orientation, an edge mask hides about p of them: 2 p E positives.
+    if mask == "edge":
+        assert pos.shape[1] == pytest.approx(2 * ratio * edges.shape[1], rel=0.15)
+
+
+def test_orientations_change_nothing_on_a_directed_graph():
+    graph = Graph.from_edges(np.array([[i, (i + 1) % 30] for i in range(30)]), num_nodes=30, directed=True)
+    data = GraphTensors.from_graph(graph, features=False)
+    runs = []
+    for orientations in (False, True):
+        encoder, decoder = _SpyEncoder(data.num_nodes), _SpyDecoder(4)
+        objective = MaskedEdgeObjective(mask_ratio=0.5, orientations=orientations)
+        model = MaskedGraphAutoencoder(encoder, decoder)
+        objective.setup(model, data)
+        objective.step(model, data, objective.configure_optimizers(model), gen(0))
+        runs.append(decoder.pairs[-1])
+    assert torch.equal(runs[0], runs[1])
+
+
 def test_no_masking_reconstructs_every_edge_on_the_whole_graph(small):
     data = GraphTensors.from_graph(small, features=False)
     encoder, decoder = _SpyEncoder(data.num_nodes), _SpyDecoder(4)
@@ -202,6 +262,22 @@ def test_hadamard_mlp_decoder_by_hand():
     dec.train()
     a, b = dec(z, pairs, gen(3)), dec(z, pairs, gen(3))
     torch.testing.assert_close(a, b)  # training dropout follows the generator
+
+
+def test_input_dropout_drops_the_product_before_the_first_layer():
+    dec = HadamardMLPDecoder(3, 2, num_layers=2, dropout=0.0, generator=gen(0), input_dropout=0.5)
+    z = torch.tensor([[1.0, 2.0, -1.0], [0.5, -1.0, 2.0], [3.0, 0.0, 1.0]])
+    pairs = torch.tensor([[0, 1, 2], [1, 2, 0]])
+    w1, b1 = dec.mlp.layers[0].weight, dec.mlp.layers[0].bias
+    w2, b2 = dec.mlp.layers[1].weight, dec.mlp.layers[1].bias
+    h = z[pairs[0]] * z[pairs[1]]
+    with torch.no_grad():
+        dropped = dropout(h, 0.5, True, gen(7))  # the draws the decoder makes with gen(7)
+        expected = (torch.relu(dropped @ w1.T + b1) @ w2.T + b2).squeeze(-1)
+        torch.testing.assert_close(dec(z, pairs, gen(7)), expected)
+        dec.eval()
+        torch.testing.assert_close(dec(z, pairs), (torch.relu(h @ w1.T + b1) @ w2.T + b2).squeeze(-1))
+    assert repr(dec) == "HadamardMLPDecoder(3, hidden=2, layers=2, dropout=0, input_dropout=0.5)"
 
 
 def test_degree_decoder_shape():
@@ -273,18 +349,31 @@ def test_featureless_fits_learn_an_embedding_table_and_reload(small, tmp_path):
 def test_decoder_choices_build_the_right_modules(small):
     mlp = MaskGAE(**FAST, alpha=0.5).fit(small).module_
     assert isinstance(mlp.decoder, HadamardMLPDecoder) and isinstance(mlp.degree_decoder, DegreeDecoder)
+    assert mlp.decoder.mlp.input_dropout == 0.0
+    reference = MaskGAE(**FAST, decoder_dropout=0.0, decoder_input_dropout=0.2).fit(small).module_
+    assert (reference.decoder.mlp.input_dropout, reference.decoder.mlp.dropout) == (0.2, 0.0)
     inner = MaskGAE(**FAST, alpha=0.5, decoder_layers=0).fit(small).module_
     assert isinstance(inner.decoder, InnerProductDecoder) and inner.degree_decoder is None
     assert MaskGAE(**FAST, alpha=0.0).fit(small).module_.degree_decoder is None
 
 
-@pytest.mark.parametrize(("mask", "ratio"), [("edge", 0.5), ("path", 0.3), ("none", 0.5)])
-def test_every_mask_trains_deterministically_under_a_seed(small, mask, ratio):
-    a = MaskGAE(**FAST, mask=mask, mask_ratio=ratio, alpha=0.1).fit(small)
-    b = MaskGAE(**FAST, mask=mask, mask_ratio=ratio, alpha=0.1).fit(small)
+@pytest.mark.parametrize(
+    ("mask", "ratio", "orientations"),
+    [
+        ("edge", 0.5, False),
+        ("path", 0.3, False),
+        ("none", 0.5, False),
+        ("edge", 0.7, True),
+        ("path", 0.3, True),
+    ],
+)
+def test_every_mask_trains_deterministically_under_a_seed(small, mask, ratio, orientations):
+    settings = {"mask": mask, "mask_ratio": ratio, "alpha": 0.1, "mask_orientations": orientations}
+    a = MaskGAE(**FAST, **settings, decoder_input_dropout=0.2).fit(small)
+    b = MaskGAE(**FAST, **settings, decoder_input_dropout=0.2).fit(small)
     np.testing.assert_array_equal(a.embedding_, b.embedding_)
     assert a.history_ == b.history_ and set(a.history_[0]) == {"epoch", "loss", "edge", "degree"}
-    c = MaskGAE(**{**FAST, "random_state": 1}, mask=mask, mask_ratio=ratio, alpha=0.1).fit(small)
+    c = MaskGAE(**{**FAST, "random_state": 1}, **settings).fit(small)
     assert not np.array_equal(a.embedding_, c.embedding_)
 
 
@@ -297,6 +386,8 @@ def test_every_mask_trains_deterministically_under_a_seed(small, mask, ratio):
         ("num_negatives", 0, "an int >= 1"),
         ("mask", "nodes", r"one of \['path', 'edge', 'none'\]"),
         ("walk_length", 0, "None or an int >= 1"),
+        ("decoder_input_dropout", 1.0, r"a float in \[0, 1\)"),
+        ("mask_orientations", "yes", "a bool"),
     ],
 )
 def test_invalid_maskgae_params_are_named(small, param, value, expected):

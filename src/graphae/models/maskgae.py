@@ -5,8 +5,10 @@ Reference code: EdisonLeeeee/MaskGAE (``train_linkpred.py``, ``maskgae/model.py`
 
 - encoder: one GCN layer of 128 units with batch norm and ELU, dropout 0.8 on its input
   (``--encoder_layers 1 --encoder_channels 128 --hidden_channels 128 --bn``);
-- edge decoder: MLP ``128 -> 64 -> 1`` on ``z_i * z_j``, dropout 0.2; degree decoder: MLP
-  ``128 -> 64 -> 1``, squared error on the raw degree of the masked edges, weight 0.003;
+- edge decoder: MLP ``128 -> 64 -> 1`` on ``z_i * z_j``, dropout 0.2 on the product (graphae's
+  default drops between the layers instead; ``decoder_input_dropout`` drops where the
+  reference does); degree decoder: MLP ``128 -> 64 -> 1``, squared error on the raw degree
+  of the masked edges, weight 0.003;
 - masking: paths (walks of ``encoder_layers + 1 = 2`` steps, started from the source of
   each edge orientation picked with probability 0.7) or edges (``p = 0.7``);
 - one negative per masked edge, cross-entropy; Adam, lr 0.01, weight decay 5e-5,
@@ -16,7 +18,8 @@ What graphae does differently, and why:
 
 - an undirected edge is hidden or shown as a whole (the reference hides each orientation
   on its own, so the encoder sees about a third of the edges it must reconstruct); hence
-  ``mask_ratio`` does not mean the same as the reference's ``p``;
+  ``mask_ratio`` does not mean the same as the reference's ``p``. ``mask_orientations=True``
+  masks as the reference does, and ``mask_ratio`` is then its ``p``;
 - the degree target is ``log(1 + degree)`` (squared errors on raw degrees are dominated by
   the hubs of heavy-tailed graphs), so its weight is larger;
 - on a graph without features the input is a learned embedding table (Ma et al., 2024);
@@ -71,6 +74,10 @@ class MaskGAE(GraphAutoencoderEstimator):
             these decoders).
         mask_ratio: Probability of hiding an edge (``"edge"``) or of starting a walk from an
             edge orientation (``"path"``), in ``[0, 1)``.
+        mask_orientations: Hide each orientation of an undirected edge on its own, as the
+            reference code does: every hidden orientation is reconstructed, and the encoder
+            sees an edge unless both of its orientations are hidden (False: an edge is hidden
+            or shown whole, so the encoder never sees what it reconstructs).
         walk_length: Steps of each walk of ``mask="path"`` (``None``: encoder layers + 1).
         num_layers: GCN layers of the encoder (``None``: 1 on node features, as the reference;
             2 on learned embeddings, which scored better on validation on power-law graphs).
@@ -82,6 +89,8 @@ class MaskGAE(GraphAutoencoderEstimator):
         decoder_layers: Linear layers of those decoders (0: an inner-product edge
             decoder, and no degree decoder).
         decoder_dropout: Dropout between the decoders' layers.
+        decoder_input_dropout: Dropout on the edge decoder's input ``z_i * z_j`` (the
+            reference's place, 0.2 there with none between the layers).
         alpha: Weight of the degree loss (0: no degree decoder).
         embedding_channels: On a graph without features (or ``use_features=False``), the
             width of a learned node embedding fed to the encoder (0: identity features).
@@ -105,6 +114,7 @@ class MaskGAE(GraphAutoencoderEstimator):
         **GraphAutoencoderEstimator._parameter_constraints,
         "mask": Options(MASKS),
         "mask_ratio": FloatInterval(0.0, 1.0),
+        "mask_orientations": Boolean(),
         "walk_length": NoneOr(Integer(1)),
         "num_layers": NoneOr(Integer(1)),
         "encoder_dropout": FloatInterval(0.0, 1.0),
@@ -112,6 +122,7 @@ class MaskGAE(GraphAutoencoderEstimator):
         "decoder_channels": Integer(1),
         "decoder_layers": Integer(0),
         "decoder_dropout": FloatInterval(0.0, 1.0),
+        "decoder_input_dropout": FloatInterval(0.0, 1.0),
         "alpha": FloatInterval(0.0),
         "embedding_channels": Integer(0),
         "num_negatives": Integer(1),
@@ -124,6 +135,7 @@ class MaskGAE(GraphAutoencoderEstimator):
         *,
         mask: str = "edge",
         mask_ratio: float = 0.5,
+        mask_orientations: bool = False,
         walk_length: int | None = None,
         num_layers: int | None = None,
         hidden_channels: int = 128,
@@ -133,6 +145,7 @@ class MaskGAE(GraphAutoencoderEstimator):
         decoder_channels: int = 64,
         decoder_layers: int = 2,
         decoder_dropout: float = 0.2,
+        decoder_input_dropout: float = 0.0,
         alpha: float = 0.1,
         embedding_channels: int = 128,
         num_negatives: int = 1,
@@ -173,6 +186,7 @@ class MaskGAE(GraphAutoencoderEstimator):
         )
         self.mask = mask
         self.mask_ratio = mask_ratio
+        self.mask_orientations = mask_orientations
         self.walk_length = walk_length
         self.num_layers = num_layers
         self.encoder_dropout = encoder_dropout
@@ -180,6 +194,7 @@ class MaskGAE(GraphAutoencoderEstimator):
         self.decoder_channels = decoder_channels
         self.decoder_layers = decoder_layers
         self.decoder_dropout = decoder_dropout
+        self.decoder_input_dropout = decoder_input_dropout
         self.alpha = alpha
         self.embedding_channels = embedding_channels
         self.num_negatives = num_negatives
@@ -225,8 +240,9 @@ class MaskGAE(GraphAutoencoderEstimator):
             int(self.decoder_layers),
             float(self.decoder_dropout),
         )
+        in_drop = float(self.decoder_input_dropout)
         decoder = (
-            HadamardMLPDecoder(self.out_channels, width, layers, drop, generator)
+            HadamardMLPDecoder(self.out_channels, width, layers, drop, generator, input_dropout=in_drop)
             if layers > 0
             else InnerProductDecoder()
         )
@@ -246,5 +262,6 @@ class MaskGAE(GraphAutoencoderEstimator):
             num_negatives=int(self.num_negatives),
             alpha=float(self.alpha) if self._degree_decoder else 0.0,
             grad_clip=float(self.grad_clip),
+            orientations=bool(self.mask_orientations),
             owner=type(self).__name__,
         )

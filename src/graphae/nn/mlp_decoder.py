@@ -38,12 +38,17 @@ def reset_linear(layer: nn.Linear, generator: torch.Generator | None) -> None:
         nn.init.uniform_(layer.bias, -bound, bound, generator=generator)
 
 
+def _mlp_settings(mlp: MLP) -> str:
+    extra = f", input_dropout={mlp.input_dropout:g}" if mlp.input_dropout else ""
+    return f"hidden={mlp.hidden_channels}, layers={len(mlp.layers)}, dropout={mlp.dropout:g}{extra}"
+
+
 class MLP(nn.Module):
     r"""``num_layers`` linear layers with dropout and ReLU in between, ending in one output.
 
     .. math::
-        h_0 = x, \quad h_{l+1} = \mathrm{ReLU}(W_l\, \mathrm{drop}(h_l) + b_l), \quad
-        y = W_L\, \mathrm{drop}(h_{L-1}) + b_L
+        h_1 = W_1\, \mathrm{drop}_{in}(x) + b_1, \quad
+        h_{l+1} = W_{l+1}\, \mathrm{drop}(\mathrm{ReLU}(h_l)) + b_{l+1}, \quad y = h_L
 
     Args:
         in_channels: Input width.
@@ -51,6 +56,8 @@ class MLP(nn.Module):
         num_layers: Number of linear layers, ``>= 1`` (1: a linear map).
         dropout: Dropout probability before each linear layer but the first.
         generator: Optional ``torch.Generator`` for initialisation.
+        input_dropout: Dropout probability on the input, before the first layer (where
+            MaskGAE's reference edge decoder drops; 0: none).
 
     Shapes:
         x: ``[k, in_channels]``; returns ``[k]``.
@@ -63,6 +70,8 @@ class MLP(nn.Module):
         num_layers: int = 2,
         dropout: float = 0.0,
         generator: torch.Generator | None = None,
+        *,
+        input_dropout: float = 0.0,
     ) -> None:
         super().__init__()
         if num_layers < 1:
@@ -70,6 +79,7 @@ class MLP(nn.Module):
         widths = [in_channels] + [hidden_channels] * (num_layers - 1) + [1]
         self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(widths[:-1], widths[1:], strict=True))
         self.in_channels, self.hidden_channels, self.dropout = in_channels, hidden_channels, dropout
+        self.input_dropout = input_dropout
         self.reset_parameters(generator)
 
     def reset_parameters(self, generator: torch.Generator | None = None) -> None:
@@ -77,7 +87,7 @@ class MLP(nn.Module):
             reset_linear(layer, generator)
 
     def forward(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-        h = x
+        h = dropout(x, self.input_dropout, self.training, generator)
         for i, layer in enumerate(self.layers):
             if i > 0:
                 h = torch.relu(h)
@@ -86,10 +96,7 @@ class MLP(nn.Module):
         return h.squeeze(-1)
 
     def __repr__(self) -> str:
-        return (
-            f"{type(self).__name__}({self.in_channels}, hidden={self.hidden_channels}, "
-            f"layers={len(self.layers)}, dropout={self.dropout:g})"
-        )
+        return f"{type(self).__name__}({self.in_channels}, {_mlp_settings(self)})"
 
 
 class HadamardMLPDecoder(Decoder):
@@ -107,8 +114,10 @@ class HadamardMLPDecoder(Decoder):
         in_channels: Width of the codes ``z``.
         hidden_channels: Width of the hidden layers (MaskGAE: 64).
         num_layers: Linear layers of the MLP (MaskGAE: 2).
-        dropout: Dropout probability between the layers (MaskGAE: 0.2).
+        dropout: Dropout probability between the layers.
         generator: Optional ``torch.Generator`` for initialisation.
+        input_dropout: Dropout probability on the product ``z_i * z_j`` (the reference
+            code drops there, 0.2, and not between the layers).
 
     Shapes:
         z: ``[N, in_channels]``; pairs: ``[2, k]`` int64; returns ``[k]``.
@@ -129,9 +138,13 @@ class HadamardMLPDecoder(Decoder):
         num_layers: int = 2,
         dropout: float = 0.0,
         generator: torch.Generator | None = None,
+        *,
+        input_dropout: float = 0.0,
     ) -> None:
         super().__init__()
-        self.mlp = MLP(in_channels, hidden_channels, num_layers, dropout, generator)
+        self.mlp = MLP(
+            in_channels, hidden_channels, num_layers, dropout, generator, input_dropout=input_dropout
+        )
 
     def reset_parameters(self, generator: torch.Generator | None = None) -> None:
         self.mlp.reset_parameters(generator)
@@ -142,11 +155,7 @@ class HadamardMLPDecoder(Decoder):
         return self.mlp(z.index_select(0, pairs[0]) * z.index_select(0, pairs[1]), generator)
 
     def __repr__(self) -> str:
-        mlp = self.mlp
-        return (
-            f"{type(self).__name__}({mlp.in_channels}, hidden={mlp.hidden_channels}, "
-            f"layers={len(mlp.layers)}, dropout={mlp.dropout:g})"
-        )
+        return f"{type(self).__name__}({self.mlp.in_channels}, {_mlp_settings(self.mlp)})"
 
 
 class DegreeDecoder(MLP):

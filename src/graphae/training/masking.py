@@ -20,6 +20,9 @@ decoder. Two ways of hiding edges:
 Unlike the reference code, which masks each orientation of an undirected edge on its own
 and then shows the encoder every edge with one orientation left, an undirected edge here
 is hidden or visible as a whole: the encoder never sees an edge it must reconstruct.
+``orientations=True`` does as the reference: each orientation is hidden on its own, every
+hidden orientation is a positive, and an edge is invisible to the encoder only when both
+of its orientations are hidden.
 ``"none"`` hides nothing and reconstructs every edge (a GAE with the same decoders).
 """
 
@@ -52,7 +55,8 @@ class PathMasker:
     """Hides the edges crossed by random walks (MaskGAE's path masking).
 
     Built once per fit from the training edges: the adjacency lists of both orientations
-    (when undirected), each entry keeping the id of its edge.
+    (when undirected), each entry keeping the id of its orientation (``e`` for edge ``e``
+    as given, ``E + e`` for its reverse).
 
     Args:
         edge_index: ``[2, E]`` training edges (each undirected edge once).
@@ -69,15 +73,22 @@ class PathMasker:
             dst = torch.cat([edge_index[1], edge_index[0]])
             eid = torch.cat([ids, ids])
         order = torch.argsort(src * num_nodes + dst)
-        self.src, self.dst, self.eid = src[order], dst[order], eid[order]
+        self.src, self.dst, self.eid, self.oid = src[order], dst[order], eid[order], order
         self.degree = torch.bincount(self.src, minlength=num_nodes)
         self.rowptr = torch.cumsum(self.degree, 0) - self.degree
         self.num_edges = edge_index.shape[1]
 
     def __call__(self, p: float, walk_length: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """``[E]`` bool: the edges crossed by walks from the sources of orientations picked with ``p``."""
+        return self.orientations(p, walk_length, generator).any(dim=0)
+
+    def orientations(
+        self, p: float, walk_length: int, generator: torch.Generator | None = None
+    ) -> torch.Tensor:
+        """The orientations the walks cross: ``[2, E]`` bool (row 0: the edges as given, row 1:
+        their reverses), or ``[1, E]`` on a directed graph. Same draws as :meth:`__call__`."""
         device = self.src.device
-        hidden = torch.zeros(self.num_edges, dtype=torch.bool, device=device)
+        hidden = torch.zeros(len(self.src), dtype=torch.bool, device=device)
         picked = torch.rand(len(self.src), generator=generator, device=device) < p
         node = self.src[picked]
         for _ in range(walk_length):
@@ -88,21 +99,24 @@ class PathMasker:
                 break
             step = (torch.rand(len(node), generator=generator, device=device) * deg).long()
             entry = self.rowptr[node] + torch.minimum(step, deg - 1)
-            hidden[self.eid[entry]] = True
+            hidden[self.oid[entry]] = True
             node = self.dst[entry]
-        return hidden
+        return hidden.view(-1, self.num_edges)
 
 
-def degree_target(edge_index: torch.Tensor, num_nodes: int) -> torch.Tensor:
+def degree_target(edge_index: torch.Tensor, num_nodes: int, *, both_ends: bool = True) -> torch.Tensor:
     r"""The degree decoder's target: ``log(1 + d_i)``, ``d_i`` the hidden edges at node ``i``.
 
     Both endpoints of each edge count (the total degree on a directed graph). The
     logarithm keeps the hubs of heavy-tailed graphs from dominating the squared error.
+    ``both_ends=False`` counts targets ``edge_index[1]`` alone: the in-degree of hidden
+    orientations, which is the same count when each undirected edge is listed both ways.
 
     Shapes:
         edge_index: ``[2, k]``; returns ``[N]`` float32.
     """
-    deg = torch.bincount(edge_index.reshape(-1), minlength=num_nodes)
+    ends = edge_index.reshape(-1) if both_ends else edge_index[1]
+    deg = torch.bincount(ends, minlength=num_nodes)
     return torch.log1p(deg.to(torch.float32))
 
 
@@ -112,6 +126,14 @@ def visible_adjacency(edge_index: torch.Tensor, num_nodes: int, directed: bool) 
         return SparseOperator(gcn_norm(edge_index, num_nodes, directed=True))
     both = torch.cat([edge_index, edge_index.flip(0)], dim=1)
     return SparseOperator(gcn_norm(both, num_nodes), symmetric=True)
+
+
+def _at_least_one(hidden: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+    """``hidden``, or with one entry set at random when none is: a step needs something to reconstruct."""
+    if not bool(hidden.any()):
+        pick = torch.randint(hidden.shape[0], (1,), generator=generator, device=hidden.device)
+        hidden[pick] = True
+    return hidden
 
 
 class MaskedEdgeObjective(Objective):
@@ -133,6 +155,8 @@ class MaskedEdgeObjective(Objective):
         num_negatives: Non-edges sampled per hidden edge.
         alpha: Weight of the degree loss (0: none).
         grad_clip: Largest gradient norm (reference: 1.0; 0: no clipping).
+        orientations: Hide each orientation of an undirected edge on its own, as the
+            reference code does (see the module); no effect on a directed graph.
         owner: Name used in error messages (the estimator's class name).
     """
 
@@ -146,6 +170,7 @@ class MaskedEdgeObjective(Objective):
         num_negatives: int = 1,
         alpha: float = 0.0,
         grad_clip: float = 1.0,
+        orientations: bool = False,
         owner: str = "the model",
     ) -> None:
         if mask not in MASKS:
@@ -154,7 +179,7 @@ class MaskedEdgeObjective(Objective):
             )
         self.lr, self.weight_decay, self.mask, self.mask_ratio = lr, weight_decay, mask, mask_ratio
         self.walk_length, self.num_negatives, self.alpha = walk_length, num_negatives, alpha
-        self.grad_clip, self.owner = grad_clip, owner
+        self.grad_clip, self.orientations, self.owner = grad_clip, orientations, owner
         self.sampler: NegativeSampler | None = None
         self.paths: PathMasker | None = None
 
@@ -188,10 +213,34 @@ class MaskedEdgeObjective(Objective):
             hidden = self.paths(self.mask_ratio, self.walk_length, generator)
         else:
             hidden = mask_edges(edges, self.mask_ratio, generator)
-        if not bool(hidden.any()):  # nothing to reconstruct: hide one edge
-            pick = torch.randint(edges.shape[1], (1,), generator=generator, device=edges.device)
-            hidden[pick] = True
-        return hidden
+        return _at_least_one(hidden, generator)
+
+    def hidden_orientations(self, batch: GraphTensors, generator: torch.Generator | None) -> torch.Tensor:
+        """``[2, E]`` bool: which orientations of the undirected ``batch`` this step hides
+        (row 0: the edges as given, row 1: their reverses)."""
+        edges = batch.edge_index
+        if self.mask == "path":
+            if self.paths is None:
+                raise RuntimeError("MaskedEdgeObjective.setup must run before a step.")
+            hidden = self.paths.orientations(self.mask_ratio, self.walk_length, generator)
+        else:
+            hidden = torch.rand(2, edges.shape[1], generator=generator, device=edges.device) < self.mask_ratio
+        return _at_least_one(hidden.reshape(-1), generator).view(2, -1)
+
+    def positives_and_visible(
+        self, batch: GraphTensors, generator: torch.Generator | None
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The step's pairs to reconstruct ``[2, k]`` and the edges the encoder sees ``[2, m]``
+        (``None``: the whole graph, for ``mask="none"``)."""
+        edges = batch.edge_index
+        if self.mask == "none":
+            return edges, None
+        if self.orientations and not batch.directed:
+            hidden = self.hidden_orientations(batch, generator)
+            pos = torch.cat([edges[:, hidden[0]], edges.flip(0)[:, hidden[1]]], dim=1)
+            return pos, edges[:, ~(hidden[0] & hidden[1])]
+        hidden = self.hidden_edges(batch, generator)
+        return edges[:, hidden], edges[:, ~hidden]
 
     def compute_loss(
         self, model: GraphAutoencoder, batch: GraphTensors, generator: torch.Generator | None
@@ -199,12 +248,11 @@ class MaskedEdgeObjective(Objective):
         """The step's loss, edge loss and degree loss (with their autograd graphs)."""
         if self.sampler is None:
             raise RuntimeError("MaskedEdgeObjective.setup must run before a step.")
-        hidden = self.hidden_edges(batch, generator)
-        pos = batch.edge_index[:, hidden]
-        if self.mask == "none":
+        pos, visible = self.positives_and_visible(batch, generator)
+        if visible is None:
             adj = batch.adj
         else:
-            adj = visible_adjacency(batch.edge_index[:, ~hidden], batch.num_nodes, batch.directed)
+            adj = visible_adjacency(visible, batch.num_nodes, batch.directed)
         z = model(batch.x, adj, generator).z
         neg = self.sampler.sample(pos.shape[1] * self.num_negatives, generator)
         pairs = torch.cat([pos, neg], dim=1)
@@ -216,7 +264,8 @@ class MaskedEdgeObjective(Objective):
         edge = negative_sampling_loss(pos_logits, neg_logits)
         if self.alpha > 0:
             predicted = model.degree_decoder(z, generator)
-            degree = F.mse_loss(predicted, degree_target(pos, batch.num_nodes))
+            both_ends = not (self.orientations and self.mask != "none" and not batch.directed)
+            degree = F.mse_loss(predicted, degree_target(pos, batch.num_nodes, both_ends=both_ends))
             return edge + self.alpha * degree, edge, degree
         return edge, edge, edge.new_zeros(())
 
