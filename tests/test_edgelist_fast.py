@@ -97,6 +97,8 @@ FAST_FILES = [
     ("semicolon.txt", "a;b\nb;c\n", {"delimiter": ";"}),
     ("header-true.txt", "1 2\n2 3\n3 4\n", {"header": True}),
     ("header-false.csv", "source,target\na,b\n", {"header": False}),
+    ("quoted-header.csv", '"source","target","weight"\nuser_1,user_2,0.5\nuser_2,user_3,3\n', {}),
+    ("quoted-header-lines.csv", '"source","tar\nget"\n# c\n\na,b\n', {"source_col": "source", "target_col": "tar\nget"}),
     ("chosen.csv", "id,node_a,node_b,strength\n1,a,b,2\n2,b,c,3\n", {"source_col": "node_a", "target_col": "NODE_B", "weight_col": "strength"}),
     ("extra-columns.csv", "edge_id,src,dst,time\n7,a,b,100\n8,b,c,200\n", {}),
     ("quotes-whitespace.txt", 'a "b\n"b c"\n', {}),
@@ -136,6 +138,8 @@ DECLINED = [
     ("quoted.csv", '"a","b"\n"b", "c"\n', {}),
     ("quoted-comma.csv", 'a,"b,1"\nb,c\n', {}),
     ("quote-spans-lines.csv", 'a,"\na,a\n', {}),  # one record, lines 1-2, whose line is 2
+    ("quote-spans-after-header.csv", 'source,target\n\na,"\na,a\nb,c\n', {}),
+    ("quote-in-comment.csv", 'source,target\n# "x"\na,b\n', {}),
     ("runs-of-spaces.txt", "a  b\nb c\n", {}),
     ("mixed-whitespace.txt", "a b\nb\tc\n", {}),
     ("leading-space.txt", "a b\n b c\n", {}),

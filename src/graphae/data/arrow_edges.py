@@ -9,9 +9,9 @@ reader's own. It declines without pyarrow, and for files with:
 - anything that is not a clean edge (a row of another width, an empty id, a weight
   that is not a finite number > 0, an id with a control character, a third column
   that looks like ids): the Python reader names the line;
-- a comment string after the header, or, with a delimiter, a double quote anywhere or a
-  field longer than ``csv.field_size_limit()``: the Python reader skips comments and
-  honours quoting and the csv module's limit;
+- a comment string after the header, or, with a delimiter, a double quote anywhere but
+  in the header or a field longer than ``csv.field_size_limit()``: the Python reader
+  skips comments and honours quoting and the csv module's limit;
 - control characters, a carriage return that ends no line, text that is not UTF-8, or
   whitespace other than spaces, tabs and line ends: the Python reader splits and strips
   on all of Python's whitespace;
@@ -114,8 +114,8 @@ def fast_text_edges(
         return None
     if layout is None:
         return None
-    cols, width, first_line = layout
-    rest = _rows_from(path, first_line, quoting=delimiter is not None)
+    cols, width, head_line, first_line = layout
+    rest = _rows_from(path, first_line, quotes_after=head_line if delimiter is not None else None)
     if rest is None:
         return None
     sep = _separator(rest, delimiter, comment)
@@ -135,8 +135,11 @@ def _usable_delimiter(delimiter: str | None) -> bool:
 
 def _layout(
     path: PathLike, delimiter: str | None, header: bool | None, comment: str | None, choice: ColumnChoice
-) -> tuple[EdgeColumns, int, int] | None:
-    """``(columns, fields per row, line of the first data row)`` as the Python reader sees them."""
+) -> tuple[EdgeColumns, int, int, int] | None:
+    """``(columns, fields per row, last line of the header or 0, line of the first data row)``.
+
+    All as the Python reader sees them; a record's line is its last one.
+    """
     with text_rows(path, delimiter, comment) as all_rows:
         head, rows = split_header(all_rows, header, edge_header_rule)
         first = next(rows, None)
@@ -152,14 +155,16 @@ def _layout(
         if not 2 <= width <= 3:
             return None
         cols = EdgeColumns.by_position(width)
-    return (cols, width, first[0]) if len(first[1]) == width else None
+    return (cols, width, 0 if head is None else head[0], first[0]) if len(first[1]) == width else None
 
 
-def _rows_from(path: PathLike, line: int, *, quoting: bool) -> bytes | None:
+def _rows_from(path: PathLike, line: int, *, quotes_after: int | None) -> bytes | None:
     """The file's bytes from the start of ``line`` (1-based), or ``None`` when that is not exact.
 
-    With quoting (the csv module), a quote before ``line`` may open a record that
-    spans lines and ends on ``line``: such a file is left to the Python reader.
+    With quoting (the csv module), the first data row may be a record that starts on an
+    earlier line (a quoted field holding a line break) and ends on ``line``; it starts
+    after line ``quotes_after`` (the header's last line), so a quote between the two
+    leaves the file to the Python reader. A quoted header is fine.
     """
     try:
         if Path(path).suffix.lower() == ".gz":
@@ -169,14 +174,16 @@ def _rows_from(path: PathLike, line: int, *, quoting: bool) -> bytes | None:
             data = Path(path).read_bytes()
     except (OSError, EOFError, zlib.error):
         return None
-    start = 0
-    for _ in range(line - 1):
+    start = quote_from = 0
+    for number in range(1, line):
         start = data.find(b"\n", start) + 1
         if start == 0:
             return None
+        if number == quotes_after:
+            quote_from = start
     if data.count(b"\r", 0, start) != data.count(b"\r\n", 0, start):
         return None  # a lone carriage return ends a line for Python: line numbers would differ
-    if quoting and data.find(b'"', 0, start) >= 0:
+    if quotes_after is not None and data.find(b'"', quote_from, start) >= 0:
         return None
     if start == 0 and data.startswith(_BOM):
         start = len(_BOM)
