@@ -78,7 +78,9 @@ def encode_endpoints(source: Any, target: Any) -> tuple[Any, np.ndarray, np.ndar
     Returns:
         ``(ids as a pyarrow array, source rows, target rows)``, rows as ``int64``.
     """
-    pa, pc, _ = arrow()  # type: ignore[misc]  # callers hold pyarrow already
+    import pyarrow as pa  # callers hold pyarrow already
+    import pyarrow.compute as pc
+
     n = len(source)
     chunks = [*_chunks(source), *_chunks(target)]
     both = pa.concat_arrays(chunks) if chunks else pa.array([], source.type)
@@ -122,7 +124,7 @@ def fast_text_edges(
     if sep is None:
         return None
     try:
-        return _parse(modules, path, rest, sep, width, cols, named_delimiter=delimiter is not None)
+        return _parse(modules, path, rest, sep, width, cols, csv_module=delimiter is not None)
     except GraphFileError:
         return None
     except modules[0].ArrowException:
@@ -232,13 +234,14 @@ def _parse(
     width: int,
     cols: EdgeColumns,
     *,
-    named_delimiter: bool,
+    csv_module: bool,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """The edges of ``rest`` read by pyarrow, or ``None`` where the Python reader would differ."""
     pa, pc, pacsv = modules
     names = [f"f{i}" for i in range(width)]
     wanted = [i for i in (cols.source, cols.target, cols.weight) if i is not None]
     # The csv module refuses fields over csv.field_size_limit(): every column is checked.
-    converted = range(width) if named_delimiter else wanted
+    converted = range(width) if csv_module else wanted
     trim = _has_spaces(rest, sep)
     table = pacsv.read_csv(
         pa.BufferReader(pa.py_buffer(rest)),
@@ -254,7 +257,7 @@ def _parse(
     )
     if table.num_rows == 0:
         return None
-    if named_delimiter and any(
+    if csv_module and any(
         pc.max(pc.binary_length(table.column(n))).as_py() > csv.field_size_limit() for n in names
     ):
         return None
