@@ -57,7 +57,7 @@ def test_a_closed_stdout_is_not_an_error(monkeypatch, tmp_path):
     def closed(*args, **kwargs):
         raise BrokenPipeError
 
-    monkeypatch.setattr(graphae.cli.embed, "write_table", closed)
+    monkeypatch.setattr(graphae.cli.embed, "write_columns", closed)
     saved = os.dup(sys.stdout.fileno())
     try:
         assert main(["embed", "--model", str(tmp_path / "m")]) == 0

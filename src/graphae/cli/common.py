@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import csv
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -89,12 +90,36 @@ def load_model(folder: str) -> Any:
     return load(folder)
 
 
+# CSV is formatted this many rows at a time: a million-row table never becomes one
+# list of Python objects.
+_BLOCK = 65536
+
+
 def write_table(path: str | None, header: list[str], rows: list[list[Any]]) -> None:
     """Rows as CSV on stdout, or atomically to a .csv/.tsv/.parquet file."""
+    columns = [list(col) for col in zip(*rows, strict=True)] if rows else [[] for _ in header]
+    write_columns(path, header, columns)
+
+
+def write_columns(path: str | None, header: list[str], columns: Sequence[np.ndarray | list[Any]]) -> None:
+    """A table given column by column: CSV on stdout, or atomically a .csv/.tsv/.parquet file.
+
+    numpy columns are written without Python code per row: Parquet takes the arrays as
+    they are, and CSV goes through the csv module a block of rows at a time
+    (``tolist`` and ``writerows(zip(...))`` loop in C), so a value reads as Python
+    writes it (``repr`` of a float).
+
+    Args:
+        path: The file, or ``None`` for stdout.
+        header: Column names.
+        columns: One 1-D array (or list) per name, all of one length.
+
+    Raises:
+        UserError: If ``path`` has another extension.
+        MissingDependencyError: For Parquet without pyarrow.
+    """
     if path is None:
-        writer = csv.writer(sys.stdout, lineterminator="\n")
-        writer.writerow(header)
-        writer.writerows(rows)
+        _write_csv(sys.stdout, ",", header, columns)
         return
     suffix = Path(path).suffix.lower()
     if suffix in (".parquet", ".pq"):
@@ -105,17 +130,22 @@ def write_table(path: str | None, header: list[str], rows: list[list[Any]]) -> N
             raise MissingDependencyError(
                 'writing Parquet needs pyarrow: pip install "graphae[parquet]"'
             ) from None
-        columns = list(zip(*rows, strict=True)) if rows else [[] for _ in header]
-        table = pa.table({name: list(col) for name, col in zip(header, columns, strict=True)})
+        table = pa.table({name: pa.array(col) for name, col in zip(header, columns, strict=True)})
         atomic_write(path, lambda f: pq.write_table(table, f))
         return
     if suffix not in (".csv", ".tsv", ".txt"):
         raise UserError(f"--out {path}: expected a .csv, .tsv or .parquet file name")
     delimiter = "\t" if suffix == ".tsv" else ","
+    atomic_write(path, lambda f: _write_csv(f, delimiter, header, columns), mode="w")
 
-    def write(f: Any) -> None:
-        writer = csv.writer(f, delimiter=delimiter, lineterminator="\n")
-        writer.writerow(header)
-        writer.writerows(rows)
 
-    atomic_write(path, write, mode="w")
+def _write_csv(f: Any, delimiter: str, header: list[str], columns: Sequence[np.ndarray | list[Any]]) -> None:
+    writer = csv.writer(f, delimiter=delimiter, lineterminator="\n")
+    writer.writerow(header)
+    for start in range(0, len(columns[0]) if columns else 0, _BLOCK):
+        block = [_as_list(col[start : start + _BLOCK]) for col in columns]
+        writer.writerows(zip(*block, strict=True))
+
+
+def _as_list(values: np.ndarray | list[Any]) -> list[Any]:
+    return values.tolist() if isinstance(values, np.ndarray) else list(values)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from graphae.cli.common import UserError, load_model, write_table
+import numpy as np
+
+from graphae.cli.common import UserError, load_model, write_columns
 
 
 def add_command(sub: Any) -> None:
@@ -26,6 +28,7 @@ def run(args: argparse.Namespace) -> int:
         )
     z = model.embedding_
     header = ["id"] + [f"z{k}" for k in range(z.shape[1])]
-    rows = [[node, *map(float, vec)] for node, vec in zip(model.node_ids_.tolist(), z, strict=True)]
-    write_table(args.out, header, rows)
+    # One column per dimension, as float64 (the values Python floats have always written).
+    dims = np.ascontiguousarray(z.T, dtype=np.float64)
+    write_columns(args.out, header, [model.node_ids_, *dims])
     return 0

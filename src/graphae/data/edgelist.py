@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from graphae.data.arrow_edges import encode_endpoints, fast_text_edges
 from graphae.data.columns import (
     ColumnChoice,
     EdgeColumns,
@@ -23,7 +24,7 @@ from graphae.data.columns import (
     resolve_columns,
 )
 from graphae.data.features import align, feature_source
-from graphae.data.parquet import PARQUET_SUFFIXES, column, id_column, read_table
+from graphae.data.parquet import PARQUET_SUFFIXES, column, id_column, pyarrow, read_table
 from graphae.data.text import (
     GraphFileError,
     PathLike,
@@ -87,6 +88,11 @@ def read_edgelist(
     ``from,to``, or (c) its first two fields are both non-numeric while the second
     row's are both numeric. ``header=True``/``False`` overrides the rule; giving
     ``source_col``/``target_col``/``weight_col`` means ``header=True``.
+
+    Speed: with pyarrow installed, text is read by its CSV reader and ids are mapped
+    by hashing, with no Python per edge, whenever that gives the same graph (no
+    comments after the header, no quoting, one kind of separator); other files, and
+    every file with an error, are read row by row, so the messages stay the same.
 
     Args:
         path: The edge-list file; ``.gz`` text is decompressed.
@@ -242,7 +248,11 @@ def _looks_directed(src: np.ndarray, dst: np.ndarray, n: int) -> bool:
 def _read_text_edges(
     path: PathLike, delimiter: str | None, header: bool | None, comment: str | None, choice: ColumnChoice
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(ids as text in order of first appearance, source rows, target rows)``."""
+    """``(ids as text in order of first appearance, source rows, target rows)``.
+
+    pyarrow reads the file when it can promise the same result (see
+    :mod:`graphae.data.arrow_edges`); otherwise, and for every error, Python does.
+    """
     if choice.given:
         if header is False:
             raise InputError(
@@ -250,6 +260,16 @@ def _read_text_edges(
                 "they cannot be used with header=False."
             )
         header = True
+    fast = fast_text_edges(path, delimiter, header, comment, choice)
+    if fast is not None:
+        return fast
+    return _read_text_rows(path, delimiter, header, comment, choice)
+
+
+def _read_text_rows(
+    path: PathLike, delimiter: str | None, header: bool | None, comment: str | None, choice: ColumnChoice
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_read_text_edges` in Python, row by row: the reference, and every error's source."""
     index: dict[str, int] = {}
     src: list[int] = []
     dst: list[int] = []
@@ -348,6 +368,43 @@ def _read_parquet_edges(path: PathLike, choice: ColumnChoice) -> tuple[np.ndarra
     s, d = (id_column(table, c, path) for c in pair)
     if cols.weight is not None:
         _check_weight_column(table, names[cols.weight], path)
+    encoded = _encode_arrow_ids(s, d)
+    if encoded is None:
+        return _encode_numpy_ids(s.to_numpy(), d.to_numpy(), table, pair, path)
+    dictionary, src, dst = encoded
+    ids = dictionary.to_numpy(zero_copy_only=False)
+    if ids.dtype == object:
+        check_id_text(ids.tolist(), path, lambda bad: _first_row(ids, src, dst, bad), unit="row")
+    return ids, src, dst
+
+
+def _encode_arrow_ids(s: Any, d: Any) -> tuple[Any, np.ndarray, np.ndarray] | None:
+    """:func:`encode_endpoints` for two string columns or two integer columns of one type, else ``None``.
+
+    Floats, and mixed types, go through numpy, whose ``np.unique`` defines their
+    equality (``-0.0 == 0.0``) and the common type (``int32`` with ``int64``).
+    """
+    pa, _ = pyarrow()
+    text = (pa.types.is_string, pa.types.is_large_string)
+    if any(f(s.type) for f in text) and any(f(d.type) for f in text):
+        s, d = s.cast(pa.large_string()), d.cast(pa.large_string())
+    elif not (pa.types.is_integer(s.type) and s.type == d.type):
+        return None
+    try:
+        return encode_endpoints(s, d)
+    except pa.ArrowException:
+        return None
+
+
+def _first_row(ids: np.ndarray, src: np.ndarray, dst: np.ndarray, node: Any) -> int:
+    k = int(np.flatnonzero(ids == node)[0])
+    return int(np.flatnonzero((src == k) | (dst == k))[0]) + 1
+
+
+def _encode_numpy_ids(
+    s: np.ndarray, d: np.ndarray, table: Any, pair: tuple[str, str], path: PathLike
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Ids in order of first appearance and the rows of each endpoint, by sorting."""
     both = np.empty(2 * len(s), dtype=np.result_type(s.dtype, d.dtype))
     both[0::2], both[1::2] = s, d
     try:

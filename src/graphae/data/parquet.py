@@ -56,28 +56,32 @@ def column(table: Any, name: str, path: PathLike) -> np.ndarray:
         GraphFileError: If the column holds a null, naming its first row.
     """
     col = table.column(name)
-    if col.null_count:
-        first = int(np.flatnonzero(col.is_null().to_numpy(zero_copy_only=False))[0])
-        raise GraphFileError(path, f"column {name!r} is empty (null)", first + 1, unit="row")
+    _check_no_nulls(col, name, path)
     return col.to_numpy()
 
 
-def id_column(table: Any, name: str, path: PathLike) -> np.ndarray:
-    """Column ``name`` of node ids as numpy: integers, finite floats or strings.
+def _check_no_nulls(col: Any, name: str, path: PathLike) -> None:
+    if col.null_count:
+        first = int(np.flatnonzero(col.is_null().to_numpy(zero_copy_only=False))[0])
+        raise GraphFileError(path, f"column {name!r} is empty (null)", first + 1, unit="row")
 
-    Dictionary-encoded columns are decoded first.
+
+def id_column(table: Any, name: str, path: PathLike) -> Any:
+    """Column ``name`` of node ids, as a ``pyarrow.ChunkedArray``: integers, finite floats or strings.
+
+    Dictionary-encoded columns are decoded first. Strings stay in Arrow: turning
+    millions of them into Python objects is the slow part of reading ids.
 
     Raises:
         GraphFileError: If the column holds a null, a non-finite float, or values of
             another type (structs, lists, bytes, dates...), which are no node ids.
     """
     pa, _ = pyarrow()
-    kind = table.schema.field(name).type
+    ids = table.column(name)
+    kind = ids.type
     if pa.types.is_dictionary(kind):
-        table = table.set_column(
-            table.column_names.index(name), name, table.column(name).cast(kind.value_type)
-        )
         kind = kind.value_type
+        ids = ids.cast(kind)
     if not (
         pa.types.is_integer(kind)
         or pa.types.is_floating(kind)
@@ -85,10 +89,12 @@ def id_column(table: Any, name: str, path: PathLike) -> np.ndarray:
         or pa.types.is_large_string(kind)
     ):
         raise GraphFileError(path, f"column {name!r} must hold integer, float or string node ids. Got {kind}")
-    ids = column(table, name, path)
-    if ids.dtype.kind == "f" and not np.isfinite(ids).all():
-        first = int(np.flatnonzero(~np.isfinite(ids))[0])
-        raise GraphFileError(
-            path, f"column {name!r} holds a non-finite node id ({ids[first]})", first + 1, unit="row"
-        )
+    _check_no_nulls(ids, name, path)
+    if pa.types.is_floating(kind):
+        values = ids.to_numpy()
+        if not np.isfinite(values).all():
+            first = int(np.flatnonzero(~np.isfinite(values))[0])
+            raise GraphFileError(
+                path, f"column {name!r} holds a non-finite node id ({values[first]})", first + 1, unit="row"
+            )
     return ids

@@ -295,13 +295,13 @@ def typed_ids(ids: np.ndarray) -> np.ndarray:
 
     Canonical means ``str(int(s)) == s``: ``"007"`` or ``"+7"`` keep every id a string.
     """
-    texts = [str(v) for v in ids.tolist()]
+    texts = list(map(str, ids.tolist()))
     try:
-        ints = [int(t) for t in texts]
-        if all(str(i) == t for i, t in zip(ints, texts, strict=True)):
-            return np.array(ints, dtype=np.int64)
+        ints = np.array(texts, dtype=np.int64)  # Python's int() on each text, looped in C
     except (ValueError, OverflowError):
-        pass
+        return object_array(texts)
+    if ints.astype(str).tolist() == texts:
+        return ints
     return object_array(texts)
 
 
