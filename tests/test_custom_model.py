@@ -48,6 +48,7 @@ class BilinearGAE(GraphAutoencoderEstimator):
         loss: str = "sampled",
         fastgae_nodes: int = 1000,
         fastgae_alpha: float = 1.0,
+        batch_size: int | str | None = "auto",
         epochs: int = 200,
         lr: float = 0.01,
         use_features: bool = True,
@@ -66,6 +67,7 @@ class BilinearGAE(GraphAutoencoderEstimator):
             loss=loss,
             fastgae_nodes=fastgae_nodes,
             fastgae_alpha=fastgae_alpha,
+            batch_size=batch_size,
             epochs=epochs,
             lr=lr,
             use_features=use_features,
@@ -159,5 +161,7 @@ def test_registry_rejects_bad_entries():
         def __init__(self, *, epochs: int = 200) -> None:
             super().__init__(epochs=epochs)
 
-    with pytest.raises(ValueError, match=r"Partial.__init__ must take every parameter.*missing: \['device'"):
+    with pytest.raises(
+        ValueError, match=r"Partial.__init__ must take every parameter.*missing: \['batch_size', 'device'"
+    ):
         register_model("partial", Partial)

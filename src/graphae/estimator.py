@@ -24,6 +24,7 @@ from graphae.nn.models import GraphAutoencoder
 from graphae.params import (
     Boolean,
     Constraint,
+    Either,
     Integer,
     NoneOr,
     Options,
@@ -94,6 +95,12 @@ class GraphAutoencoderEstimator(LinkPredictionMixin, BaseEstimator):
             default, 1000); ``>= N`` makes it the exact loss.
         fastgae_alpha: Sampling weights of ``loss="fastgae"`` are degree^alpha (1: the
             paper's best for Pubmed; 0: uniform).
+        batch_size: Edges scored at a time by the sampled loss (see
+            :mod:`graphae.training.chunks`). ``"auto"`` (the default) scores steps of up
+            to 8M edges at once and larger ones in chunks of ``max(4M, N)`` edges; an int
+            sets the chunk (and makes ``loss="auto"`` the sampled loss); ``None`` never
+            chunks. Chunks bound the loss's memory to one chunk's pairs; an epoch stays
+            one optimizer step on all the edges, with the same loss and gradient.
         epochs: Number of training epochs.
         lr: Adam learning rate.
         use_features: Use node features when the graph has them (``False``: identity features).
@@ -118,6 +125,7 @@ class GraphAutoencoderEstimator(LinkPredictionMixin, BaseEstimator):
         "loss": Options(LOSSES),
         "fastgae_nodes": Integer(2),
         "fastgae_alpha": _NonNegativeFloat(),
+        "batch_size": Either(Options(["auto"]), NoneOr(Integer(1))),
         "epochs": Integer(1),
         "lr": PositiveFloat(),
         "use_features": Boolean(),
@@ -139,6 +147,7 @@ class GraphAutoencoderEstimator(LinkPredictionMixin, BaseEstimator):
         loss: str = "auto",
         fastgae_nodes: int = DEFAULT_NODES,
         fastgae_alpha: float = DEFAULT_ALPHA,
+        batch_size: int | str | None = "auto",
         epochs: int = 200,
         lr: float = 0.01,
         use_features: bool = True,
@@ -156,6 +165,7 @@ class GraphAutoencoderEstimator(LinkPredictionMixin, BaseEstimator):
         self.loss = loss
         self.fastgae_nodes = fastgae_nodes
         self.fastgae_alpha = fastgae_alpha
+        self.batch_size = batch_size
         self.epochs = epochs
         self.lr = lr
         self.use_features = use_features
@@ -189,6 +199,7 @@ class GraphAutoencoderEstimator(LinkPredictionMixin, BaseEstimator):
             owner=type(self).__name__,
             fastgae_nodes=int(self.fastgae_nodes),
             fastgae_alpha=float(self.fastgae_alpha),
+            batch_size=self.batch_size,
         )
 
     def loss_for(self, num_nodes: int) -> str:
@@ -201,6 +212,8 @@ class GraphAutoencoderEstimator(LinkPredictionMixin, BaseEstimator):
         """
         if self.loss != "auto":
             return self.loss
+        if isinstance(getattr(self, "batch_size", None), numbers.Integral):
+            return "sampled"  # a batch size is a size of the sampled loss's chunks
         decoder = self.build_module(1, torch.Generator().manual_seed(0)).decoder
         return resolve_loss(self.loss, num_nodes, decoder.has_exact_loss, distributed.expected_world_size())
 

@@ -104,6 +104,17 @@ class NoneOr(Constraint):
         return value is None or self.inner.accepts(value)
 
 
+class Either(Constraint):
+    """What any of ``inners`` accepts (``Either(Options(["auto"]), NoneOr(Integer(1)))``)."""
+
+    def __init__(self, *inners: Constraint) -> None:
+        self.inners = inners
+        self.description = " or ".join(inner.description for inner in inners)
+
+    def accepts(self, value: Any) -> bool:
+        return any(inner.accepts(value) for inner in self.inners)
+
+
 def validate_params(owner: str, params: Mapping[str, Any], constraints: Mapping[str, Constraint]) -> None:
     """Check every declared parameter.
 

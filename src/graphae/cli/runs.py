@@ -122,6 +122,7 @@ class RunSession:
             "out_channels": args.latent,
             "loss": args.loss,
             **{k: getattr(args, k) for k in ("fastgae_nodes", "fastgae_alpha") if hasattr(args, k)},
+            "batch_size": getattr(args, "batch_size", None),  # "none" is turned into None below
             "epochs": args.epochs,
             "lr": args.lr,
             "use_features": features,
@@ -135,9 +136,16 @@ class RunSession:
         # Only the options the model declares (a heuristic takes none of the training ones),
         # and only those given: the others keep the model's own defaults (its paper's settings).
         declared = entry.estimator._get_param_names()
+        if getattr(args, "batch_size", None) is not None and "batch_size" not in declared:
+            raise UserError(
+                f"--batch-size: {args.model} does not take it (it chunks the sampled reconstruction loss "
+                "of the autoencoders that have one); leave it out"
+            )
         estimator = make_estimator(
             args.model, **{k: v for k, v in options.items() if k in declared and v is not None}
         )
+        if options["batch_size"] == "none":
+            estimator.set_params(batch_size=None)
         params = estimator.get_params()
         for option, name in (
             ("hidden", "hidden_channels"),

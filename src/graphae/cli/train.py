@@ -20,6 +20,15 @@ from graphae.training.fastgae import DEFAULT_ALPHA, DEFAULT_NODES
 RUNTIME_OPTIONS = ("--quiet", "--threads", "--device")
 
 
+def _batch_size(text: str) -> int | str | None:
+    if text.strip().lower() in ("auto", "none"):
+        return text.strip().lower()  # "none" stays a word here: None means "not given"
+    try:
+        return positive_int(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"expected auto, none or a positive integer, got {text!r}") from None
+
+
 def add_command(sub: Any) -> None:
     from graphae.registry import model_names
 
@@ -91,6 +100,14 @@ def add_command(sub: Any) -> None:
         default=DEFAULT_ALPHA,
         metavar="A",
         help=f"--loss fastgae: draw nodes with probability ~ degree^A (default {DEFAULT_ALPHA:g}; 0 uniform)",
+    )
+    model.add_argument(
+        "--batch-size",
+        type=_batch_size,
+        metavar="B",
+        help="edges scored at a time by the sampled loss: auto (default: all at once up to 8M edges, "
+        "else chunks of max(4M, nodes)), none, or a number (implies --loss sampled under auto); "
+        "chunks bound memory, and each epoch is still one step on all edges",
     )
     # Defaults are each model's own (its paper's settings), as `graphae models` lists them.
     model.add_argument("--epochs", type=positive_int, help="(default: the model's; 200 for gae)")

@@ -62,6 +62,7 @@ class _Adversarial(GraphAutoencoderEstimator):
         loss: str = "auto",
         fastgae_nodes: int = DEFAULT_NODES,
         fastgae_alpha: float = DEFAULT_ALPHA,
+        batch_size: int | str | None = "auto",
         epochs: int = 200,
         lr: float = 0.0005,
         use_features: bool = True,
@@ -80,6 +81,7 @@ class _Adversarial(GraphAutoencoderEstimator):
             loss=loss,
             fastgae_nodes=fastgae_nodes,
             fastgae_alpha=fastgae_alpha,
+            batch_size=batch_size,
             epochs=epochs,
             lr=lr,
             use_features=use_features,
@@ -104,6 +106,7 @@ class _Adversarial(GraphAutoencoderEstimator):
             owner=type(self).__name__,
             fastgae_nodes=int(self.fastgae_nodes),
             fastgae_alpha=float(self.fastgae_alpha),
+            batch_size=self.batch_size,
         )
 
 

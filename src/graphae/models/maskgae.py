@@ -99,6 +99,9 @@ class MaskGAE(GraphAutoencoderEstimator):
         grad_clip: Largest gradient norm (0: no clipping).
         loss: Must be ``"sampled"`` (the only loss of this model); ``fastgae_nodes`` and
             ``fastgae_alpha`` do not apply.
+        batch_size: Hidden edges scored at a time, in chunks whose gradients add up to the
+            step's (see :mod:`graphae.training.chunks`; ``"auto"``: chunks above 8M
+            training edges).
         epochs, lr, ...: As for :class:`~graphae.estimator.GraphAutoencoderEstimator`.
 
     Example:
@@ -154,6 +157,7 @@ class MaskGAE(GraphAutoencoderEstimator):
         loss: str = "sampled",
         fastgae_nodes: int = DEFAULT_NODES,
         fastgae_alpha: float = DEFAULT_ALPHA,
+        batch_size: int | str | None = "auto",
         epochs: int = 500,
         lr: float = 0.01,
         use_features: bool = True,
@@ -172,6 +176,7 @@ class MaskGAE(GraphAutoencoderEstimator):
             loss=loss,
             fastgae_nodes=fastgae_nodes,
             fastgae_alpha=fastgae_alpha,
+            batch_size=batch_size,
             epochs=epochs,
             lr=lr,
             use_features=use_features,
@@ -264,4 +269,5 @@ class MaskGAE(GraphAutoencoderEstimator):
             grad_clip=float(self.grad_clip),
             orientations=bool(self.mask_orientations),
             owner=type(self).__name__,
+            batch_size=self.batch_size,
         )

@@ -80,8 +80,7 @@ class GraphTensors:
         if graph.directed:
             adj = SparseOperator(gcn_norm(edges, graph.num_nodes, directed=True))
         else:
-            both = torch.cat([edges, edges.flip(0)], dim=1)
-            adj = SparseOperator(gcn_norm(both, graph.num_nodes), symmetric=True)
+            adj = SparseOperator(gcn_norm(edges, graph.num_nodes, add_reverse=True), symmetric=True)
         x = features_to_tensor(graph.x, device) if features else None
         if x is not None and x.layout != torch.strided:
             x = SparseOperator(x)

@@ -126,6 +126,9 @@ def train(
             )
         data = data.sharded(distributed.rank, distributed.world_size)
     objective.setup(model, data)
+    track_edges = getattr(callback, "track_edges", None)
+    if objective.chunk_size is not None and track_edges is not None:
+        objective.on_chunk = track_edges(sum(batch.edge_index.shape[1] for batch in data.batches()))
     if distributed is not None:
         objective.distribute(model, distributed)
     optimizers = objective.configure_optimizers(model)

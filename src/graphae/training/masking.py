@@ -36,6 +36,7 @@ from graphae.losses import negative_sampling_loss
 from graphae.nn.functional import SparseOperator, gcn_norm
 from graphae.nn.models import GraphAutoencoder
 from graphae.sampling import NegativeSampler
+from graphae.training.chunks import chunked_sampled_loss, resolve_batch_size
 from graphae.training.data import GraphTensors
 from graphae.training.objectives import Objective
 
@@ -124,8 +125,7 @@ def visible_adjacency(edge_index: torch.Tensor, num_nodes: int, directed: bool) 
     """The normalised adjacency (:func:`~graphae.nn.gcn_norm`) of the given edges, as training uses it."""
     if directed:
         return SparseOperator(gcn_norm(edge_index, num_nodes, directed=True))
-    both = torch.cat([edge_index, edge_index.flip(0)], dim=1)
-    return SparseOperator(gcn_norm(both, num_nodes), symmetric=True)
+    return SparseOperator(gcn_norm(edge_index, num_nodes, add_reverse=True), symmetric=True)
 
 
 def _at_least_one(hidden: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
@@ -158,6 +158,9 @@ class MaskedEdgeObjective(Objective):
         orientations: Hide each orientation of an undirected edge on its own, as the
             reference code does (see the module); no effect on a directed graph.
         owner: Name used in error messages (the estimator's class name).
+        batch_size: Hidden edges scored at a time (see :mod:`graphae.training.chunks`):
+            ``"auto"`` chunks training graphs of more than 8M edges, an int sets the
+            chunk, ``None`` never chunks. Each step still takes one optimizer step.
     """
 
     def __init__(
@@ -172,6 +175,7 @@ class MaskedEdgeObjective(Objective):
         grad_clip: float = 1.0,
         orientations: bool = False,
         owner: str = "the model",
+        batch_size: int | str | None = "auto",
     ) -> None:
         if mask not in MASKS:
             raise ParameterError(
@@ -180,6 +184,7 @@ class MaskedEdgeObjective(Objective):
         self.lr, self.weight_decay, self.mask, self.mask_ratio = lr, weight_decay, mask, mask_ratio
         self.walk_length, self.num_negatives, self.alpha = walk_length, num_negatives, alpha
         self.grad_clip, self.orientations, self.owner = grad_clip, orientations, owner
+        self.batch_size = batch_size
         self.sampler: NegativeSampler | None = None
         self.paths: PathMasker | None = None
 
@@ -190,6 +195,7 @@ class MaskedEdgeObjective(Objective):
                 "decoder (graphae.nn.deep_encoder.MaskedGraphAutoencoder with degree_decoder)."
             )
         self.sampler = NegativeSampler(data.edge_index, data.num_nodes, data.directed)
+        self.chunk_size = resolve_batch_size(self.batch_size, data.edge_index.shape[1], data.num_nodes)
         self.paths = (
             PathMasker(data.edge_index, data.num_nodes, data.directed) if self.mask == "path" else None
         )
@@ -254,14 +260,22 @@ class MaskedEdgeObjective(Objective):
         else:
             adj = visible_adjacency(visible, batch.num_nodes, batch.directed)
         z = model(batch.x, adj, generator).z
-        neg = self.sampler.sample(pos.shape[1] * self.num_negatives, generator)
-        pairs = torch.cat([pos, neg], dim=1)
         decoder = model.decoder
-        logits = (
-            decoder(z, pairs, generator) if getattr(decoder, "takes_generator", False) else decoder(z, pairs)
-        )
-        pos_logits, neg_logits = logits.split([pos.shape[1], neg.shape[1]])
-        edge = negative_sampling_loss(pos_logits, neg_logits)
+        if self.chunk_size is not None and self.chunk_size < pos.shape[1]:
+            # The bar counts the training graph's edges per epoch, not the hidden ones: no on_chunk.
+            edge = chunked_sampled_loss(
+                decoder, z, pos, self.sampler, self.chunk_size, generator, None, self.num_negatives
+            )
+        else:
+            neg = self.sampler.sample(pos.shape[1] * self.num_negatives, generator)
+            pairs = torch.cat([pos, neg], dim=1)
+            logits = (
+                decoder(z, pairs, generator)
+                if getattr(decoder, "takes_generator", False)
+                else decoder(z, pairs)
+            )
+            pos_logits, neg_logits = logits.split([pos.shape[1], neg.shape[1]])
+            edge = negative_sampling_loss(pos_logits, neg_logits)
         if self.alpha > 0:
             predicted = model.degree_decoder(z, generator)
             both_ends = not (self.orientations and self.mask != "none" and not batch.directed)

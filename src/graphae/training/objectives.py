@@ -9,7 +9,9 @@ steps...), and what it logs. A new kind of training is a new objective, not a ne
 
 from __future__ import annotations
 
+import numbers
 import warnings
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -18,6 +20,7 @@ from graphae.errors import ParameterError, SlowTrainingWarning
 from graphae.losses import negative_sampling_loss, vgae_kl_term
 from graphae.nn.models import GraphAutoencoder
 from graphae.sampling import NegativeSampler
+from graphae.training.chunks import chunked_sampled_loss, resolve_batch_size
 from graphae.training.data import GraphTensors
 from graphae.training.distributed import DistributedContext
 from graphae.training.fastgae import DEFAULT_ALPHA, DEFAULT_NODES, SubgraphSampler, subgraph_exact_loss
@@ -91,7 +94,14 @@ class Objective:
     batch of every epoch. State that must survive a
     restart beyond the model, the optimizers and the random generator goes in
     :meth:`state_dict` (most objectives have none).
+
+    An objective that scores an epoch's edges in chunks sets ``chunk_size`` at
+    :meth:`setup` and calls ``on_chunk`` (when the loop sets it: progress) with the
+    number of edges of each chunk.
     """
+
+    chunk_size: int | None = None
+    on_chunk: Callable[[int], None] | None = None
 
     def setup(self, model: GraphAutoencoder, data: GraphTensors) -> None:
         """Prepare for training ``model`` on ``data`` (the whole training graph).
@@ -165,6 +175,11 @@ class ReconstructionObjective(Objective):
         owner: Name used in error messages (the estimator's class name).
         fastgae_nodes: Nodes per subgraph of ``loss="fastgae"`` (``>= N``: the exact loss).
         fastgae_alpha: Exponent of the degree in the sampling weights of ``loss="fastgae"``.
+        batch_size: Edges per chunk of the sampled loss (see
+            :mod:`graphae.training.chunks`): ``"auto"`` chunks batches of more than 8M
+            edges, an int chunks by that many (and makes ``loss="auto"`` the sampled
+            loss), ``None`` scores the whole batch at once. Chunks bound the memory of
+            the loss; each epoch is still one step on all the edges.
     """
 
     def __init__(
@@ -175,6 +190,7 @@ class ReconstructionObjective(Objective):
         *,
         fastgae_nodes: int = DEFAULT_NODES,
         fastgae_alpha: float = DEFAULT_ALPHA,
+        batch_size: int | str | None = "auto",
     ) -> None:
         if loss not in LOSSES:
             raise ParameterError(
@@ -182,6 +198,14 @@ class ReconstructionObjective(Objective):
             )
         self.loss, self.lr, self.owner = loss, lr, owner
         self.fastgae_nodes, self.fastgae_alpha = fastgae_nodes, fastgae_alpha
+        if isinstance(batch_size, numbers.Integral) and loss in ("exact", "fastgae"):
+            raise ParameterError(
+                f"The 'batch_size' parameter of {owner} chunks the sampled loss, but 'loss' is {loss!r}: "
+                "use loss='sampled' (or 'auto') with a batch size, or leave batch_size at 'auto'."
+            )
+        self.batch_size = batch_size
+        self.chunk_size: int | None = None  # batch_size resolved at setup
+        self.on_chunk: Callable[[int], None] | None = None  # progress, told the edges of each chunk
         self.resolved_loss: str | None = None
         self.sampler: NegativeSampler | None = None
         self.subgraphs: SubgraphSampler | None = None
@@ -195,8 +219,15 @@ class ReconstructionObjective(Objective):
             )
         self.parallel = None
         warn_if_slow(self.loss, data.num_nodes, self.owner)
+        asked = (
+            "sampled" if self.loss == "auto" and isinstance(self.batch_size, numbers.Integral) else self.loss
+        )
         loss = self.resolved_loss = resolve_loss(
-            self.loss, data.num_nodes, model.decoder.has_exact_loss, data.world_size
+            asked, data.num_nodes, model.decoder.has_exact_loss, data.world_size
+        )
+        edges = -(-data.edge_index.shape[1] // data.world_size)  # of the largest shard
+        self.chunk_size = (
+            resolve_batch_size(self.batch_size, edges, data.num_nodes) if loss == "sampled" else None
         )
         self.sampler = (
             NegativeSampler(data.edge_index, data.num_nodes, data.directed) if loss == "sampled" else None
@@ -259,6 +290,10 @@ class ReconstructionObjective(Objective):
             return subgraph_exact_loss(model.decoder, z, pos, nodes, batch.directed)
         if self.sampler is None:
             raise RuntimeError("ReconstructionObjective.setup must run before the sampled loss.")
+        if self.chunk_size is not None and self.chunk_size < pos.shape[1]:
+            return chunked_sampled_loss(
+                model.decoder, z, pos, self.sampler, self.chunk_size, generator, self.on_chunk
+            )
         neg = self.sampler.sample(pos.shape[1], generator)
         # One decoder call for both sets: half the gathers (and scatters in backward).
         logits = model.decoder(z, torch.cat([pos, neg], dim=1))
