@@ -52,6 +52,10 @@ class GCNConv(nn.Module):
         x: torch.Tensor | SparseOperator | None,
         adj: torch.Tensor | SparseOperator,
     ) -> torch.Tensor:
+        if isinstance(adj, SparseOperator):
+            ax = adj.propagated(x)  # A X computed once per fit: see SparseOperator.share_features
+            if ax is not None:
+                return ax @ self.weight
         return adj @ self.transform(x)
 
     def __repr__(self) -> str:

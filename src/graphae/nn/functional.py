@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from typing import Any
 
 import torch
 
@@ -231,6 +232,29 @@ class SparseOperator:
         self.a = a
         self.a_t = a if symmetric else transpose_csr(a)
         self._t_order: torch.Tensor | None = None
+        self._features: torch.Tensor | None = None
+        self._propagated: torch.Tensor | None = None
+
+    def share_features(self, x: torch.Tensor | None) -> None:
+        """Let :meth:`propagated` keep ``A @ x`` for these constant dense features (``None``: forget).
+
+        A first GCN layer ``A (X W)`` equals ``(A X) W``: with ``A X`` computed once per fit,
+        each forward is a dense product and its backward needs no sparse product, two
+        sparse products saved per epoch for ``N x F`` more floats. Training data calls
+        this for its own adjacency and features (see :class:`~graphae.training.GraphTensors`).
+        """
+        if x is not None and (x.layout != torch.strided or x.requires_grad):
+            raise ValueError("share_features takes a constant dense tensor.")
+        self._features, self._propagated = x, None
+
+    def propagated(self, x: Any) -> torch.Tensor | None:
+        """``A @ x``, kept after the first call, when ``x`` is the shared features; else ``None``."""
+        if x is None or x is not self._features:
+            return None
+        if self._propagated is None:
+            with torch.no_grad():
+                self._propagated = self.a @ x
+        return self._propagated
 
     def with_values(self, values: torch.Tensor) -> SparseOperator:
         """The same sparsity pattern with other (constant) values, such as a dropout of these.
@@ -259,6 +283,7 @@ class SparseOperator:
             t.crow_indices(), t.col_indices(), values[self._t_order], t.shape, check_invariants=False
         )
         out._t_order = self._t_order
+        out._features, out._propagated = None, None  # other values: another matrix
         return out
 
     @property

@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 
 from graphae.errors import ParameterError
-from graphae.nn.decoders import Decoder
+from graphae.nn.decoders import Decoder, InnerProductDecoder
 from graphae.sampling import NegativeSampler
 
 # batch_size="auto" scores the edges in chunks once a step has more than this many
@@ -63,16 +63,26 @@ def resolve_batch_size(batch_size: int | str | None, num_edges: int, num_nodes: 
 class _ChunkedLoss(torch.autograd.Function):
     """The loss summed over chunks, its gradient computed chunk by chunk during forward.
 
-    Inputs after the two plain arguments are ``z`` and the decoder's parameters; backward
-    returns the gradients summed in forward, scaled by the incoming gradient.
+    Inputs after the three plain arguments are ``z`` and the decoder's parameters; backward
+    returns the gradients summed in forward, scaled by the incoming gradient. With
+    ``analytic`` (the inner-product decoder) each chunk adds its gradient of ``z`` into one
+    buffer by hand, with no autograd graph: each pair's two rows are gathered once, where
+    autograd gathers them again in backward and fills a fresh ``[N, d]`` buffer per chunk.
     """
 
     @staticmethod
-    def forward(ctx, chunk_loss, num_chunks, z, *params):  # type: ignore[override]
-        z_leaf = z.detach().requires_grad_()
+    def forward(ctx, chunk_loss, num_chunks, analytic, z, *params):  # type: ignore[override]
+        z_leaf = z.detach()
+        total = torch.zeros((), dtype=z.dtype, device=z.device)
+        if analytic is not None:
+            grad = torch.zeros_like(z_leaf)
+            for i in range(num_chunks):
+                total += analytic(z_leaf, grad, i)
+            ctx.sums = [grad, *(torch.zeros_like(p) for p in params)]
+            return total
+        z_leaf.requires_grad_()
         inputs = [z_leaf, *params]
         sums: list[torch.Tensor | None] = [None] * len(inputs)
-        total = torch.zeros((), dtype=z.dtype, device=z.device)
         with torch.enable_grad():
             for i in range(num_chunks):
                 part = chunk_loss(z_leaf, i)
@@ -87,7 +97,34 @@ class _ChunkedLoss(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad):  # type: ignore[override]
         sums, ctx.sums = ctx.sums, None
-        return (None, None, *(s * grad for s in sums))
+        return (None, None, None, *(s * grad for s in sums))
+
+
+def _inner_product_part(
+    z: torch.Tensor, grad: torch.Tensor, pairs: torch.Tensor, positive: bool, weight: float
+) -> torch.Tensor:
+    """``weight`` times the cross-entropy of ``sigmoid(z_i . z_j)`` against the label; adds its gradient to ``grad``.
+
+    d/dx softplus(-x) = sigmoid(x) - 1 and d/dx softplus(x) = sigmoid(x); pairs are taken
+    ``_PIECE`` at a time, so that their ``[piece, d]`` gathers stay in cache.
+    """
+    total = torch.zeros((), dtype=z.dtype, device=z.device)
+    for start in range(0, pairs.shape[1], _PIECE):
+        src, dst = pairs[0, start : start + _PIECE], pairs[1, start : start + _PIECE]
+        zs, zd = z.index_select(0, src), z.index_select(0, dst)
+        x = (zs * zd).sum(-1)
+        total += F.softplus(-x if positive else x).sum()
+        g = torch.sigmoid(x)
+        if positive:
+            g -= 1.0
+        g = g.mul_(weight).unsqueeze(1)
+        grad.index_add_(0, src, g * zd)
+        grad.index_add_(0, dst, g * zs)
+    return total * weight
+
+
+# Pairs per piece of the analytic inner-product path (as graphae.nn.functional's chunks).
+_PIECE = 1 << 16
 
 
 def chunked_sampled_loss(
@@ -146,5 +183,16 @@ def chunked_sampled_loss(
             on_chunk(k)
         return value
 
+    def analytic(z_leaf: torch.Tensor, grad: torch.Tensor, i: int) -> torch.Tensor:
+        edges = pos[:, starts[i] : starts[i] + batch_size]
+        k = edges.shape[1]
+        neg = sampler.sample(k * num_negatives, generator)
+        value = _inner_product_part(z_leaf, grad, edges, True, 1.0 / num_edges)
+        value = value + _inner_product_part(z_leaf, grad, neg, False, 1.0 / (num_edges * num_negatives))
+        if on_chunk is not None:
+            on_chunk(k)
+        return value
+
     params = [p for p in decoder.parameters() if p.requires_grad]
-    return _ChunkedLoss.apply(chunk_loss, len(starts), z, *params)
+    plain = type(decoder) is InnerProductDecoder and not params
+    return _ChunkedLoss.apply(chunk_loss, len(starts), analytic if plain else None, z, *params)

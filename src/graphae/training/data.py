@@ -84,6 +84,8 @@ class GraphTensors:
         x = features_to_tensor(graph.x, device) if features else None
         if x is not None and x.layout != torch.strided:
             x = SparseOperator(x)
+        elif x is not None:
+            adj.share_features(x)  # a first GCN layer reuses A X (see SparseOperator.share_features)
         return cls(x=x, adj=adj, edge_index=edges, num_nodes=graph.num_nodes, directed=graph.directed)
 
     @property
