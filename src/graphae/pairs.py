@@ -41,7 +41,7 @@ def pair_keys(pairs: Array, num_nodes: int, directed: bool) -> Array:
     """
     src, dst = pairs[0], pairs[1]
     if isinstance(pairs, np.ndarray):
-        src, dst = src.astype(np.int64), dst.astype(np.int64)
+        src, dst = src.astype(np.int64, copy=False), dst.astype(np.int64, copy=False)
         if not directed:
             src, dst = np.minimum(src, dst), np.maximum(src, dst)
     else:  # a torch tensor: kept on its device
@@ -65,3 +65,46 @@ def num_pairs(num_nodes: int, directed: bool) -> int:
     """Number of pairs of distinct nodes: ``N (N - 1)`` ordered or ``N (N - 1) / 2`` unordered."""
     ordered = num_nodes * (num_nodes - 1)
     return ordered if directed else ordered // 2
+
+
+def sorted_unique(values: np.ndarray) -> np.ndarray:
+    """``np.unique(values)`` by a sort and a comparison of neighbours.
+
+    numpy 2.3+ computes a plain ``np.unique`` with a hash table: about 1 s per million
+    int64 keys, 100 times a sort (which is near free on keys that are already sorted,
+    as a graph's edge keys are).
+    """
+    return _drop_repeats(np.sort(values))
+
+
+def _drop_repeats(ordered: np.ndarray) -> np.ndarray:
+    if len(ordered) < 2:
+        return ordered
+    keep = np.empty(len(ordered), dtype=bool)
+    keep[0] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=keep[1:])
+    return ordered[keep]
+
+
+def distinct_pair_keys(pairs: np.ndarray, num_nodes: int, directed: bool) -> np.ndarray:
+    """Sorted keys of the pairs of distinct nodes, each once: self loops and duplicates dropped.
+
+    Args:
+        pairs: ``[2, k]`` integer numpy pairs in ``[0, num_nodes)``.
+        num_nodes: ``N``, with ``N * N`` below ``2**63`` (see :func:`keys_fit`).
+        directed: Key ordered pairs (``True``) or unordered ones (``False``).
+
+    Returns:
+        ``[m]`` sorted int64 keys, ``m <= k``.
+    """
+    loops = pairs[0] == pairs[1]
+    if loops.any():
+        pairs = pairs[:, ~loops]
+    keys = pair_keys(pairs, num_nodes, directed)
+    keys.sort()  # a new array: sorted in place, saving a copy of E keys
+    return _drop_repeats(keys)
+
+
+def keys_fit(num_nodes: int) -> bool:
+    """Whether every pair of ``num_nodes`` nodes has an int64 key (``N * N < 2**63``)."""
+    return num_nodes * num_nodes <= np.iinfo(np.int64).max
