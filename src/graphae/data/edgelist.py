@@ -13,7 +13,6 @@ import warnings
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
 
 from graphae.data.arrow_edges import encode_endpoints, fast_text_edges
 from graphae.data.columns import (
@@ -42,6 +41,7 @@ from graphae.data.text import (
 )
 from graphae.errors import InputError
 from graphae.graph import Graph
+from graphae.pairs import distinct_pair_keys, keys_fit
 
 __all__ = ["read_edgelist", "read_labelled_pairs", "read_pairs"]
 
@@ -157,17 +157,25 @@ def read_edgelist(
         ids, x = align(ids, feat_ids, x, where)
     if from_text:
         ids = typed_ids(ids)
-    if not directed and _looks_directed(src, dst, len(ids)):
+    edge_index = np.stack([dst, src] if reverse else [src, dst])
+    fields = {"x": x, "name": name or stem(path), "node_ids": ids}
+    if directed:
+        return Graph.from_edge_index(edge_index, len(ids), directed=True, **fields)
+    if keys_fit(len(ids)):
+        keys = distinct_pair_keys(edge_index, len(ids), directed=False)
+        listed, edges = len(distinct_pair_keys(edge_index, len(ids), directed=True)), len(keys)
+    else:  # no int64 pair keys: count by rows
+        keys, (listed, edges) = None, _count_pairs(edge_index)
+    if _looks_directed(listed, edges):
         warnings.warn(
             f"{os.fspath(path)}: the edge list looks directed (some edges are listed both ways, "
             "others one way only); it was made undirected.",
             UserWarning,
             stacklevel=2,
         )
-    edge_index = np.stack([dst, src] if reverse else [src, dst])
-    return Graph.from_edge_index(
-        edge_index, len(ids), directed=directed, x=x, name=name or stem(path), node_ids=ids
-    )
+    if keys is None:
+        return Graph.from_edge_index(edge_index, len(ids), **fields)
+    return Graph._from_edge_keys(keys, len(ids), **fields)
 
 
 def read_pairs(
@@ -231,17 +239,24 @@ def _pair_rows(
     return pairs
 
 
-def _looks_directed(src: np.ndarray, dst: np.ndarray, n: int) -> bool:
+def _looks_directed(listed: int, edges: int) -> bool:
     """At least 1% but not all of the listed pairs also listed reversed: a directed list.
 
     A list of each edge once (reversed duplicates by chance stay under 1%) or of every
     edge both ways is the usual encoding of an undirected graph and passes silently.
+
+    Args:
+        listed: Distinct ordered pairs of distinct nodes in the list.
+        edges: Distinct unordered pairs among them: a pair listed both ways is one edge.
     """
-    keep = src != dst
-    ones = np.ones(np.count_nonzero(keep), dtype=np.float32)
-    listed = sp.csr_matrix((ones, (src[keep], dst[keep])), shape=(n, n))  # duplicates summed
-    both = listed.multiply(listed.T).nnz
-    return 0.01 * listed.nnz <= both < listed.nnz and both > 0
+    both = 2 * (listed - edges)  # listed pairs whose reverse is listed too
+    return 0.01 * listed <= both < listed and both > 0
+
+
+def _count_pairs(edge_index: np.ndarray) -> tuple[int, int]:
+    """``(distinct ordered pairs, distinct unordered pairs)`` of distinct nodes, without pair keys."""
+    pairs = edge_index[:, edge_index[0] != edge_index[1]]
+    return np.unique(pairs, axis=1).shape[1], np.unique(np.sort(pairs, axis=0), axis=1).shape[1]
 
 
 # Text ------------------------------------------------------------------------------
