@@ -14,7 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from graphae.data.arrow_edges import encode_endpoints, fast_text_edges
+from graphae.data.arrow_edges import fast_text_edges
+from graphae.data.arrow_ids import encode_endpoints
 from graphae.data.columns import (
     ColumnChoice,
     EdgeColumns,
@@ -398,12 +399,12 @@ def _encode_arrow_ids(s: Any, d: Any) -> tuple[Any, np.ndarray, np.ndarray] | No
 
     Floats, and mixed types, go through numpy, whose ``np.unique`` defines their
     equality (``-0.0 == 0.0``) and the common type (``int32`` with ``int64``).
+    String and large_string count as one type.
     """
     pa, _ = pyarrow()
     text = (pa.types.is_string, pa.types.is_large_string)
-    if any(f(s.type) for f in text) and any(f(d.type) for f in text):
-        s, d = s.cast(pa.large_string()), d.cast(pa.large_string())
-    elif not (pa.types.is_integer(s.type) and s.type == d.type):
+    both_text = any(f(s.type) for f in text) and any(f(d.type) for f in text)
+    if not both_text and not (pa.types.is_integer(s.type) and s.type == d.type):
         return None
     try:
         return encode_endpoints(s, d)
