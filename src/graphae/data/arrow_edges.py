@@ -166,7 +166,7 @@ def _separator(rest: bytes, delimiter: str | None, comment: str | None) -> str |
     """The one-byte field separator for pyarrow, or ``None`` when ``rest`` needs the Python reader."""
     if comment and comment.encode("utf-8") in rest:
         return None
-    if rest.count(b"\r") != rest.count(b"\r\n"):
+    if b"\r" in rest and rest.count(b"\r") != rest.count(b"\r\n"):  # one fast scan when there is none
         return None
     odd = rest.translate(None, _PLAIN_BYTES)
     if odd:
