@@ -2,7 +2,14 @@ import numpy as np
 import pytest
 import torch
 
-from graphae.pairs import distinct_pair_keys, keys_fit, num_pairs, pair_keys, pairs_of
+from graphae.pairs import (
+    distinct_pair_keys,
+    keys_fit,
+    num_pairs,
+    pair_keys,
+    pairs_of,
+    unordered_keys_and_ordered_count,
+)
 
 
 @pytest.mark.parametrize("kind", [np.asarray, torch.as_tensor], ids=["numpy", "torch"])
@@ -44,6 +51,18 @@ def test_distinct_pair_keys_is_np_unique_of_the_keys_of_distinct_nodes(seed: int
     np.testing.assert_array_equal(
         distinct_pair_keys(pairs, 6, directed), np.unique(pair_keys(off, 6, directed))
     )
+
+
+@pytest.mark.parametrize("num_nodes", [7, 2_500_000_000], ids=["direction-bit", "two-sorts"])
+@pytest.mark.parametrize("seed", range(10))
+def test_unordered_keys_and_ordered_count_is_two_distinct_pair_keys(seed: int, num_nodes: int) -> None:
+    # Past 2 N^2 >= 2**63 (N = 2.5e9) the direction bit has no room: two sorts instead.
+    rng = np.random.default_rng(seed)
+    pairs = rng.integers(0, 7, (2, int(rng.integers(0, 40))))
+    pairs = np.concatenate([pairs, pairs[::-1, : int(rng.integers(0, 10))]], axis=1)
+    keys, ordered = unordered_keys_and_ordered_count(pairs, num_nodes)
+    np.testing.assert_array_equal(keys, distinct_pair_keys(pairs, num_nodes, directed=False))
+    assert ordered == len(distinct_pair_keys(pairs, num_nodes, directed=True))
 
 
 def test_keys_fit_int64() -> None:

@@ -110,6 +110,33 @@ def distinct_pair_keys(pairs: np.ndarray, num_nodes: int, directed: bool) -> np.
     return _drop_repeats(keys)
 
 
+def unordered_keys_and_ordered_count(pairs: np.ndarray, num_nodes: int) -> tuple[np.ndarray, int]:
+    """:func:`distinct_pair_keys` of unordered pairs, and the number of distinct ordered ones.
+
+    Both from one sort: each pair's unordered key carries its direction (``i > j``) as
+    an extra low bit, so a pair listed both ways is two keys that differ in that bit
+    only. Needs ``2 * N * N`` below ``2**63``; past that, two sorts.
+
+    Returns:
+        ``(sorted unordered keys, count of distinct ordered pairs)``; the count is the
+        number of keys plus the number of pairs listed both ways.
+    """
+    if 2 * num_nodes * num_nodes > np.iinfo(np.int64).max:
+        ordered = len(distinct_pair_keys(pairs, num_nodes, directed=True))
+        return distinct_pair_keys(pairs, num_nodes, directed=False), ordered
+    keys = pair_keys(pairs, num_nodes, directed=False)
+    keys <<= 1
+    keys += pairs[0] > pairs[1]
+    loops = pairs[0] == pairs[1]
+    if loops.any():
+        keys = keys[~loops]
+    keys.sort()
+    keys = _drop_repeats(keys)
+    ordered = len(keys)
+    keys >>= 1
+    return _drop_repeats(keys), ordered
+
+
 def keys_fit(num_nodes: int) -> bool:
     """Whether every pair of ``num_nodes`` nodes has an int64 key (``N * N < 2**63``)."""
     return num_nodes * num_nodes <= np.iinfo(np.int64).max

@@ -42,7 +42,7 @@ from graphae.data.text import (
 )
 from graphae.errors import InputError
 from graphae.graph import Graph
-from graphae.pairs import distinct_pair_keys, keys_fit
+from graphae.pairs import keys_fit, unordered_keys_and_ordered_count
 
 __all__ = ["read_edgelist", "read_labelled_pairs", "read_pairs"]
 
@@ -162,11 +162,7 @@ def read_edgelist(
     fields = {"x": x, "name": name or stem(path), "node_ids": ids}
     if directed:
         return Graph.from_edge_index(edge_index, len(ids), directed=True, **fields)
-    if keys_fit(len(ids)):
-        keys = distinct_pair_keys(edge_index, len(ids), directed=False)
-        listed, edges = len(distinct_pair_keys(edge_index, len(ids), directed=True)), len(keys)
-    else:  # no int64 pair keys: count by rows
-        keys, (listed, edges) = None, _count_pairs(edge_index)
+    keys, listed, edges = _undirected_keys(edge_index, len(ids))
     if _looks_directed(listed, edges):
         warnings.warn(
             f"{os.fspath(path)}: the edge list looks directed (some edges are listed both ways, "
@@ -174,7 +170,7 @@ def read_edgelist(
             UserWarning,
             stacklevel=2,
         )
-    if keys is None:
+    if keys is None:  # no int64 pair keys
         return Graph.from_edge_index(edge_index, len(ids), **fields)
     return Graph._from_edge_keys(keys, len(ids), **fields)
 
@@ -252,6 +248,17 @@ def _looks_directed(listed: int, edges: int) -> bool:
     """
     both = 2 * (listed - edges)  # listed pairs whose reverse is listed too
     return 0.01 * listed <= both < listed and both > 0
+
+
+def _undirected_keys(edge_index: np.ndarray, n: int) -> tuple[np.ndarray | None, int, int]:
+    """``(edge keys, distinct ordered pairs, distinct unordered pairs)`` of distinct nodes.
+
+    The keys are ``None`` where ``n`` nodes have no int64 pair keys.
+    """
+    if not keys_fit(n):
+        return None, *_count_pairs(edge_index)
+    keys, ordered = unordered_keys_and_ordered_count(edge_index, n)
+    return keys, ordered, len(keys)
 
 
 def _count_pairs(edge_index: np.ndarray) -> tuple[int, int]:
