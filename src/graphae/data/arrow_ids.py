@@ -59,13 +59,13 @@ def encode_endpoints(source: Any, target: Any, *, threads: bool = True) -> tuple
     grouped = table.group_by("id", use_threads=threads).aggregate([("at", "list")])
     lists = grouped.column("at_list").combine_chunks()
     offsets = lists.offsets.to_numpy()
-    positions = lists.values.to_numpy()
+    positions = lists.values.to_numpy()[: offsets[-1]]  # the buffer may run on: reduceat reads to its end
     # Groups come in no promised order, nor do positions within a group: both are sorted out here.
     order = np.argsort(np.minimum.reduceat(positions, offsets[:-1]))
     rank = np.empty(len(order), dtype=position)
     rank[order] = np.arange(len(order), dtype=position)
     rows = np.empty(2 * n, dtype=position)
-    rows[positions[offsets[0] : offsets[-1]]] = np.repeat(rank, np.diff(offsets))
+    rows[positions[offsets[0] :]] = np.repeat(rank, np.diff(offsets))
     ids = grouped.column("id").take(pa.array(order)).combine_chunks()
     return ids, rows[0::2].astype(np.int64), rows[1::2].astype(np.int64)
 
