@@ -68,3 +68,4 @@ def test_unordered_keys_and_ordered_count_is_two_distinct_pair_keys(seed: int, n
 def test_keys_fit_int64() -> None:
     assert keys_fit(3_037_000_499)
     assert not keys_fit(3_037_000_500)
+    assert not keys_fit(np.int64(4_000_000_000))  # N * N would wrap in int64

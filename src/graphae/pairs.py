@@ -121,7 +121,7 @@ def unordered_keys_and_ordered_count(pairs: np.ndarray, num_nodes: int) -> tuple
         ``(sorted unordered keys, count of distinct ordered pairs)``; the count is the
         number of keys plus the number of pairs listed both ways.
     """
-    if 2 * num_nodes * num_nodes > np.iinfo(np.int64).max:
+    if 2 * int(num_nodes) ** 2 > np.iinfo(np.int64).max:  # Python ints: a numpy N would wrap
         ordered = len(distinct_pair_keys(pairs, num_nodes, directed=True))
         return distinct_pair_keys(pairs, num_nodes, directed=False), ordered
     keys = pair_keys(pairs, num_nodes, directed=False)
@@ -139,4 +139,4 @@ def unordered_keys_and_ordered_count(pairs: np.ndarray, num_nodes: int) -> tuple
 
 def keys_fit(num_nodes: int) -> bool:
     """Whether every pair of ``num_nodes`` nodes has an int64 key (``N * N < 2**63``)."""
-    return num_nodes * num_nodes <= np.iinfo(np.int64).max
+    return int(num_nodes) ** 2 <= np.iinfo(np.int64).max  # Python ints: a numpy N would wrap
