@@ -12,8 +12,9 @@ import pytest
 import scipy.sparse as sp
 
 from graphae.data import GraphFileError, load_graph, load_npz_graph, read_edgelist, read_features
-from graphae.data.edgelist import read_pairs
+from graphae.data.edgelist import _count_pairs, _looks_directed, read_pairs
 from graphae.errors import InputError, MissingDependencyError, MissingFileError
+from graphae.pairs import distinct_pair_keys
 
 # The path a-b-c-d: every edge-list variant below encodes it.
 PATH = np.array(
@@ -153,6 +154,44 @@ def test_directed_looking_edge_list_gets_a_notice(tmp_path) -> None:
     with pytest.warns(UserWarning, match=re.escape(str(path)) + ".*made undirected"):
         graph = read_edgelist(path)
     np.testing.assert_array_equal(graph.adj.toarray(), PATH)
+
+
+def _looks_directed_by_sparse_product(pairs: np.ndarray, n: int) -> bool:
+    """The rule as first written: listed pairs whose reverse is listed, by ``A * A.T``."""
+    off = pairs[:, pairs[0] != pairs[1]]
+    listed = sp.csr_matrix((np.ones(off.shape[1]), tuple(off)), shape=(n, n))
+    both = listed.multiply(listed.T).nnz
+    return 0.01 * listed.nnz <= both < listed.nnz and both > 0
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_looks_directed_counts_pairs_as_the_sparse_product_does(seed) -> None:
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(2, 40))
+    pairs = rng.integers(0, n, (2, int(rng.integers(1, 4 * n))))
+    mirrored = pairs[:, rng.random(pairs.shape[1]) < rng.choice([0.0, 0.005, 0.3, 1.0])]
+    pairs = np.concatenate([pairs, mirrored[::-1], pairs[:, : int(rng.integers(0, 3))]], axis=1)
+    expected = _looks_directed_by_sparse_product(pairs, n)
+    keys = distinct_pair_keys(pairs, n, directed=False)
+    assert _looks_directed(len(distinct_pair_keys(pairs, n, directed=True)), len(keys)) == expected
+    assert _looks_directed(*_count_pairs(pairs)) == expected
+
+
+@pytest.mark.parametrize("text", ["a b\nb a\nb c\nc d\na a\n", "a b\nb a\nc b\nb c\n", "1 2\n2 3\n2 3\n"])
+def test_edge_list_reads_alike_without_int64_pair_keys(tmp_path, monkeypatch, text) -> None:
+    # Past 3e9 nodes there are no int64 pair keys: pairs are counted by rows instead.
+    path = _write(tmp_path, "e.txt", text)
+    with warnings.catch_warnings(record=True) as fast:
+        warnings.simplefilter("always")
+        expected = read_edgelist(path)
+    monkeypatch.setattr("graphae.data.edgelist.keys_fit", lambda n: False)
+    monkeypatch.setattr("graphae.graph.keys_fit", lambda n: False)
+    with warnings.catch_warnings(record=True) as slow:
+        warnings.simplefilter("always")
+        graph = read_edgelist(path)
+    assert [str(w.message) for w in slow] == [str(w.message) for w in fast]
+    assert graph.node_ids.tolist() == expected.node_ids.tolist()
+    np.testing.assert_array_equal(graph.edges(), expected.edges())
 
 
 def test_name_argument(tmp_path) -> None:

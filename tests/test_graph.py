@@ -115,6 +115,47 @@ def test_clean_adjacency_rejects_a_non_square_matrix() -> None:
         clean_adjacency(np.ones((2, 3)))
 
 
+def _random_edge_index(rng: np.random.Generator, n: int, e: int) -> np.ndarray:
+    """``e`` pairs of ``n`` nodes, padded with self loops, duplicates and reversed pairs."""
+    pairs = rng.integers(0, n, (2, e))
+    extra = pairs[:, rng.integers(0, e, e // 2)] if e else pairs
+    loops = np.repeat(rng.integers(0, n, (1, 2)), 2, axis=0)
+    out = np.concatenate([pairs, extra, extra[::-1], loops], axis=1)
+    return out[:, rng.permutation(out.shape[1])]
+
+
+@pytest.mark.parametrize("directed", [False, True], ids=["undirected", "directed"])
+@pytest.mark.parametrize("seed", range(20))
+def test_from_edge_index_is_clean_adjacency_of_the_pairs(seed: int, directed: bool) -> None:
+    # The pair-key construction must give the matrix of the scipy route, entry for entry.
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 30))
+    edge_index = _random_edge_index(rng, n, int(rng.integers(0, 3 * n)))
+    ones = np.ones(edge_index.shape[1], dtype=np.float32)
+    expected = clean_adjacency(sp.coo_matrix((ones, tuple(edge_index)), shape=(n, n)), directed=directed)
+    adj = Graph.from_edge_index(edge_index, n, directed=directed).adj
+    if not directed:
+        _assert_clean(adj)
+    for part in ("indptr", "indices", "data"):
+        got, want = getattr(adj, part), getattr(expected, part)
+        assert got.dtype == want.dtype
+        np.testing.assert_array_equal(got, want)
+
+
+def test_from_edge_index_without_int64_keys_takes_the_scipy_route(monkeypatch) -> None:
+    # Past 3e9 nodes a pair key overflows int64: the matrix is then cleaned by scipy.
+    monkeypatch.setattr("graphae.graph.keys_fit", lambda n: False)
+    graph = Graph.from_edge_index(np.array(MESSY_EDGES).T)
+    _assert_clean(graph.adj)
+    np.testing.assert_array_equal(graph.adj.toarray(), DENSE)
+
+
+def test_from_edge_index_with_only_self_loops_has_no_edges() -> None:
+    graph = Graph.from_edge_index(np.array([[0, 2], [0, 2]]))
+    assert graph.num_nodes == 3
+    assert graph.num_edges == 0
+
+
 # Views ----------------------------------------------------------------------
 def test_counts(toy: Graph) -> None:
     assert toy.num_nodes == 4

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
 from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
 from graphae.errors import InputError, InputTypeError
-from graphae.pairs import pair_keys, pairs_of
+from graphae.pairs import distinct_pair_keys, keys_fit, pair_keys, pairs_of
 
 Features = np.ndarray | sp.csr_matrix | None
 
@@ -46,9 +46,12 @@ class Graph:
     node_ids: np.ndarray | None = field(default=None)
     directed: bool = False
     label_split: tuple[np.ndarray, np.ndarray] | None = None
+    # True only from _from_edge_keys, whose adjacency is binary, loop-free and symmetric by
+    # construction: its checks (a transpose of the whole matrix) are skipped.
+    _clean_adj: InitVar[bool] = False
 
-    def __post_init__(self) -> None:
-        _validate(self)
+    def __post_init__(self, _clean_adj: bool) -> None:
+        _validate(self, check_adj=not _clean_adj)
 
     # Constructors ---------------------------------------------------------
     @classmethod
@@ -124,10 +127,37 @@ class Graph:
             raise InputError(
                 f"edges must hold node indices in [0, {num_nodes}). Got values in [{arr.min()}, {arr.max()}]."
             )
-        adj = sp.coo_matrix(
-            (np.ones(arr.shape[1], dtype=np.float32), (arr[0], arr[1])), shape=(num_nodes, num_nodes)
+        if not keys_fit(num_nodes):
+            adj = sp.coo_matrix(
+                (np.ones(arr.shape[1], dtype=np.float32), (arr[0], arr[1])), shape=(num_nodes, num_nodes)
+            )
+            return cls.from_adjacency(adj, directed=directed, **kwargs)
+        return cls._from_edge_keys(
+            distinct_pair_keys(arr, num_nodes, directed), num_nodes, directed=directed, **kwargs
         )
-        return cls.from_adjacency(adj, directed=directed, **kwargs)
+
+    @classmethod
+    def _from_edge_keys(
+        cls, keys: np.ndarray, num_nodes: int, *, directed: bool = False, **kwargs: Any
+    ) -> Graph:
+        """Build a graph from its edge keys, as :func:`~graphae.pairs.distinct_pair_keys` gives them.
+
+        Internal, for callers that hold the keys already (:meth:`from_edge_index`, the
+        edge-list reader). The keys are trusted, not checked: the adjacency is built by
+        one sort and needs no symmetry check, a transpose of the whole matrix.
+
+        Args:
+            keys: ``[E]`` int64 keys, sorted, distinct, none of a self loop; unordered
+                keys (``i < j``) unless ``directed``.
+            num_nodes: Number of nodes ``N``.
+            directed: Whether the keys are ordered pairs.
+            **kwargs: As :meth:`from_edges`.
+
+        Returns:
+            A new :class:`Graph`, the same as :meth:`from_edge_index` gives for these pairs.
+        """
+        adj = _adjacency_of_keys(keys, num_nodes, directed)
+        return cls(adj=adj, directed=directed, _clean_adj=True, **kwargs)
 
     @classmethod
     def from_adjacency(cls, adj: Any, *, directed: bool = False, **kwargs: Any) -> Graph:
@@ -232,6 +262,27 @@ def clean_adjacency(adj: Any, directed: bool = False) -> sp.csr_matrix:
     return sp.csr_matrix(mat, dtype=np.float32)
 
 
+def _adjacency_of_keys(keys: np.ndarray, num_nodes: int, directed: bool) -> sp.csr_matrix:
+    """The CSR adjacency that :func:`clean_adjacency` makes of these edges, by one sort.
+
+    Row-major order is key order: an undirected edge's key ``i * N + j`` (``i < j``)
+    is joined by its mirror ``j * N + i`` and all are sorted together.
+    """
+    n = num_nodes
+    if not directed:
+        keys = np.concatenate([keys, pair_keys(pairs_of(keys, n)[::-1], n, directed=True)])
+        keys.sort()
+    # scipy's index type for this size (int32 up to 2**31 - 1), made once rather than converted.
+    index = np.int32 if max(n, len(keys)) <= np.iinfo(np.int32).max else np.int64
+    indptr = np.searchsorted(keys, np.arange(n + 1, dtype=np.int64) * n).astype(index)
+    indices = np.empty(len(keys), dtype=index)
+    if n:
+        np.remainder(keys, n, out=indices, casting="unsafe")
+    adj = sp.csr_matrix((np.ones(len(keys), dtype=np.float32), indices, indptr), shape=(n, n))
+    adj.has_canonical_format = True
+    return adj
+
+
 # Said where an inf may come from a finite value that float32 cannot hold.
 OVERFLOW_HINT = " (float32 features hold magnitudes up to 3.4e38; larger values become inf)"
 
@@ -262,7 +313,7 @@ def non_finite_entry(x: np.ndarray | sp.spmatrix) -> tuple[int, int, float] | No
     return row, int(x.indices[k]), float(x.data[k])
 
 
-def _validate(g: Graph) -> None:
+def _validate(g: Graph, check_adj: bool = True) -> None:
     adj = g.adj
     if not sp.issparse(adj) or adj.format != "csr":
         raise InputTypeError(
@@ -274,12 +325,8 @@ def _validate(g: Graph) -> None:
         raise InputError(f"Graph.adj must be square. Got shape {adj.shape}.")
     if not isinstance(g.directed, bool):
         raise InputTypeError(f"Graph.directed must be a bool. Got {g.directed!r}.")
-    if adj.diagonal().any():
-        raise InputError("Graph.adj must have no self loops; use Graph.from_adjacency.")
-    if adj.nnz and (adj.data != 1).any():
-        raise InputError("Graph.adj must be binary; use Graph.from_adjacency.")
-    if not g.directed and (adj != adj.T).nnz:
-        raise InputError("Graph.adj must be symmetric for an undirected graph; use Graph.from_adjacency.")
+    if check_adj:
+        _validate_adjacency(adj, g.directed)
     if g.x is not None:
         if sp.issparse(g.x):
             if g.x.format != "csr" or g.x.dtype != np.float32:
@@ -303,6 +350,15 @@ def _validate(g: Graph) -> None:
         raise InputError(f"Graph.node_ids must have {n} entries. Got {len(g.node_ids)}.")
     if g.label_split is not None:
         _validate_label_split(g.label_split, n)
+
+
+def _validate_adjacency(adj: sp.csr_matrix, directed: bool) -> None:
+    if adj.diagonal().any():
+        raise InputError("Graph.adj must have no self loops; use Graph.from_adjacency.")
+    if adj.nnz and (adj.data != 1).any():
+        raise InputError("Graph.adj must be binary; use Graph.from_adjacency.")
+    if not directed and (adj != adj.T).nnz:
+        raise InputError("Graph.adj must be symmetric for an undirected graph; use Graph.from_adjacency.")
 
 
 def _validate_label_split(split: Any, n: int) -> None:

@@ -39,15 +39,20 @@ def pair_keys(pairs: Array, num_nodes: int, directed: bool) -> Array:
     Returns:
         ``[k]`` int64 keys, numpy or torch like ``pairs``.
     """
-    src, dst = pairs[0], pairs[1]
     if isinstance(pairs, np.ndarray):
-        src, dst = src.astype(np.int64), dst.astype(np.int64)
-        if not directed:
-            src, dst = np.minimum(src, dst), np.maximum(src, dst)
-    else:  # a torch tensor: kept on its device
-        src, dst = src.long(), dst.long()
-        if not directed:
-            src, dst = src.minimum(dst), src.maximum(dst)
+        src, dst = pairs[0].astype(np.int64, copy=False), pairs[1].astype(np.int64, copy=False)
+        # In place on one new array: a graph's worth of keys is allocated once, not three times.
+        if directed:
+            keys = src * num_nodes
+            keys += dst
+        else:
+            keys = np.minimum(src, dst)
+            keys *= num_nodes
+            keys += np.maximum(src, dst)
+        return keys
+    src, dst = pairs[0].long(), pairs[1].long()  # a torch tensor: kept on its device
+    if not directed:
+        src, dst = src.minimum(dst), src.maximum(dst)
     return src * num_nodes + dst
 
 
@@ -65,3 +70,73 @@ def num_pairs(num_nodes: int, directed: bool) -> int:
     """Number of pairs of distinct nodes: ``N (N - 1)`` ordered or ``N (N - 1) / 2`` unordered."""
     ordered = num_nodes * (num_nodes - 1)
     return ordered if directed else ordered // 2
+
+
+def sorted_unique(values: np.ndarray) -> np.ndarray:
+    """``np.unique(values)`` by a sort and a comparison of neighbours.
+
+    numpy 2.3+ computes a plain ``np.unique`` with a hash table: about 1 s per million
+    int64 keys, 100 times a sort (which is near free on keys that are already sorted,
+    as a graph's edge keys are).
+    """
+    return _drop_repeats(np.sort(values))
+
+
+def _drop_repeats(ordered: np.ndarray) -> np.ndarray:
+    if len(ordered) < 2:
+        return ordered
+    keep = np.empty(len(ordered), dtype=bool)
+    keep[0] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=keep[1:])
+    return ordered[keep]
+
+
+def distinct_pair_keys(pairs: np.ndarray, num_nodes: int, directed: bool) -> np.ndarray:
+    """Sorted keys of the pairs of distinct nodes, each once: self loops and duplicates dropped.
+
+    Args:
+        pairs: ``[2, k]`` integer numpy pairs in ``[0, num_nodes)``.
+        num_nodes: ``N``, with ``N * N`` below ``2**63`` (see :func:`keys_fit`).
+        directed: Key ordered pairs (``True``) or unordered ones (``False``).
+
+    Returns:
+        ``[m]`` sorted int64 keys, ``m <= k``.
+    """
+    keys = pair_keys(pairs, num_nodes, directed)
+    loops = pairs[0] == pairs[1]
+    if loops.any():
+        keys = keys[~loops]
+    keys.sort()  # a new array: sorted in place, saving a copy of E keys
+    return _drop_repeats(keys)
+
+
+def unordered_keys_and_ordered_count(pairs: np.ndarray, num_nodes: int) -> tuple[np.ndarray, int]:
+    """:func:`distinct_pair_keys` of unordered pairs, and the number of distinct ordered ones.
+
+    Both from one sort: each pair's unordered key carries its direction (``i > j``) as
+    an extra low bit, so a pair listed both ways is two keys that differ in that bit
+    only. Needs ``2 * N * N`` below ``2**63``; past that, two sorts.
+
+    Returns:
+        ``(sorted unordered keys, count of distinct ordered pairs)``; the count is the
+        number of keys plus the number of pairs listed both ways.
+    """
+    if 2 * int(num_nodes) ** 2 > np.iinfo(np.int64).max:  # Python ints: a numpy N would wrap
+        ordered = len(distinct_pair_keys(pairs, num_nodes, directed=True))
+        return distinct_pair_keys(pairs, num_nodes, directed=False), ordered
+    keys = pair_keys(pairs, num_nodes, directed=False)
+    keys <<= 1
+    keys += pairs[0] > pairs[1]
+    loops = pairs[0] == pairs[1]
+    if loops.any():
+        keys = keys[~loops]
+    keys.sort()
+    keys = _drop_repeats(keys)
+    ordered = len(keys)
+    keys >>= 1
+    return _drop_repeats(keys), ordered
+
+
+def keys_fit(num_nodes: int) -> bool:
+    """Whether every pair of ``num_nodes`` nodes has an int64 key (``N * N < 2**63``)."""
+    return int(num_nodes) ** 2 <= np.iinfo(np.int64).max  # Python ints: a numpy N would wrap

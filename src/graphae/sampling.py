@@ -10,7 +10,7 @@ import scipy.sparse as sp
 import torch
 
 from graphae.errors import InputError, InputTypeError, describe
-from graphae.pairs import num_pairs, pair_keys
+from graphae.pairs import num_pairs, pair_keys, sorted_unique
 
 RandomState = int | np.random.Generator | None
 
@@ -28,22 +28,6 @@ def as_generator(random_state: RandomState) -> np.random.Generator:
     raise InputTypeError(
         f"random_state must be an int, a numpy.random.Generator or None. Got {type(random_state).__name__}."
     )
-
-
-def sorted_unique(values: np.ndarray) -> np.ndarray:
-    """``np.unique(values)`` by a sort and a comparison of neighbours.
-
-    numpy 2.3+ computes a plain ``np.unique`` with a hash table: about 1 s per million
-    int64 keys, 100 times a sort (which is near free on keys that are already sorted,
-    as a graph's edge keys are).
-    """
-    out = np.sort(values)
-    if len(out) < 2:
-        return out
-    keep = np.empty(len(out), dtype=bool)
-    keep[0] = True
-    np.not_equal(out[1:], out[:-1], out=keep[1:])
-    return out[keep]
 
 
 def sample_non_edges(

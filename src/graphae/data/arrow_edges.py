@@ -34,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from graphae.data.arrow_ids import encode_endpoints
 from graphae.data.columns import ColumnChoice, EdgeColumns, check_not_ids, resolve_columns
 from graphae.data.text import (
     GraphFileError,
@@ -44,7 +45,7 @@ from graphae.data.text import (
     text_rows,
 )
 
-__all__ = ["arrow", "encode_endpoints", "fast_text_edges"]
+__all__ = ["arrow", "fast_text_edges"]
 
 _BOM = b"\xef\xbb\xbf"
 # Bytes that need no second look: printable ASCII, tab and line ends.
@@ -63,37 +64,6 @@ def arrow() -> tuple[Any, Any, Any] | None:
     except ImportError:
         return None
     return pa, pc, pacsv
-
-
-def encode_endpoints(source: Any, target: Any) -> tuple[Any, np.ndarray, np.ndarray]:
-    """Node ids and row indices of two Arrow columns of one type, in order of first appearance.
-
-    The order is that of ``source[0], target[0], source[1], target[1], ...``, as the
-    Python reader numbers ids; one hash pass, no Python per edge.
-
-    Args:
-        source: ``pyarrow`` array or chunked array of ids, no nulls.
-        target: The same, of the same type and length.
-
-    Returns:
-        ``(ids as a pyarrow array, source rows, target rows)``, rows as ``int64``.
-    """
-    import pyarrow as pa  # callers hold pyarrow already
-    import pyarrow.compute as pc
-
-    n = len(source)
-    chunks = [*_chunks(source), *_chunks(target)]
-    both = pa.concat_arrays(chunks) if chunks else pa.array([], source.type)
-    interleave = np.empty(2 * n, dtype=np.int64)
-    interleave[0::2] = np.arange(n)
-    interleave[1::2] = np.arange(n, 2 * n)
-    encoded = pc.dictionary_encode(both.take(pa.array(interleave)))
-    rows = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
-    return encoded.dictionary, rows[0::2], rows[1::2]
-
-
-def _chunks(column: Any) -> list[Any]:
-    return list(column.chunks) if hasattr(column, "chunks") else [column]
 
 
 def fast_text_edges(
@@ -196,7 +166,7 @@ def _separator(rest: bytes, delimiter: str | None, comment: str | None) -> str |
     """The one-byte field separator for pyarrow, or ``None`` when ``rest`` needs the Python reader."""
     if comment and comment.encode("utf-8") in rest:
         return None
-    if rest.count(b"\r") != rest.count(b"\r\n"):
+    if b"\r" in rest and rest.count(b"\r") != rest.count(b"\r\n"):  # one fast scan when there is none
         return None
     odd = rest.translate(None, _PLAIN_BYTES)
     if odd:
@@ -250,7 +220,7 @@ def _parse(
             delimiter=sep, quote_char=False, escape_char=False, newlines_in_values=False
         ),
         convert_options=pacsv.ConvertOptions(
-            column_types={names[i]: pa.large_string() for i in converted},
+            column_types={names[i]: pa.string() for i in converted},
             include_columns=[names[i] for i in converted],
             strings_can_be_null=False,
         ),

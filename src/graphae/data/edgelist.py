@@ -13,9 +13,9 @@ import warnings
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
 
-from graphae.data.arrow_edges import encode_endpoints, fast_text_edges
+from graphae.data.arrow_edges import fast_text_edges
+from graphae.data.arrow_ids import encode_endpoints
 from graphae.data.columns import (
     ColumnChoice,
     EdgeColumns,
@@ -42,6 +42,7 @@ from graphae.data.text import (
 )
 from graphae.errors import InputError
 from graphae.graph import Graph
+from graphae.pairs import keys_fit, unordered_keys_and_ordered_count
 
 __all__ = ["read_edgelist", "read_labelled_pairs", "read_pairs"]
 
@@ -157,17 +158,21 @@ def read_edgelist(
         ids, x = align(ids, feat_ids, x, where)
     if from_text:
         ids = typed_ids(ids)
-    if not directed and _looks_directed(src, dst, len(ids)):
+    edge_index = np.stack([dst, src] if reverse else [src, dst])
+    fields = {"x": x, "name": name or stem(path), "node_ids": ids}
+    if directed:
+        return Graph.from_edge_index(edge_index, len(ids), directed=True, **fields)
+    keys, listed, edges = _undirected_keys(edge_index, len(ids))
+    if _looks_directed(listed, edges):
         warnings.warn(
             f"{os.fspath(path)}: the edge list looks directed (some edges are listed both ways, "
             "others one way only); it was made undirected.",
             UserWarning,
             stacklevel=2,
         )
-    edge_index = np.stack([dst, src] if reverse else [src, dst])
-    return Graph.from_edge_index(
-        edge_index, len(ids), directed=directed, x=x, name=name or stem(path), node_ids=ids
-    )
+    if keys is None:  # no int64 pair keys
+        return Graph.from_edge_index(edge_index, len(ids), **fields)
+    return Graph._from_edge_keys(keys, len(ids), **fields)
 
 
 def read_pairs(
@@ -231,17 +236,35 @@ def _pair_rows(
     return pairs
 
 
-def _looks_directed(src: np.ndarray, dst: np.ndarray, n: int) -> bool:
+def _looks_directed(listed: int, edges: int) -> bool:
     """At least 1% but not all of the listed pairs also listed reversed: a directed list.
 
     A list of each edge once (reversed duplicates by chance stay under 1%) or of every
     edge both ways is the usual encoding of an undirected graph and passes silently.
+
+    Args:
+        listed: Distinct ordered pairs of distinct nodes in the list.
+        edges: Distinct unordered pairs among them: a pair listed both ways is one edge.
     """
-    keep = src != dst
-    ones = np.ones(np.count_nonzero(keep), dtype=np.float32)
-    listed = sp.csr_matrix((ones, (src[keep], dst[keep])), shape=(n, n))  # duplicates summed
-    both = listed.multiply(listed.T).nnz
-    return 0.01 * listed.nnz <= both < listed.nnz and both > 0
+    both = 2 * (listed - edges)  # listed pairs whose reverse is listed too
+    return 0.01 * listed <= both < listed and both > 0
+
+
+def _undirected_keys(edge_index: np.ndarray, n: int) -> tuple[np.ndarray | None, int, int]:
+    """``(edge keys, distinct ordered pairs, distinct unordered pairs)`` of distinct nodes.
+
+    The keys are ``None`` where ``n`` nodes have no int64 pair keys.
+    """
+    if not keys_fit(n):
+        return None, *_count_pairs(edge_index)
+    keys, ordered = unordered_keys_and_ordered_count(edge_index, n)
+    return keys, ordered, len(keys)
+
+
+def _count_pairs(edge_index: np.ndarray) -> tuple[int, int]:
+    """``(distinct ordered pairs, distinct unordered pairs)`` of distinct nodes, without pair keys."""
+    pairs = edge_index[:, edge_index[0] != edge_index[1]]
+    return np.unique(pairs, axis=1).shape[1], np.unique(np.sort(pairs, axis=0), axis=1).shape[1]
 
 
 # Text ------------------------------------------------------------------------------
@@ -383,12 +406,12 @@ def _encode_arrow_ids(s: Any, d: Any) -> tuple[Any, np.ndarray, np.ndarray] | No
 
     Floats, and mixed types, go through numpy, whose ``np.unique`` defines their
     equality (``-0.0 == 0.0``) and the common type (``int32`` with ``int64``).
+    String and large_string count as one type.
     """
     pa, _ = pyarrow()
     text = (pa.types.is_string, pa.types.is_large_string)
-    if any(f(s.type) for f in text) and any(f(d.type) for f in text):
-        s, d = s.cast(pa.large_string()), d.cast(pa.large_string())
-    elif not (pa.types.is_integer(s.type) and s.type == d.type):
+    both_text = any(f(s.type) for f in text) and any(f(d.type) for f in text)
+    if not both_text and not (pa.types.is_integer(s.type) and s.type == d.type):
         return None
     try:
         return encode_endpoints(s, d)

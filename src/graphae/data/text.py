@@ -264,10 +264,13 @@ def check_id_text(
     Raises:
         GraphFileError: Naming the first such id (and its line).
     """
-    texts = [v for v in ids if isinstance(v, str)]
-    if not _UNPRINTABLE.search("".join(texts)):
+    try:
+        joined = "".join(ids)  # all text, the usual case: no filtering pass over a million ids
+    except TypeError:
+        joined = "".join(v for v in ids if isinstance(v, str))
+    if not _UNPRINTABLE.search(joined):
         return
-    bad = next(v for v in texts if _UNPRINTABLE.search(v))
+    bad = next(v for v in ids if isinstance(v, str) and _UNPRINTABLE.search(v))
     raise GraphFileError(
         path,
         f"node id {bad!r} holds a line break or another control character; ids must be printable "
