@@ -9,13 +9,14 @@ parameters. Its value and gradient are those of the whole batch's loss (up to th
 of the negatives), so an epoch is still one optimizer step on all the edges.
 
 Why not mini-batches with sampled neighbourhoods (PyG's ``LinkNeighborLoader``)? The
-encoder of a GAE costs ``O(nnz)`` for all ``N`` nodes at once: on 1M nodes / 10M edges
-one forward and backward take about 1.5 s on 2 CPU threads, some 0.2 microseconds per
-training edge. A mini-batch of edges must encode its endpoints' two-hop neighbourhoods:
-with PyG's fan-out of 10 per hop that is about 4 x (1 + 10 + 100) = 444 node rows per
-edge (two endpoints, and one negative pair), over a thousand times the work per edge, and
-many optimizer steps per epoch each paying it. Chunking keeps the full-batch cost and
-the full-batch result; what it bounds is the memory of the loss.
+encoder of a GAE costs ``O(nnz)`` for all ``N`` nodes at once: on 1M nodes / 10M edges its
+forward takes 0.6 s on 2 CPU threads (``benchmarks/scale.py --profile``, 2026-11-26), about
+70 ns per training edge. A mini-batch of edges must encode its endpoints' two-hop
+neighbourhoods: with PyG's fan-out of 10 per hop that is about 4 x (1 + 10 + 100) = 444
+node rows per edge (two endpoints, and one negative pair), hundreds of times the work per
+edge, paid again at every one of an epoch's many steps. Chunking keeps the full-batch
+cost and the full-batch result; what it bounds is the memory of the loss (10M nodes /
+100M edges train in 14 GiB on the CPU, BENCHMARKS.md "Scale").
 """
 
 from __future__ import annotations
