@@ -49,7 +49,7 @@ def test_chunks_give_the_loss_and_gradient_of_the_whole_batch(batch_size: int) -
     value = chunked_sampled_loss(decoder, z_chunked, pos, _Replay(neg), batch_size, on_chunk=seen.append)
     (2.0 * value).backward()  # the incoming gradient scales the result
 
-    assert float(value.detach()) == pytest.approx(float(whole), rel=1e-12)
+    assert float(value.detach()) == pytest.approx(float(whole.detach()), rel=1e-12)
     torch.testing.assert_close(z_chunked.grad, 2.0 * z_full.grad, rtol=1e-10, atol=1e-12)
     assert sum(seen) == 97 and max(seen) == batch_size
 
