@@ -59,9 +59,13 @@ def gcn_norm(
     else:
         inv_sqrt = deg.rsqrt()
         values = inv_sqrt[row] * inv_sqrt[col]
-    coo = torch.sparse_coo_tensor(
-        torch.stack([row, col]), values, (num_nodes, num_nodes), check_invariants=False
-    )
+    with warnings.catch_warnings():
+        # torch notes once per process that check_invariants=False skips its checks: the
+        # indices here are built in range, and users would only see noise.
+        warnings.filterwarnings("ignore", "Sparse invariant checks are implicitly disabled", UserWarning)
+        coo = torch.sparse_coo_tensor(
+            torch.stack([row, col]), values, (num_nodes, num_nodes), check_invariants=False
+        )
     return to_csr(coo)
 
 
@@ -95,6 +99,7 @@ def _gcn_norm_cpu(
     csr.sum_duplicates()
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", "Sparse CSR tensor support is in beta", UserWarning)
+        warnings.filterwarnings("ignore", "Sparse invariant checks are implicitly disabled", UserWarning)
         return torch.sparse_csr_tensor(
             torch.from_numpy(csr.indptr.astype(np.int32, copy=False)),
             torch.from_numpy(csr.indices.astype(np.int32, copy=False)),
