@@ -212,10 +212,10 @@ class GraphAutoencoderEstimator(LinkPredictionMixin, BaseEstimator):
         """
         if self.loss != "auto":
             return self.loss
-        if isinstance(getattr(self, "batch_size", None), numbers.Integral):
-            return "sampled"  # a batch size is a size of the sampled loss's chunks
         decoder = self.build_module(1, torch.Generator().manual_seed(0)).decoder
-        return resolve_loss(self.loss, num_nodes, decoder.has_exact_loss, distributed.expected_world_size())
+        return resolve_loss(
+            self.loss, num_nodes, decoder.has_exact_loss, distributed.expected_world_size(), self.batch_size
+        )
 
     # Fitting -------------------------------------------------------------------------
     def fit(

@@ -53,12 +53,7 @@ def gcn_norm(
     loops = torch.arange(num_nodes, device=device)
     row = torch.cat([edge_index[0], loops])
     col = torch.cat([edge_index[1], loops])
-    deg = torch.bincount(row, minlength=num_nodes).to(dtype)
-    if directed:
-        values = deg.reciprocal()[row]
-    else:
-        inv_sqrt = deg.rsqrt()
-        values = inv_sqrt[row] * inv_sqrt[col]
+    values = _entry_values(row, col, num_nodes, dtype, directed)
     with warnings.catch_warnings():
         # torch notes once per process that check_invariants=False skips its checks: the
         # indices here are built in range, and users would only see noise.
@@ -67,6 +62,17 @@ def gcn_norm(
             torch.stack([row, col]), values, (num_nodes, num_nodes), check_invariants=False
         )
     return to_csr(coo)
+
+
+def _entry_values(
+    row: torch.Tensor, col: torch.Tensor, num_nodes: int, dtype: torch.dtype, directed: bool
+) -> torch.Tensor:
+    """The normalized value of each entry ``(row, col)`` of ``A + I`` (the loops included in ``row``)."""
+    deg = torch.bincount(row, minlength=num_nodes).to(dtype)
+    if directed:
+        return deg.reciprocal()[row]
+    inv_sqrt = deg.rsqrt()
+    return inv_sqrt[row] * inv_sqrt[col]
 
 
 def _gcn_norm_cpu(
@@ -85,18 +91,10 @@ def _gcn_norm_cpu(
     else:
         row = np.concatenate([src, loops], dtype=np.int32)
         col = np.concatenate([dst, loops], dtype=np.int32)
-    row_t, col_t = torch.from_numpy(row), torch.from_numpy(col)
-    deg = torch.bincount(row_t, minlength=num_nodes).to(dtype)
-    if directed:
-        values = deg.reciprocal()[row_t]
-    else:
-        inv_sqrt = deg.rsqrt()
-        values = inv_sqrt[row_t] * inv_sqrt[col_t]
-    del row_t, col_t, deg
+    values = _entry_values(torch.from_numpy(row), torch.from_numpy(col), num_nodes, dtype, directed)
     # tocsr sums duplicate entries and sorts each row's columns, as coalescing does.
     csr = sp.coo_matrix((values.numpy(), (row, col)), shape=(num_nodes, num_nodes)).tocsr()
     del row, col, values
-    csr.sum_duplicates()
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", "Sparse CSR tensor support is in beta", UserWarning)
         warnings.filterwarnings("ignore", "Sparse invariant checks are implicitly disabled", UserWarning)

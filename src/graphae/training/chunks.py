@@ -27,6 +27,7 @@ import torch
 import torch.nn.functional as F
 
 from graphae.errors import ParameterError
+from graphae.losses import negative_sampling_loss
 from graphae.nn.decoders import Decoder, InnerProductDecoder
 from graphae.sampling import NegativeSampler
 
@@ -128,6 +129,38 @@ def _inner_product_part(
 _PIECE = 1 << 16
 
 
+def decode(
+    decoder: Decoder, z: torch.Tensor, pairs: torch.Tensor, generator: torch.Generator | None
+) -> torch.Tensor:
+    """Logits of ``pairs``; a decoder that draws its dropout (``takes_generator``) gets ``generator``."""
+    return decoder(z, pairs, generator) if getattr(decoder, "takes_generator", False) else decoder(z, pairs)
+
+
+def sampled_loss(
+    decoder: Decoder,
+    z: torch.Tensor,
+    pos: torch.Tensor,
+    sampler: NegativeSampler,
+    chunk_size: int | None,
+    generator: torch.Generator | None = None,
+    on_chunk: Callable[[int], None] | None = None,
+    num_negatives: int = 1,
+) -> torch.Tensor:
+    """The sampled loss of the edges ``pos``: the training objectives' one entry point.
+
+    :func:`~graphae.losses.negative_sampling_loss` of ``pos`` against ``num_negatives``
+    fresh non-edges per edge, scored at once, or by :func:`chunked_sampled_loss` when
+    ``chunk_size`` (see :func:`resolve_batch_size`) is smaller than the number of edges.
+    """
+    if chunk_size is not None and chunk_size < pos.shape[1]:
+        return chunked_sampled_loss(decoder, z, pos, sampler, chunk_size, generator, on_chunk, num_negatives)
+    neg = sampler.sample(pos.shape[1] * num_negatives, generator)
+    # One decoder call for both sets: half the gathers (and scatters in backward).
+    logits = decode(decoder, z, torch.cat([pos, neg], dim=1), generator)
+    pos_logits, neg_logits = logits.split([pos.shape[1], neg.shape[1]])
+    return negative_sampling_loss(pos_logits, neg_logits)
+
+
 def chunked_sampled_loss(
     decoder: Decoder,
     z: torch.Tensor,
@@ -169,13 +202,11 @@ def chunked_sampled_loss(
     num_edges = pos.shape[1]
     starts = range(0, num_edges, batch_size)
 
-    takes_generator = getattr(decoder, "takes_generator", False)
-
     def chunk_loss(z_leaf: torch.Tensor, i: int) -> torch.Tensor:
         edges = pos[:, starts[i] : starts[i] + batch_size]
         k = edges.shape[1]
         pairs = torch.cat([edges, sampler.sample(k * num_negatives, generator)], dim=1)
-        logits = decoder(z_leaf, pairs, generator) if takes_generator else decoder(z_leaf, pairs)
+        logits = decode(decoder, z_leaf, pairs, generator)
         pos_logits, neg_logits = logits.split([k, k * num_negatives])
         value = F.softplus(-pos_logits).sum() / num_edges + F.softplus(neg_logits).sum() / (
             num_edges * num_negatives

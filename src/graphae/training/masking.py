@@ -32,11 +32,10 @@ import torch
 import torch.nn.functional as F
 
 from graphae.errors import ParameterError
-from graphae.losses import negative_sampling_loss
 from graphae.nn.functional import SparseOperator, gcn_norm
 from graphae.nn.models import GraphAutoencoder
 from graphae.sampling import NegativeSampler
-from graphae.training.chunks import chunked_sampled_loss, resolve_batch_size
+from graphae.training.chunks import resolve_batch_size, sampled_loss
 from graphae.training.data import GraphTensors
 from graphae.training.objectives import Objective
 
@@ -260,22 +259,10 @@ class MaskedEdgeObjective(Objective):
         else:
             adj = visible_adjacency(visible, batch.num_nodes, batch.directed)
         z = model(batch.x, adj, generator).z
-        decoder = model.decoder
-        if self.chunk_size is not None and self.chunk_size < pos.shape[1]:
-            # The bar counts the training graph's edges per epoch, not the hidden ones: no on_chunk.
-            edge = chunked_sampled_loss(
-                decoder, z, pos, self.sampler, self.chunk_size, generator, None, self.num_negatives
-            )
-        else:
-            neg = self.sampler.sample(pos.shape[1] * self.num_negatives, generator)
-            pairs = torch.cat([pos, neg], dim=1)
-            logits = (
-                decoder(z, pairs, generator)
-                if getattr(decoder, "takes_generator", False)
-                else decoder(z, pairs)
-            )
-            pos_logits, neg_logits = logits.split([pos.shape[1], neg.shape[1]])
-            edge = negative_sampling_loss(pos_logits, neg_logits)
+        # The bar counts the training graph's edges per epoch, not the hidden ones: no on_chunk.
+        edge = sampled_loss(
+            model.decoder, z, pos, self.sampler, self.chunk_size, generator, None, self.num_negatives
+        )
         if self.alpha > 0:
             predicted = model.degree_decoder(z, generator)
             both_ends = not (self.orientations and self.mask != "none" and not batch.directed)

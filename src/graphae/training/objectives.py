@@ -17,10 +17,10 @@ from typing import Any
 import torch
 
 from graphae.errors import ParameterError, SlowTrainingWarning
-from graphae.losses import negative_sampling_loss, vgae_kl_term
+from graphae.losses import vgae_kl_term
 from graphae.nn.models import GraphAutoencoder
 from graphae.sampling import NegativeSampler
-from graphae.training.chunks import chunked_sampled_loss, resolve_batch_size
+from graphae.training.chunks import resolve_batch_size, sampled_loss
 from graphae.training.data import GraphTensors
 from graphae.training.distributed import DistributedContext
 from graphae.training.fastgae import DEFAULT_ALPHA, DEFAULT_NODES, SubgraphSampler, subgraph_exact_loss
@@ -39,13 +39,20 @@ AUTO_EXACT_MAX_NODES = 50_000
 EXACT_PAIRS_PER_SECOND = 3e8
 
 
-def resolve_loss(loss: str, num_nodes: int, has_exact_loss: bool = True, world_size: int = 1) -> str:
+def resolve_loss(
+    loss: str,
+    num_nodes: int,
+    has_exact_loss: bool = True,
+    world_size: int = 1,
+    batch_size: int | str | None = "auto",
+) -> str:
     """The loss that runs: ``"auto"`` resolved for a graph of ``num_nodes`` nodes, others as given.
 
     ``"auto"`` is the exact loss when the decoder has one and ``N <= AUTO_EXACT_MAX_NODES``
     (50,000: its ``O(N^2)`` cost per epoch stays at seconds), else the sampled loss
     (``O(E)`` per epoch). On several processes (``world_size > 1``) it is the sampled loss,
-    the one whose edges the processes share.
+    the one whose edges the processes share, and so it is with an int ``batch_size``: a
+    size of the sampled loss's chunks (see :mod:`graphae.training.chunks`).
 
     Example:
         >>> resolve_loss("auto", 2708), resolve_loss("auto", 1_000_000), resolve_loss("exact", 10**6)
@@ -53,7 +60,8 @@ def resolve_loss(loss: str, num_nodes: int, has_exact_loss: bool = True, world_s
     """
     if loss != "auto":
         return loss
-    small = num_nodes <= AUTO_EXACT_MAX_NODES and world_size == 1
+    chunked = isinstance(batch_size, numbers.Integral) and not isinstance(batch_size, bool)
+    small = num_nodes <= AUTO_EXACT_MAX_NODES and world_size == 1 and not chunked
     return "exact" if has_exact_loss and small else "sampled"
 
 
@@ -219,11 +227,8 @@ class ReconstructionObjective(Objective):
             )
         self.parallel = None
         warn_if_slow(self.loss, data.num_nodes, self.owner)
-        asked = (
-            "sampled" if self.loss == "auto" and isinstance(self.batch_size, numbers.Integral) else self.loss
-        )
         loss = self.resolved_loss = resolve_loss(
-            asked, data.num_nodes, model.decoder.has_exact_loss, data.world_size
+            self.loss, data.num_nodes, model.decoder.has_exact_loss, data.world_size, self.batch_size
         )
         edges = -(-data.edge_index.shape[1] // data.world_size)  # of the largest shard
         self.chunk_size = (
@@ -290,15 +295,7 @@ class ReconstructionObjective(Objective):
             return subgraph_exact_loss(model.decoder, z, pos, nodes, batch.directed)
         if self.sampler is None:
             raise RuntimeError("ReconstructionObjective.setup must run before the sampled loss.")
-        if self.chunk_size is not None and self.chunk_size < pos.shape[1]:
-            return chunked_sampled_loss(
-                model.decoder, z, pos, self.sampler, self.chunk_size, generator, self.on_chunk
-            )
-        neg = self.sampler.sample(pos.shape[1], generator)
-        # One decoder call for both sets: half the gathers (and scatters in backward).
-        logits = model.decoder(z, torch.cat([pos, neg], dim=1))
-        pos_logits, neg_logits = logits.split([pos.shape[1], neg.shape[1]])
-        return negative_sampling_loss(pos_logits, neg_logits)
+        return sampled_loss(model.decoder, z, pos, self.sampler, self.chunk_size, generator, self.on_chunk)
 
     def step(
         self,
