@@ -261,18 +261,43 @@ def summarise(runs: list[dict]) -> dict:
     }
 
 
+def _dates(results: dict) -> dict[str, list[str]]:
+    """The models measured on each date, in table order."""
+    out: dict[str, list[str]] = {}
+    for model in MODELS:
+        for date in sorted({v["date"] for k, v in results.items() if key_model(k) == model}):
+            out.setdefault(date, []).append(model)
+    return dict(sorted(out.items()))
+
+
+def _when(results: dict) -> str:
+    dates = _dates(results)
+    if len(dates) == 1:
+        return next(iter(dates))
+    return " and ".join(
+        f"{date} ({', '.join(LABELS[m] for m in models)} rows)" for date, models in dates.items()
+    )
+
+
+def _commands(results: dict) -> str:
+    """One command per date, each with the ``--models`` it ran."""
+    out = []
+    for models in _dates(results).values():
+        flag = "" if tuple(models) == DEFAULT_MODELS else f" --models {','.join(models)}"
+        out.append(f"`GRAPHAE_DATA=../shared/data python benchmarks/speed.py{flag}`")
+    return " and ".join(out)
+
+
 def render(results: dict, meta: dict) -> str:
     def get(impl, dataset, model, features, loss, epochs):
         return results.get(
             key(dict(impl=impl, dataset=dataset, model=model, features=features, loss=loss, epochs=epochs))
         )
 
-    models = tuple(meta.get("models", DEFAULT_MODELS))
-    flag = "" if models == DEFAULT_MODELS else f" --models {','.join(models)}"
     lines = [
-        f"Measured {meta['date']} on {meta['machine']}; torch {meta['torch']}, torch_geometric "
+        f"Measured {_when(results)} on {meta['machine']}; torch {meta['torch']}, torch_geometric "
         f"{meta['pyg']}, {meta['threads']} threads, median of {meta['reps']} interleaved repetitions, "
-        f"each in a fresh process. Command: `GRAPHAE_DATA=../shared/data python benchmarks/speed.py{flag}`.",
+        f"each in a fresh process. Command: {_commands(results)}.",
         "Seconds are the training loop alone (no evaluation); AUC/AP on the test split of seed 0;",
         "peak RSS is the worker process's maximum resident set (torch itself is about 300 MiB).",
         "",
@@ -373,6 +398,16 @@ def main() -> int:
         print('PyTorch Geometric is missing: pip install -e ".[bench]"', file=sys.stderr)
         return 2
     todo = [c for c in cases(args.pubmed_epochs, args.models) if not args.only or args.only in key(c)]
+    meta = {
+        "date": dt.date.today().isoformat(),
+        "machine": machine(),
+        "torch": torch.__version__,
+        "pyg": pyg,
+        "threads": args.threads,
+        "reps": args.reps,
+        "pubmed_epochs": args.pubmed_epochs,
+        "models": args.models,
+    }
     runs: dict[str, list[dict]] = {}
     for rep in range(args.reps):
         for c in todo:
@@ -383,25 +418,20 @@ def main() -> int:
                 f"RSS {r['peak_rss_mib']:.0f} MiB",
                 flush=True,
             )
+        # Saved after every repetition, so an interrupted run keeps what it measured.
+        save(runs, meta)
+    return 0
+
+
+def save(runs: dict[str, list[dict]], meta: dict) -> None:
+    """Merge the medians of ``runs`` into the results file and rewrite the table."""
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
-    today = dt.date.today().isoformat()
-    results.update({k: summarise(v) | {"date": today} for k, v in runs.items()})
+    results.update({k: summarise(v) | {"date": meta["date"]} for k, v in runs.items()})
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=1))
-    meta = {
-        "date": today,
-        "machine": machine(),
-        "torch": torch.__version__,
-        "pyg": pyg,
-        "threads": args.threads,
-        "reps": args.reps,
-        "pubmed_epochs": args.pubmed_epochs,
-        "models": args.models,
-    }
     replace_section(
         BEGIN, END, render(results, meta), "Speed: graphae vs PyTorch Geometric and dense PyTorch"
     )
-    return 0
 
 
 if __name__ == "__main__":
