@@ -14,11 +14,14 @@ rows take the per-task settings of deezer/gravity_graph_autoencoders' README). G
 Usage::
 
     GRAPHAE_DATA=../shared/data python benchmarks/zoo.py [--only arga,linear,directed,fastgae]
-        [--datasets cora,citeseer,pubmed,cora.cites] [--runs 10] [--pubmed-runs 10] [--device cpu]
+        [--datasets cora,citeseer,pubmed,cora.cites] [--runs 10] [--pubmed-runs 10] [--device cpu] [--resume]
 
 Results are merged into ``benchmarks/results/zoo.json`` by row (re-running one group keeps
 the others) and the table in BENCHMARKS.md is rewritten between its markers from all of them.
 ``--epochs-scale 0.05 --runs 1`` is a smoke test (its rows say how many epochs ran).
+``--resume`` extends a row's earlier runs on seeds 0..k-1 to seeds 0..R-1 when they ran with the
+same settings, device and thread count (Pubmed's exact-loss rows take minutes per run); the
+"vs graphae GAE" column compares over the seeds both rows ran.
 """
 
 from __future__ import annotations
@@ -157,12 +160,18 @@ def load(row: Row, cache: dict) -> object:
     return cache[key]
 
 
-def run(row: Row, graph: object, runs: int, device: str, epochs_scale: float) -> dict:
+def run(
+    row: Row, graph: object, runs: int, device: str, epochs_scale: float, before: dict | None = None
+) -> dict:
+    """Seeds 0..runs-1 of ``row``; with ``before`` (an earlier result of the same settings on
+    seeds 0..k-1) only seeds k..runs-1 run and are appended to it."""
     est = make_estimator(row.model, **row.params, use_features=row.features, device=device)
     epochs = max(1, round(est.epochs * epochs_scale))
     est.set_params(epochs=epochs)
     auc, ap, seconds = [], [], []
-    for seed in range(runs):
+    if before is not None:
+        auc, ap, seconds = (list(before[k][:runs]) for k in ("test_auc", "test_ap", "train_seconds"))
+    for seed in range(len(auc), runs):
         result = run_link_prediction(
             graph, est, seed=seed, task=row.task, val_ratio=VAL_RATIO[row.task], ranking_negatives=0
         )
@@ -173,6 +182,8 @@ def run(row: Row, graph: object, runs: int, device: str, epochs_scale: float) ->
             f"{row.name} seed {seed}: AUC {100 * auc[-1]:.1f} AP {100 * ap[-1]:.1f} {seconds[-1]:.1f}s",
             flush=True,
         )
+    today = dt.date.today().isoformat()
+    dates = sorted({*(before.get("dates") or [before["date"]]), today} if before else {today})
     resolved = resolve_device(device)
     where = str(resolved) + (f" ({torch.cuda.get_device_name(resolved)})" if resolved.type == "cuda" else "")
     return {
@@ -183,7 +194,7 @@ def run(row: Row, graph: object, runs: int, device: str, epochs_scale: float) ->
         "task": row.task,
         "label": row.label,
         "val_ratio": VAL_RATIO[row.task],
-        "params": {k: v for k, v in est.get_params().items() if k not in ("random_state", "verbose")},
+        "params": _plain(est.get_params()),
         "runs": runs,
         "seeds": list(range(runs)),
         "device": where,
@@ -191,7 +202,8 @@ def run(row: Row, graph: object, runs: int, device: str, epochs_scale: float) ->
         "test_auc": auc,
         "test_ap": ap,
         "train_seconds": seconds,
-        "date": dt.date.today().isoformat(),
+        "date": today,
+        "dates": dates,
         "machine": machine(),
         "torch": torch.__version__,
     }
@@ -235,11 +247,17 @@ def _paper_cells(row: Row, r: dict) -> list[str]:
 
 
 def _versus_gae(row: Row, results: dict) -> str:
+    """Mean AUC difference with the baseline row over the seeds both ran (the same splits)."""
     base = results.get(row.baseline or "")
-    if base is None or base["runs"] != results[row.name]["runs"]:
+    if base is None:
         return "–"
     mine = results[row.name]
-    return f"{_mean(mine['test_auc']) - _mean(base['test_auc']):+.1f} ({base['model'].upper()})"
+    n = min(len(mine["test_auc"]), len(base["test_auc"]))
+    if mine["seeds"][:n] != base["seeds"][:n]:
+        return "–"
+    gap = _mean(mine["test_auc"][:n]) - _mean(base["test_auc"][:n])
+    seeds = "" if n == len(mine["test_auc"]) else f", seeds 0–{n - 1}"
+    return f"{gap:+.1f} ({base['model'].upper()}{seeds})"
 
 
 def render_models(rows: list[Row], results: dict) -> list[str]:
@@ -337,6 +355,35 @@ def render(results: dict) -> str:
     return "\n".join(lines)
 
 
+def _resumable(before: dict | None, row: Row, device: str, epochs_scale: float) -> dict | None:
+    """``before`` if its runs can be extended: the same settings, device and threads, on seeds
+    0..k-1. A parameter added to the estimators after the earlier runs must be at its default."""
+    if before is None:
+        return None
+    est = make_estimator(row.model, **row.params, use_features=row.features, device=device)
+    est.set_params(epochs=max(1, round(est.epochs * epochs_scale)))
+    now = _plain(est.get_params())
+    defaults = _plain(make_estimator(row.model).get_params())
+    same = (
+        set(before["params"]) <= set(now)
+        and all(now[k] == before["params"].get(k, defaults[k]) for k in now)
+        and before["seeds"] == list(range(len(before["seeds"])))
+        and before["device"].split(" ")[0] == str(resolve_device(device))
+        and before["threads"] == torch.get_num_threads()
+    )
+    if not same:
+        print(
+            f"{row.name}: earlier runs differ (settings, device or threads); running every seed", flush=True
+        )
+        return None
+    return before
+
+
+def _plain(params: dict) -> dict:
+    """Parameters as the results file holds them (JSON values, without seed and verbosity)."""
+    return json.loads(json.dumps({k: v for k, v in params.items() if k not in ("random_state", "verbose")}))
+
+
 def _csv(choices: tuple[str, ...]):
     def parse(text: str) -> list[str]:
         items = [t.strip() for t in text.split(",") if t.strip()]
@@ -375,6 +422,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--epochs-scale", type=float, default=1.0, help="multiply every model's epochs (smoke tests)"
     )
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="keep a row's earlier runs of the same settings and run only the seeds it lacks",
+    )
     args = parser.parse_args(argv)
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     cache: dict = {}
@@ -384,9 +436,9 @@ def main(argv: list[str] | None = None) -> int:
         pubmed = row.dataset == "pubmed"
         start = time.perf_counter()
         runs = args.pubmed_runs if pubmed else args.runs
-        results[row.name] = run(
-            row, load(row, cache), runs, args.device if pubmed else "cpu", args.epochs_scale
-        )
+        device = args.device if pubmed else "cpu"
+        before = _resumable(results.get(row.name), row, device, args.epochs_scale) if args.resume else None
+        results[row.name] = run(row, load(row, cache), runs, device, args.epochs_scale, before)
         print(f"{row.name}: {time.perf_counter() - start:.0f}s", flush=True)
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
         RESULTS.write_text(json.dumps(results, indent=1))
