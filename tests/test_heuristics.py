@@ -226,6 +226,13 @@ def test_spectral_radius(graph, expected):
     assert spectral_radius(adj) == pytest.approx(expected, rel=1e-4)
 
 
+def test_run_result_of_a_heuristic_has_no_embedding_and_a_gae_has_one():
+    full = make_communities(num_nodes=80, num_communities=2, random_state=2)
+    assert run_link_prediction(full, make_estimator("adamic_adar"), seed=0).embedding is None
+    gae = run_link_prediction(full, make_estimator("gae", epochs=2), seed=0)
+    assert gae.embedding.shape == (80, gae.estimator.out_channels)
+
+
 # Saving, loading, the registry ------------------------------------------------------
 @pytest.mark.parametrize("name", HEURISTICS)
 def test_save_load_keeps_the_graph_it_scores_on(name, tmp_path):

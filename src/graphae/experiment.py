@@ -68,7 +68,12 @@ class RunResult:
         return self.estimator.history_
 
     @property
-    def embedding(self) -> np.ndarray:
+    def embedding(self) -> np.ndarray | None:
+        """The fitted node embedding ``[N, d]``; ``None`` for a heuristic, which learns none."""
+        from graphae.models.heuristics import HeuristicLinkPredictor
+
+        if isinstance(self.estimator, HeuristicLinkPredictor):
+            return None
         return self.estimator.embedding_
 
 
