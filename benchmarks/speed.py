@@ -406,7 +406,6 @@ def main() -> int:
         "threads": args.threads,
         "reps": args.reps,
         "pubmed_epochs": args.pubmed_epochs,
-        "models": args.models,
     }
     runs: dict[str, list[dict]] = {}
     for rep in range(args.reps):

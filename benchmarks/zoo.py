@@ -160,14 +160,18 @@ def load(row: Row, cache: dict) -> object:
     return cache[key]
 
 
+def _estimator(row: Row, device: str, epochs_scale: float):
+    """The row's estimator: the model's defaults, the row's settings, its epochs scaled."""
+    est = make_estimator(row.model, **row.params, use_features=row.features, device=device)
+    return est.set_params(epochs=max(1, round(est.epochs * epochs_scale)))
+
+
 def run(
     row: Row, graph: object, runs: int, device: str, epochs_scale: float, before: dict | None = None
 ) -> dict:
     """Seeds 0..runs-1 of ``row``; with ``before`` (an earlier result of the same settings on
     seeds 0..k-1) only seeds k..runs-1 run and are appended to it."""
-    est = make_estimator(row.model, **row.params, use_features=row.features, device=device)
-    epochs = max(1, round(est.epochs * epochs_scale))
-    est.set_params(epochs=epochs)
+    est = _estimator(row, device, epochs_scale)
     auc, ap, seconds = [], [], []
     if before is not None:
         auc, ap, seconds = (list(before[k][:runs]) for k in ("test_auc", "test_ap", "train_seconds"))
@@ -360,9 +364,7 @@ def _resumable(before: dict | None, row: Row, device: str, epochs_scale: float) 
     0..k-1. A parameter added to the estimators after the earlier runs must be at its default."""
     if before is None:
         return None
-    est = make_estimator(row.model, **row.params, use_features=row.features, device=device)
-    est.set_params(epochs=max(1, round(est.epochs * epochs_scale)))
-    now = _plain(est.get_params())
+    now = _plain(_estimator(row, device, epochs_scale).get_params())
     defaults = _plain(make_estimator(row.model).get_params())
     same = (
         set(before["params"]) <= set(now)
