@@ -191,8 +191,9 @@ def test_same_seed_gives_identical_results(tmp_path: Path) -> None:
 
 
 def test_overwrite_replaces_outputs_and_keeps_other_files(tmp_path: Path) -> None:
+    argv = ["train", "--epochs", "3", "--device", "cpu", "--quiet", "--out", str(tmp_path)]
+    assert main(argv) == 0  # the run to replace
     (tmp_path / "notes.txt").write_text("mine")
-    (tmp_path / "metrics.json").write_text("stale")
     argv = ["train", "--epochs", "2", "--device", "cpu", "--quiet", "--out", str(tmp_path), "--overwrite"]
     assert main(argv) == 0
     assert _files(tmp_path) == sorted([*OUTPUTS, "notes.txt"])

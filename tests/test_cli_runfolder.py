@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from cli_helpers import user_error
+from graphae import runfolder
 from graphae.cli import main
 
 FAST = ["--epochs", "2", "--device", "cpu", "--quiet"]
@@ -41,8 +42,9 @@ def _files(folder: Path) -> list[str]:
 def test_overwrite_leaves_nothing_of_the_previous_run(
     tmp_path: Path, run: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    for name in ("report.html", "training.png", "roc_pr.png", "embedding.png"):
-        (run / name).write_text("from the previous run")
+    assert main(["plot", str(run), "--method", "pca"]) == 0  # the report files are graphae's too
+    capsys.readouterr()
+    assert {"report.html", "training.png", "roc_pr.png", "embedding.png"} <= set(_files(run))
     (run / "notes.txt").write_text("mine")
     assert (run / "labels.npy").is_file()  # the synthetic data set has labels, the edge list not
     edges = tmp_path / "edges.csv"
@@ -56,6 +58,107 @@ def test_overwrite_leaves_nothing_of_the_previous_run(
     assert _files(tmp_path) == ["edges.csv", "run"]  # no temporary sibling folder left
 
 
+def _user_folder(tmp_path: Path) -> tuple[Path, dict[str, bytes]]:
+    """A folder that was never a graphae run, holding files with the names graphae writes."""
+    folder = tmp_path / "mine"
+    (folder / "checkpoint").mkdir(parents=True)
+    files = {
+        "checkpoint/state.bin": b"my own checkpoint",
+        "labels.npy": b"my labels",
+        "report.html": b"<p>my report</p>",
+        "model.json": b"{}",
+        "model.pt": b"my weights",
+        "notes.txt": b"mine",
+    }
+    for name, data in files.items():
+        (folder / name).write_bytes(data)
+    return folder, files
+
+
+def _contents(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+@pytest.mark.parametrize("checkpoint", [False, True])
+def test_overwrite_refuses_a_folder_that_is_no_graphae_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], checkpoint: bool
+) -> None:
+    folder, files = _user_folder(tmp_path)
+    extra = ["--checkpoint-every", "1"] if checkpoint else []
+    line = user_error(capsys, ["train", *FAST, *extra, "--out", str(folder), "--overwrite"])
+    assert f"--out {folder}: --overwrite replaces only a graphae run folder" in line
+    assert "graphae never deletes what it did not write" in line
+    assert _contents(folder) == files  # nothing deleted, nothing replaced
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine"]
+
+
+def test_overwrite_refuses_a_user_file_with_a_name_graphae_writes(
+    run: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (run / "report.html").write_text("my own report")  # not listed in the run's metadata.json
+    before = _contents(run)
+    line = user_error(capsys, ["train", *FAST, "--out", str(run), "--overwrite"])
+    assert f"{run / 'report.html'}: not a file of a graphae run" in line
+    assert _contents(run) == before
+
+
+def test_overwrite_refuses_a_run_whose_metadata_was_edited(
+    run: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    meta = json.loads((run / "metadata.json").read_text())
+    meta["files"]["notes.txt"] = meta["files"]["model.pt"]  # claim a user's file for graphae
+    (run / "metadata.json").write_text(json.dumps(meta))
+    (run / "notes.txt").write_text("mine")
+    line = user_error(capsys, ["train", *FAST, "--out", str(run), "--overwrite"])
+    assert "metadata.json: changed since it was saved" in line
+    assert (run / "notes.txt").read_text() == "mine"
+
+
+def test_plot_refuses_to_replace_a_user_report(run: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (run / "report.html").write_text("my own report")
+    line = user_error(capsys, ["plot", str(run), "--method", "pca"])
+    assert "report.html: not a file of a graphae run" in line
+    assert (run / "report.html").read_text() == "my own report"
+    assert not (run / "training.png").exists()
+
+
+@pytest.mark.parametrize("option", ["--out", "--resume"])
+def test_an_empty_path_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], option: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "mine.txt").write_text("mine")
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exc:  # argparse's errors
+        main(["train", *FAST, option, "", "--overwrite"])
+    assert exc.value.code == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.count("\n") == 1
+    assert f"graphae: error: {option}: expected a path, got an empty string (an unset shell variable?)" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine.txt"]
+
+
+def test_overwrite_keeps_the_folder_mode_group_and_setgid(run: Path) -> None:
+    os.chmod(run, 0o2775)
+    group = next((g for g in os.getgroups() if g != run.stat().st_gid), None)
+    if group is not None:
+        os.chown(run, -1, group)
+    before = run.stat()
+    assert main(["train", *FAST, "--out", str(run), "--overwrite"]) == 0
+    after = run.stat()
+    assert oct(after.st_mode & 0o7777) == oct(0o2775)
+    assert after.st_gid == before.st_gid
+
+
+def test_a_new_run_folder_has_the_mode_of_a_plain_mkdir(tmp_path: Path) -> None:
+    umask = os.umask(0o022)
+    try:
+        assert main(["train", *FAST, "--out", str(tmp_path / "new")]) == 0
+    finally:
+        os.umask(umask)
+    assert oct((tmp_path / "new").stat().st_mode & 0o777) == oct(0o755)
+
+
 def test_a_run_folder_records_the_checksums_of_its_run_files(run: Path) -> None:
     files = json.loads((run / "metadata.json").read_text())["files"]
     for name in ("metrics.json", "test_scores.npz", "split.npz", "labels.npy", "model.pt", "embeddings.npy"):
@@ -63,17 +166,18 @@ def test_a_run_folder_records_the_checksums_of_its_run_files(run: Path) -> None:
 
 
 # damaged run folders ------------------------------------------------------------------------
-def _unseal(folder: Path) -> None:
-    meta = json.loads((folder / "metadata.json").read_text())
-    del meta["files"]
-    (folder / "metadata.json").write_text(json.dumps(meta))
+def _forge(folder: Path, meta: dict | None = None) -> None:
+    """Record the current files' checksums, and the metadata's own: the readers must hold alone."""
+    meta = json.loads((folder / "metadata.json").read_text()) if meta is None else meta
+    meta["files"] = runfolder.checksums(folder, tuple(meta["files"]))
+    runfolder.write_metadata(folder, meta)
 
 
 def test_embed_refuses_duplicate_ids(run: Path, capsys: pytest.CaptureFixture[str]) -> None:
     lines = (run / "node_ids.txt").read_text().splitlines()
     lines[1] = lines[0]
     (run / "node_ids.txt").write_text("\n".join(lines) + "\n")
-    _unseal(run)
+    _forge(run)
     line = user_error(capsys, ["embed", "--model", str(run)])
     assert "node_ids.txt: the id 0 appears twice (positions 1 and 2); node ids must be unique." in line
 
@@ -92,7 +196,7 @@ def test_embed_refuses_a_tampered_size_without_allocating_it(
 ) -> None:
     meta = json.loads((run / "metadata.json").read_text())
     meta["fit"]["in_channels"] = 10**12
-    (run / "metadata.json").write_text(json.dumps(meta))
+    _forge(run, meta)
     line = user_error(capsys, ["embed", "--model", str(run)])
     assert (
         "the weights in model.pt do not fit a GAE with the parameters and in_channels=1000000000000" in line
@@ -121,7 +225,7 @@ def test_a_bad_model_pt_is_one_line_without_unsafe_advice(
         (run / "model.pt").write_bytes(data[: len(data) // 3])
     else:
         torch.save({"encoder.conv1.lin.weight": _Payload()}, run / "model.pt")
-    _unseal(run)  # as if the checksums had been forged: the reader itself must refuse
+    _forge(run)  # as if the checksums had been forged: the reader itself must refuse
     line = user_error(capsys, ["embed", "--model", str(run)])
     assert "model.pt: not a readable weights file: " in line
     assert "weights_only" not in line and "can still be loaded" not in line

@@ -527,19 +527,19 @@ def test_a_failed_write_leaves_no_partial_outputs(
 ) -> None:
     path = _write_edges(tmp_path / "edges.csv", edges)
     out = tmp_path / "run"
-    before: dict[str, str] = {}
-    if existing:
-        out.mkdir()
-        before = {"notes.txt": "mine", "metrics.json": '{"old": true}'}
-        for name, text in before.items():
-            (out / name).write_text(text)
+    before: dict[str, bytes] = {}
+    if existing:  # an earlier run, and a file of the user's beside it
+        assert main(["train", *FAST, "--edges", str(path), "--out", str(out)]) == 0
+        (out / "notes.txt").write_text("mine")
+        before = {p.name: p.read_bytes() for p in out.iterdir()}
     fail(monkeypatch)
     args = ["train", *FAST, "--edges", str(path), "--out", str(out)] + (["--overwrite"] if existing else [])
+    capsys.readouterr()
     assert main(args) == 2
     assert capsys.readouterr().err == "graphae: error: disk full\n"
     remaining = _files(out) if out.exists() else []
     assert remaining == sorted(before)  # no outputs, no .staging-* folder, no .tmp files
-    assert {name: (out / name).read_text() for name in remaining} == before
+    assert {name: (out / name).read_bytes() for name in remaining} == before
 
 
 def _fail_swap_into(out: Path, monkeypatch: pytest.MonkeyPatch) -> None:

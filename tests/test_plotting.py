@@ -1,3 +1,4 @@
+import functools
 import json
 import re
 import sys
@@ -14,12 +15,15 @@ from graphae.metrics import auc_ap  # noqa: E402
 from graphae.plotting import (  # noqa: E402
     REQUIRED_FILES,
     MissingMatplotlibError,
-    make_report,
     plot_embedding,
     plot_history,
     plot_roc_pr,
     project_2d,
 )
+from graphae.plotting import make_report as checked_make_report  # noqa: E402
+
+# The run folders here are made by hand, without a metadata.json to check them against.
+make_report = functools.partial(checked_make_report, legacy=True)
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 N, D = 120, 16
@@ -366,3 +370,10 @@ def test_plot_functions_want_both_axes_or_neither():
         plot_history(_history(), ax_loss=ax)
     with pytest.raises(ValueError, match="Pass both 'ax_roc' and 'ax_pr', or neither"):
         plot_roc_pr([0.9], [0.1], ax_pr=ax)
+
+
+def test_make_report_checks_a_folder_without_metadata_only_when_asked(tmp_path) -> None:
+    run = _make_run(tmp_path)
+    with pytest.raises(MissingFileError, match=r"metadata.json not found: is .* a run folder"):
+        checked_make_report(run, method="pca")
+    assert not (run / "report.html").exists()

@@ -8,6 +8,7 @@ import hashlib
 import json
 import os
 import shutil
+import stat
 import tempfile
 import tokenize
 import zipfile
@@ -239,11 +240,30 @@ def replace_folder(
             _hide(err, staging, out)
             raise
         if swap:
+            _give_mode(staging, target)
             _swap(target, staging, out)
         else:
             _move_all(staging, target, ours)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _give_mode(staging: Path, target: Path) -> None:
+    """Give the new folder what the old one had: its group, permissions, setgid and sticky bits.
+
+    A folder new to ``target`` gets those of a plain ``mkdir`` (``mkdtemp`` makes it 0700).
+    """
+    if target.is_dir():
+        old = target.stat()
+        try:
+            os.chown(staging, -1, old.st_gid)  # before chmod: a chown may clear the setgid bit
+        except OSError:
+            pass  # not a member of that group: the folder keeps the group it was made with
+        os.chmod(staging, stat.S_IMODE(old.st_mode))
+    else:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(staging, (0o777 & ~umask) | (staging.stat().st_mode & stat.S_ISGID))
 
 
 def _hide(err: BaseException, staging: Path, out: Path) -> None:

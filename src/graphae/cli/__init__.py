@@ -27,10 +27,23 @@ from graphae.errors import GraphaeError
 
 
 class _Parser(argparse.ArgumentParser):
-    """Reports a bad option in one line, like every other user error (argparse adds a usage block)."""
+    """Reports a bad option in one line, like every other user error (argparse adds a usage block).
+
+    An option or argument whose metavar is ``DIR`` or ``FILE`` is a path: an empty one (an
+    unset shell variable, ``--out "$OUT"``) is refused rather than read as the current folder.
+    """
 
     def error(self, message: str) -> None:  # type: ignore[override]
         self.exit(2, f"graphae: error: {message} (see `{self.prog} --help`)\n")
+
+    def parse_known_args(self, args: Any = None, namespace: Any = None) -> Any:  # type: ignore[override]
+        parsed, extra = super().parse_known_args(args, namespace)
+        for action in self._actions:
+            value = getattr(parsed, action.dest, None)
+            if action.metavar in ("DIR", "FILE") and isinstance(value, str) and not value.strip():
+                name = "/".join(action.option_strings) or action.metavar
+                self.error(f"{name}: expected a path, got an empty string (an unset shell variable?)")
+        return parsed, extra
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from graphae import runfolder
 from graphae.cli.common import SEED_MAX, UserError, non_negative_int, positive_float, positive_int, seed
 from graphae.cli.runs import RunSession
 from graphae.data import DATASETS, DEFAULT_DATASET, load_dataset
@@ -69,6 +70,7 @@ def add_command(sub: Any) -> None:
     )
     src.add_argument(
         "--data-dir",
+        metavar="DIR",
         help="folder of the Planetoid ind.* files (default: $GRAPHAE_DATA/planetoid, else a user cache)",
     )
     src.add_argument("--download", action="store_true", help="download missing Planetoid files")
@@ -279,8 +281,22 @@ def _check_out(out: str | None, overwrite: bool) -> Path | None:
             f"--out {out}: holds an unfinished run; continue it with `graphae train --resume {out}`, "
             "or pass --overwrite to start over"
         )
-    if path.is_dir() and any(path.iterdir()) and not overwrite:
-        raise UserError(f"--out {out}: folder is not empty; pass --overwrite to replace its graphae outputs")
+    if path.is_dir() and any(path.iterdir()):
+        if not overwrite:
+            raise UserError(
+                f"--out {out}: folder is not empty; pass --overwrite to replace the graphae run in it"
+            )
+        try:
+            ours = runfolder.claimed(path)
+            if ours is None:
+                raise UserError(
+                    f"--out {out}: --overwrite replaces only a graphae run folder, and this folder holds "
+                    f"no graphae run (no {runfolder.METADATA} of graphae's); graphae never deletes what it "
+                    "did not write: choose a new or empty folder"
+                )
+            runfolder.check_free(path, (*runfolder.ALL_FILES, runfolder.CHECKPOINT_DIR))
+        except InputError as err:
+            raise UserError(f"--out {out}: --overwrite refused: {err}") from None
     try:
         check_writable(path)
     except OSError as err:

@@ -31,7 +31,9 @@ REQUIRED_FILES = (runfolder.METRICS, runfolder.HISTORY, runfolder.EMBEDDINGS)
 _EXPECTED_FOLDER = "make_report expects a folder written by `graphae train --out`."
 
 
-def make_report(run_dir: str | os.PathLike, *, method: str = "auto", random_state: int = 0) -> Path:
+def make_report(
+    run_dir: str | os.PathLike, *, method: str = "auto", random_state: int = 0, legacy: bool = False
+) -> Path:
     """Write ``training.png``, ``roc_pr.png``, ``embedding.png`` and ``report.html`` into a run folder.
 
     Reads ``metrics.json``, ``history.json`` and ``embeddings.npy``, and where present
@@ -43,6 +45,7 @@ def make_report(run_dir: str | os.PathLike, *, method: str = "auto", random_stat
         run_dir: A folder written by ``graphae train --out``.
         method: Embedding map, ``"auto"``, ``"tsne"`` or ``"pca"``; see :func:`project_2d`.
         random_state: Seed of the embedding map and k-means.
+        legacy: Also draw a folder saved without checksums (graphae 0.2 or older).
 
     Returns:
         The path of ``report.html``.
@@ -55,7 +58,8 @@ def make_report(run_dir: str | os.PathLike, *, method: str = "auto", random_stat
     """
     run_dir = Path(run_dir)
     _check_folder(run_dir)
-    runfolder.verify_run_files(run_dir, (*REQUIRED_FILES, runfolder.LABELS, runfolder.TEST_SCORES))
+    runfolder.verify_run_files(run_dir, (*REQUIRED_FILES, runfolder.LABELS, runfolder.TEST_SCORES), legacy)
+    runfolder.check_free(run_dir, runfolder.REPORT_FILES)
     metrics = _read_json(run_dir / runfolder.METRICS)
     if not isinstance(metrics, dict):
         raise InputError(
@@ -98,6 +102,8 @@ def make_report(run_dir: str | os.PathLike, *, method: str = "auto", random_stat
     for file, data in pngs.items():
         atomic_write(run_dir / file, lambda f, data=data: f.write(data))
     atomic_write(run_dir / runfolder.REPORT, lambda f: f.write(page.encode("utf-8")))
+    if (run_dir / runfolder.METADATA).is_file():
+        runfolder.seal(run_dir, runfolder.REPORT_FILES)  # graphae's own files, replaced by --overwrite
     return run_dir / runfolder.REPORT
 
 

@@ -47,7 +47,44 @@ import torch
 
 from graphae.errors import InputError, MissingFileError
 from graphae.io import atomic_write, replace_folder, sha256, write_json, write_npy, write_text
-from graphae.runfolder.metadata import FORMAT, FORMAT_VERSION, NODE_ID_TYPES, check_metadata, legacy_metadata
+from graphae.runfolder.metadata import (
+    FORMAT,
+    FORMAT_VERSION,
+    NODE_ID_TYPES,
+    LegacyFolderError,
+    check_digest,
+    check_metadata,
+    legacy_metadata,
+    stamp,
+)
+from graphae.runfolder.names import (
+    ADJACENCY,
+    ALL_FILES,
+    CHECKPOINT_DIR,
+    EMBEDDINGS,
+    FIGURE_EMBEDDING,
+    FIGURE_HISTORY,
+    FIGURE_ROC_PR,
+    FIGURES,
+    FITTED_ADJACENCY,
+    HISTORY,
+    LABELS,
+    LEGACY_CONFIG,
+    LEGACY_ESTIMATOR,
+    METADATA,
+    METRICS,
+    MODEL_FILES,
+    NODE_IDS,
+    REPORT,
+    REPORT_FILES,
+    RUN_CHECKED_FILES,
+    RUN_FILES,
+    RUN_STATE,
+    SPLIT,
+    TEST_SCORES,
+    WEIGHTS,
+)
+from graphae.runfolder.ownership import check_free, claimed, is_temporary, read_state, write_state
 from graphae.runfolder.readers import (
     node_id_lines,
     node_id_type,
@@ -60,15 +97,44 @@ from graphae.runfolder.readers import (
 )
 
 __all__ = [
+    "ADJACENCY",
+    "ALL_FILES",
+    "CHECKPOINT_DIR",
+    "EMBEDDINGS",
+    "FIGURES",
+    "FIGURE_EMBEDDING",
+    "FIGURE_HISTORY",
+    "FIGURE_ROC_PR",
+    "FITTED_ADJACENCY",
+    "HISTORY",
+    "LABELS",
+    "LEGACY_CONFIG",
+    "LEGACY_ESTIMATOR",
+    "METADATA",
+    "METRICS",
+    "MODEL_FILES",
+    "NODE_IDS",
+    "REPORT",
+    "REPORT_FILES",
+    "RUN_CHECKED_FILES",
+    "RUN_FILES",
+    "RUN_STATE",
+    "SPLIT",
+    "TEST_SCORES",
+    "WEIGHTS",
     "FORMAT",
     "FORMAT_VERSION",
     "NODE_ID_TYPES",
+    "LegacyFolderError",
     "SavedModel",
+    "check_free",
     "check_metadata",
     "checksums",
+    "claimed",
     "node_id_lines",
     "node_id_type",
     "publish",
+    "read_state",
     "read_adjacency",
     "read_json",
     "read_model",
@@ -77,39 +143,10 @@ __all__ = [
     "seal",
     "verify",
     "verify_run_files",
+    "write_metadata",
     "write_model",
+    "write_state",
 ]
-
-METADATA = "metadata.json"
-WEIGHTS = "model.pt"
-EMBEDDINGS = "embeddings.npy"
-NODE_IDS = "node_ids.txt"
-ADJACENCY = "adjacency.npz"
-FITTED_ADJACENCY = "fitted_adjacency.npz"  # non-learned models: instead of WEIGHTS and EMBEDDINGS
-HISTORY = "history.json"
-METRICS = "metrics.json"
-TEST_SCORES = "test_scores.npz"
-SPLIT = "split.npz"
-LABELS = "labels.npy"
-REPORT = "report.html"
-FIGURE_HISTORY = "training.png"
-FIGURE_ROC_PR = "roc_pr.png"
-FIGURE_EMBEDDING = "embedding.png"
-FIGURES = (FIGURE_HISTORY, FIGURE_ROC_PR, FIGURE_EMBEDDING)
-CHECKPOINT_DIR = "checkpoint"
-
-# Written by graphae 0.1 (before metadata.json): still read, never written.
-LEGACY_ESTIMATOR = "estimator.json"
-LEGACY_CONFIG = "model.json"
-
-MODEL_FILES = (METADATA, WEIGHTS, EMBEDDINGS, NODE_IDS, ADJACENCY, HISTORY)
-RUN_FILES = (*MODEL_FILES, METRICS, TEST_SCORES, SPLIT, LABELS)
-REPORT_FILES = (REPORT, *FIGURES)
-# Every name graphae may have written into a folder: what --overwrite replaces.
-ALL_FILES = (*RUN_FILES, FITTED_ADJACENCY, *REPORT_FILES, LEGACY_ESTIMATOR, LEGACY_CONFIG)
-
-# Run files whose checksums metadata.json records beside the model's (see seal).
-RUN_CHECKED_FILES = (METRICS, TEST_SCORES, SPLIT, LABELS)
 
 
 @dataclass
@@ -150,6 +187,8 @@ def write_model(folder: str | os.PathLike, saved: SavedModel) -> None:
     Raises:
         InputError: If the node ids cannot be saved (see :func:`node_id_lines`).
     """
+    if not os.fspath(folder).strip():
+        raise InputError("The model folder is an empty path; give the folder to save into.")
     folder = Path(folder)
     text = "".join(f"{t}\n" for t in node_id_lines(saved.node_ids))
     folder.mkdir(parents=True, exist_ok=True)
@@ -170,15 +209,25 @@ def write_model(folder: str | os.PathLike, saved: SavedModel) -> None:
     write_text(folder / NODE_IDS, text)
     write_json(folder / HISTORY, saved.history)
     metadata["files"] = checksums(folder, (*parts, ADJACENCY, NODE_IDS, HISTORY))
-    write_json(folder / METADATA, metadata)  # last: its presence marks a complete folder
+    write_metadata(folder, metadata)  # last: its presence marks a complete folder
+
+
+def write_metadata(folder: str | os.PathLike, metadata: dict[str, Any]) -> None:
+    """Write ``folder/metadata.json`` with its own checksum (see :func:`~.metadata.digest`)."""
+    write_json(Path(folder) / METADATA, stamp(metadata))
 
 
 def seal(folder: str | os.PathLike, names: tuple[str, ...]) -> None:
-    """Add the checksums of the run files ``names`` to the ``metadata.json`` of ``folder``."""
+    """Add the checksums of the files ``names`` to the ``metadata.json`` of ``folder``.
+
+    The metadata is checked first: a folder edited since it was saved is not re-sealed.
+    """
     folder = Path(folder)
     metadata = read_json(folder / METADATA)
-    metadata["files"] = {**metadata.get("files", {}), **checksums(folder, names)}
-    write_json(folder / METADATA, metadata)
+    check_metadata(folder / METADATA, metadata)
+    check_digest(folder / METADATA, metadata)
+    metadata["files"] = {**metadata["files"], **checksums(folder, names)}
+    write_metadata(folder, metadata)
 
 
 def checksums(folder: Path, names: tuple[str, ...]) -> dict[str, dict[str, Any]]:
@@ -191,15 +240,21 @@ def checksums(folder: Path, names: tuple[str, ...]) -> dict[str, dict[str, Any]]
 
 
 # Reading ------------------------------------------------------------------------------
-def read_model(folder: str | os.PathLike) -> SavedModel:
-    """Read a model folder written by :func:`write_model` (or by graphae 0.1), running no code.
+def read_model(folder: str | os.PathLike, legacy: bool = False) -> SavedModel:
+    """Read a model folder written by :func:`write_model`, running no code.
 
-    Every file is checked against its checksum in ``metadata.json`` (when recorded) and
-    against the other files (counts, shapes, dtypes) before anything is allocated from a
-    size it holds.
+    ``metadata.json`` is checked against its own checksum, every other file against its
+    checksum in ``metadata.json``, and every file against the others (counts, shapes,
+    dtypes) before anything is allocated from a size it holds.
+
+    Args:
+        folder: The model folder.
+        legacy: Also read a folder saved without checksums (by graphae 0.2 or older,
+            graphae 0.1's ``estimator.json`` included), with the structural checks alone.
 
     Raises:
         MissingFileError: If the folder or one of its files is missing.
+        LegacyFolderError: If the folder has no checksums and ``legacy`` is false.
         InputError: If a file is damaged or the parts do not fit together.
     """
     folder = Path(folder)
@@ -208,9 +263,11 @@ def read_model(folder: str | os.PathLike) -> SavedModel:
     if (folder / METADATA).is_file():
         metadata = read_json(folder / METADATA)
         check_metadata(folder / METADATA, metadata)
+        check_digest(folder / METADATA, metadata, legacy)
     elif (folder / LEGACY_ESTIMATOR).is_file():
         metadata = legacy_metadata(folder / LEGACY_ESTIMATOR)
         check_metadata(folder / LEGACY_ESTIMATOR, metadata)
+        check_digest(folder / LEGACY_ESTIMATOR, metadata, legacy)
     else:
         raise MissingFileError(
             f"{folder / METADATA} not found: is {folder} a model folder saved by graphae "
@@ -246,38 +303,47 @@ def read_model(folder: str | os.PathLike) -> SavedModel:
     return SavedModel(metadata, read_weights(folder / WEIGHTS), embedding, adjacency, node_ids, history)
 
 
-def verify_run_files(folder: str | os.PathLike, names: tuple[str, ...]) -> None:
-    """Check the run files ``names`` against the checksums in ``folder/metadata.json``, if it records them.
+def verify_run_files(folder: str | os.PathLike, names: tuple[str, ...], legacy: bool = False) -> None:
+    """Check the run files ``names`` against the checksums in ``folder/metadata.json``.
+
+    Args:
+        folder: A run folder.
+        names: The files to check (those absent are not checked).
+        legacy: Accept a folder saved without checksums (nothing is then compared).
 
     Raises:
+        MissingFileError: If ``folder`` has no ``metadata.json``.
+        LegacyFolderError: If it has no checksums and ``legacy`` is false.
         InputError: If a file differs from what was saved, or ``metadata.json`` is damaged.
     """
     folder = Path(folder)
     if not (folder / METADATA).is_file():
-        return
+        if legacy:
+            return
+        raise MissingFileError(
+            f"{folder / METADATA} not found: is {folder} a run folder written by `graphae train --out`?"
+        )
     metadata = read_json(folder / METADATA)
-    files = metadata.get("files") if isinstance(metadata, dict) else None
-    if not isinstance(files, dict):
-        return  # saved before checksums: nothing to compare with
     check_metadata(folder / METADATA, metadata)
-    for name in names:
-        verify(folder, name, files)
+    if check_digest(folder / METADATA, metadata, legacy):
+        for name in names:
+            verify(folder, name, metadata["files"])
 
 
 # Publishing outputs -------------------------------------------------------------
-def _ours(name: str) -> bool:
-    """Whether graphae wrote ``name`` into a run folder (with its temporary files)."""
-    if name in ALL_FILES or name == CHECKPOINT_DIR:
-        return True
-    return name.startswith((".staging-", ".backup-")) or any(name.startswith(f".{f}.") for f in ALL_FILES)
-
-
 def publish(out: Path, write: Callable[[Path], None]) -> None:
     """Write a run through ``write(staging)``, then make it the folder ``out`` as a whole.
 
     The run is written into a new folder beside ``out`` and swapped in (see
     :func:`graphae.io.replace_folder`): nothing of an earlier run survives (report,
-    figures, labels), while files graphae never writes (``notes.txt``) are kept. A failure
-    leaves the earlier run as it was, and errors name ``out``, never the temporary folder.
+    figures, labels), while every entry graphae did not write (``notes.txt``; see
+    :func:`claimed`) is kept. A failure leaves the earlier run as it was, and errors name
+    ``out``, never the temporary folder.
+
+    Raises:
+        InputError: If ``out`` holds an entry with a name graphae writes that graphae
+            did not write (see :func:`check_free`).
     """
-    replace_folder(out, write, _ours)
+    check_free(out, (*ALL_FILES, CHECKPOINT_DIR))
+    ours = claimed(out) or set()
+    replace_folder(out, write, lambda name: name in ours or is_temporary(name))

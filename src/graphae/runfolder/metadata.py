@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from pathlib import Path
@@ -12,13 +13,65 @@ from graphae.runfolder.readers import read_json
 
 FORMAT = "graphae-model"
 FORMAT_VERSION = 2  # 1 was graphae 0.1's estimator.json + model.json
+STATE_FORMAT = "graphae-run-state"  # checkpoint/runs.json of an unfinished run
 NODE_ID_TYPES = ("int", "float", "str")
 
 
 # metadata.json ----------------------------------------------------------------------------
+CHECKSUM = "checksum"  # the key of metadata.json's own SHA-256 (see digest)
+
+
+def digest(metadata: dict[str, Any]) -> str:
+    """The SHA-256 of ``metadata`` without its ``checksum`` key, as canonical JSON.
+
+    JSON round-trips Python's ints, floats and strings exactly, so the digest of the
+    dict read back from ``metadata.json`` equals the digest of the dict written.
+    """
+    body = {k: v for k, v in metadata.items() if k != CHECKSUM}
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=True)
+    return hashlib.sha256(text.encode("ascii")).hexdigest()
+
+
+def stamp(metadata: dict[str, Any]) -> dict[str, Any]:
+    """``metadata`` with its ``checksum``, as :func:`graphae.runfolder.write_metadata` writes it."""
+    return {**{k: v for k, v in metadata.items() if k != CHECKSUM}, CHECKSUM: digest(metadata)}
+
+
+class LegacyFolderError(InputError):
+    """A model folder saved without checksums, read without ``legacy=True``."""
+
+
+def check_digest(path: Path, metadata: dict[str, Any], legacy: bool = False) -> bool:
+    """Check ``metadata.json``'s own checksum; returns whether the folder is checksummed.
+
+    A folder whose metadata has no checksum, or no ``files`` (saved by graphae 0.2 or
+    older, or edited) is read only when ``legacy`` is true: without the checksums nothing
+    tells a damaged or edited file from the one graphae wrote.
+
+    Raises:
+        LegacyFolderError: If the folder has no checksums and ``legacy`` is false.
+        InputError: If the recorded checksum differs from the content.
+    """
+    recorded = metadata.get(CHECKSUM)
+    if recorded is None or not isinstance(metadata.get("files"), dict):
+        if legacy:
+            return False
+        raise LegacyFolderError(
+            f"{path}: saved without checksums (by graphae 0.2 or older, or edited since), so "
+            "nothing shows that its files are the ones graphae wrote; if you trust the folder, load it "
+            "with --legacy (graphae.load(DIR, legacy=True) in Python), or train and save it again."
+        )
+    if not isinstance(recorded, str) or recorded != digest(metadata):
+        raise InputError(
+            f"{path}: changed since it was saved (its content does not match its checksum); "
+            "restore the file or save the model again."
+        )
+    return True
+
+
 # key: (type, required). bool is not an int here, although Python says it is.
 _TOP = {"model": (str, True), "params": (dict, True), "graph": (dict, True), "fit": (dict, True)}
-_TOP_OPTIONAL = {"learned": bool, "graphae_version": str, "estimator": str, "files": dict}
+_TOP_OPTIONAL = {"learned": bool, "graphae_version": str, "estimator": str, "files": dict, "checksum": str}
 _GRAPH = {"directed": (bool, True), "node_id_type": (str, True), "num_nodes": (int, False)}
 _GRAPH_OPTIONAL = {"num_edges": int, "name": str}
 _FIT_LEARNED = {"in_channels": (int, True), "features_used": (bool, True), "best_epoch": (int, False)}
