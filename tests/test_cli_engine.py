@@ -176,6 +176,57 @@ def test_resume_errors(tmp_path, capsys, monkeypatch):
     assert "--checkpoint-every needs --out DIR" in line
 
 
+@pytest.fixture
+def crashed(tmp_path, monkeypatch) -> Path:
+    """A run killed in its first run after its epoch-6 checkpoint."""
+    out = tmp_path / "run"
+    _crash_at(monkeypatch, 1, 8)
+    with pytest.raises(_Killed):
+        main([*RUN, "--checkpoint-every", "3", "--out", str(out)])
+    monkeypatch.undo()
+    return out
+
+
+def test_a_damaged_checkpoint_is_refused_not_resumed(crashed, capsys):
+    path = crashed / "checkpoint" / "run-1.pt"
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x01  # one bit: torch would still load it, to other scores
+    path.write_bytes(bytes(data))
+    line = user_error(capsys, ["train", "--resume", str(crashed), "--quiet"])
+    assert f"{path}: damaged or changed since it was written (its bytes do not match its checksum)" in line
+
+
+def test_a_checkpoint_without_a_checksum_is_refused(crashed, capsys):
+    path = crashed / "checkpoint" / "run-1.pt"
+    path.write_bytes(path.read_bytes().split(b"\n", 1)[1])  # as graphae 0.2 wrote it
+    line = user_error(capsys, ["train", "--resume", str(crashed), "--quiet"])
+    assert f"{path}: not a graphae checkpoint with a checksum" in line
+
+
+@pytest.mark.parametrize(
+    ("key", "value"), [("download", True), ("data_dir", "elsewhere"), ("epochs", 3)], ids=str
+)
+def test_resume_trusts_only_the_checksummed_run_state(crashed, tmp_path, capsys, key, value):
+    path = crashed / "checkpoint" / "runs.json"
+    state = json.loads(path.read_text())
+    state["args"][key] = str(tmp_path / value) if key == "data_dir" else value
+    path.write_text(json.dumps(state))
+    line = user_error(capsys, ["train", "--resume", str(crashed), "--quiet"])
+    assert f"{path}: changed since graphae wrote it" in line
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]  # nothing made outside --out
+    assert main([*RUN, "--out", str(crashed), "--overwrite"]) == 0  # what the message advises
+
+
+def test_a_run_state_without_a_checksum_is_refused(crashed, capsys):
+    path = crashed / "checkpoint" / "runs.json"
+    state = json.loads(path.read_text())
+    del state["checksum"]
+    path.write_text(json.dumps(state))
+    line = user_error(capsys, ["train", "--resume", str(crashed), "--quiet"])
+    assert f"{path}: written without a checksum" in line
+    assert main([*RUN, "--out", str(crashed), "--overwrite"]) == 0  # still graphae's to replace
+
+
 def test_patience_stops_early(tmp_path):
     out = tmp_path / "run"
     assert (

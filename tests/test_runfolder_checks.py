@@ -40,7 +40,7 @@ def _meta(folder: Path) -> dict:
 
 
 def _write_meta(folder: Path, meta: dict) -> None:
-    (folder / METADATA).write_text(json.dumps(meta))
+    runfolder.write_metadata(folder, meta)  # as an attacker would: with a checksum of its own
 
 
 def _reseal(folder: Path) -> None:
@@ -89,15 +89,47 @@ def test_a_file_without_a_recorded_checksum_is_refused(saved: Path) -> None:
         load(saved)
 
 
-def test_a_folder_saved_before_checksums_still_loads(saved: Path, fitted: GAE) -> None:
+def test_a_folder_saved_before_checksums_loads_only_when_asked(saved: Path, fitted: GAE) -> None:
     meta = _meta(saved)
-    del meta["files"]
-    _write_meta(saved, meta)
+    del meta["files"], meta["checksum"]
+    (saved / METADATA).write_text(json.dumps(meta))
+    with pytest.raises(
+        runfolder.LegacyFolderError, match=r"metadata.json: saved without checksums.*--legacy"
+    ):
+        load(saved)
+    np.testing.assert_array_equal(load(saved, legacy=True).embedding_, fitted.embedding_)
+
+
+@pytest.mark.parametrize("key", ["files", "checksum"])
+def test_removing_the_checksums_does_not_switch_them_off(saved: Path, key: str) -> None:
+    meta = _meta(saved)
+    del meta[key]
+    (saved / METADATA).write_text(json.dumps(meta))
+    with pytest.raises(runfolder.LegacyFolderError, match="saved without checksums"):
+        load(saved)
+
+
+def test_an_edited_metadata_file_is_refused(saved: Path, fitted: GAE) -> None:
+    meta = _meta(saved)
+    assert meta["model"] == "gae"
+    meta["model"] = "gravity_gae"  # loads, and would give other probabilities, without the checksum
+    (saved / METADATA).write_text(json.dumps(meta, indent=2))
+    with pytest.raises(InputError, match=r"metadata.json: changed since it was saved"):
+        load(saved)
+    with pytest.raises(InputError, match=r"metadata.json: changed since it was saved"):
+        load(saved, legacy=True)  # a checksum that is there is always checked
+
+
+def test_the_checksum_does_not_depend_on_the_layout_of_the_json(saved: Path, fitted: GAE) -> None:
+    meta = _meta(saved)
+    (saved / METADATA).write_text(json.dumps(dict(reversed(list(meta.items())))))
     np.testing.assert_array_equal(load(saved).embedding_, fitted.embedding_)
 
 
-def test_the_graphae_0_1_fixture_still_loads() -> None:
-    assert load(LEGACY).embedding_.shape == (30, 2)
+def test_the_graphae_0_1_fixture_loads_as_legacy() -> None:
+    with pytest.raises(runfolder.LegacyFolderError, match="estimator.json: saved without checksums"):
+        load(LEGACY)
+    assert load(LEGACY, legacy=True).embedding_.shape == (30, 2)
 
 
 # counts, shapes, dtypes -----------------------------------------------------------------

@@ -381,20 +381,28 @@ class GraphAutoencoderEstimator(LinkPredictionMixin, BaseEstimator):
         runfolder.write_model(path, to_saved(self))
 
     @classmethod
-    def load(cls, path: str | os.PathLike) -> GraphAutoencoderEstimator:
+    def load(cls, path: str | os.PathLike, legacy: bool = False) -> GraphAutoencoderEstimator:
         """Load a model folder, executing nothing from its files.
+
+        ``legacy=True`` also loads a folder saved without checksums (graphae 0.2 or older).
 
         Raises:
             MissingFileError: If the folder or one of its files is missing.
             InputError: If the folder is damaged, holds another estimator type, or a
                 model that is not registered here.
         """
-        return from_saved(runfolder.read_model(path), path, expected=cls)
+        return from_saved(runfolder.read_model(path, legacy), path, expected=cls)
 
 
-def load(path: str | os.PathLike) -> GraphAutoencoderEstimator:
-    """Load any saved graphae model (the registry says which class it is)."""
-    return GraphAutoencoderEstimator.load(path)
+def load(path: str | os.PathLike, legacy: bool = False) -> GraphAutoencoderEstimator:
+    """Load any saved graphae model (the registry says which class it is).
+
+    Args:
+        path: A model folder (``estimator.save``, ``graphae train --out``).
+        legacy: Also load a folder saved without checksums (graphae 0.2 or older); nothing
+            then shows that its files are the ones graphae wrote.
+    """
+    return GraphAutoencoderEstimator.load(path, legacy)
 
 
 class _threads:

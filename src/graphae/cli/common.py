@@ -83,11 +83,21 @@ def parse_id(node_ids: np.ndarray, text: Any, where: str) -> Any:
     return text
 
 
-def load_model(folder: str) -> Any:
-    """The fitted estimator saved in ``folder``."""
+def add_legacy_option(parser: argparse.ArgumentParser) -> None:
+    """``--legacy``: also read a model folder saved without checksums (graphae 0.2 or older)."""
+    parser.add_argument(
+        "--legacy",
+        action="store_true",
+        help="read a model folder saved without checksums (by graphae 0.2 or older): nothing then shows "
+        "that its files are the ones graphae wrote",
+    )
+
+
+def load_model(folder: str, legacy: bool = False) -> Any:
+    """The fitted estimator saved in ``folder`` (``legacy``: see :func:`add_legacy_option`)."""
     from graphae.estimator import load
 
-    return load(folder)
+    return load(folder, legacy=legacy)
 
 
 # CSV is formatted this many rows at a time: a million-row table never becomes one

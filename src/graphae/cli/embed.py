@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from graphae.cli.common import UserError, load_model, write_columns
+from graphae.cli.common import UserError, add_legacy_option, load_model, write_columns
 
 
 def add_command(sub: Any) -> None:
@@ -16,11 +16,12 @@ def add_command(sub: Any) -> None:
         "--model", required=True, metavar="DIR", help="folder written by `graphae train --out`"
     )
     embed.add_argument("--out", metavar="FILE", help=".csv, .tsv or .parquet (default: CSV on stdout)")
+    add_legacy_option(embed)
     embed.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    model = load_model(args.model)
+    model = load_model(args.model, args.legacy)
     if not model.learned:
         raise UserError(
             f"--model {args.model}: {model.model_name} is a link-prediction heuristic and has no node "

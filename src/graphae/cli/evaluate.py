@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from graphae import runfolder
-from graphae.cli.common import UserError, load_model, parse_id
+from graphae.cli.common import UserError, add_legacy_option, load_model, parse_id
 from graphae.errors import InputError
 
 
@@ -34,13 +34,14 @@ def add_command(sub: Any) -> None:
     evaluate.add_argument(
         "--seed", type=int, default=None, help="seed of k-means and the probe (default: the run's)"
     )
+    add_legacy_option(evaluate)
     evaluate.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from graphae.evaluation import EvaluationSplit, evaluate, evaluate_pairs
 
-    model = load_model(args.model)
+    model = load_model(args.model, args.legacy)
     folder = Path(args.model)
     if args.pairs is not None:
         scores: dict[str, Any] = {"pairs": str(args.pairs), **_score_file(model, args.pairs, evaluate_pairs)}
@@ -51,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
                 f"{path} not found: only run folders of `graphae train --out` (graphae 0.3 or later) hold "
                 "their test split; give labelled pairs with --pairs FILE"
             )
-        runfolder.verify_run_files(folder, (runfolder.SPLIT, runfolder.METRICS))
+        runfolder.verify_run_files(folder, (runfolder.SPLIT, runfolder.METRICS), args.legacy)
         split = EvaluationSplit.load(path, len(model.node_ids_))
         seed = args.seed if args.seed is not None else _run_seed(folder)
         scores = {"model": model.model_name, **evaluate(model, split, random_state=seed)}

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from graphae.cli.common import add_legacy_option
+
 
 def add_command(sub: Any) -> None:
     plot = sub.add_parser("plot", help="training curves, ROC/PR curves, embedding map and report.html")
@@ -13,11 +15,12 @@ def add_command(sub: Any) -> None:
         "--method", choices=["auto", "tsne", "pca"], default="auto", help="2-D map of the embeddings"
     )
     plot.add_argument("--seed", type=int, default=0)
+    add_legacy_option(plot)
     plot.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from graphae.plotting import make_report
 
-    print(make_report(args.run, method=args.method, random_state=args.seed))
+    print(make_report(args.run, method=args.method, random_state=args.seed, legacy=args.legacy))
     return 0

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from graphae.cli.common import UserError, load_model, parse_id, write_table
+from graphae.cli.common import UserError, add_legacy_option, load_model, parse_id, write_table
 
 
 def add_command(sub: Any) -> None:
@@ -17,13 +17,14 @@ def add_command(sub: Any) -> None:
         "--pairs", required=True, metavar="FILE", help="two columns of node ids (CSV/TSV/whitespace)"
     )
     predict.add_argument("--out", metavar="FILE", help=".csv, .tsv or .parquet (default: CSV on stdout)")
+    add_legacy_option(predict)
     predict.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from graphae.data.files import read_pairs
 
-    model = load_model(args.model)
+    model = load_model(args.model, args.legacy)
     pairs = read_pairs(args.pairs)
     ids = model.node_ids_
     pairs = [

@@ -7,7 +7,7 @@ import csv
 import sys
 from typing import Any
 
-from graphae.cli.common import UserError, load_model, parse_id, positive_int
+from graphae.cli.common import UserError, add_legacy_option, load_model, parse_id, positive_int
 
 
 def add_command(sub: Any) -> None:
@@ -18,11 +18,12 @@ def add_command(sub: Any) -> None:
     )
     rec.add_argument("-k", type=positive_int, default=10, help="neighbours per node (default 10)")
     rec.add_argument("--include-existing", action="store_true", help="also list existing neighbours")
+    add_legacy_option(rec)
     rec.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    model = load_model(args.model)
+    model = load_model(args.model, args.legacy)
     nodes = [parse_id(model.node_ids_, text, "--node") for text in args.node]
     lookup = model.id_index()
     for node in nodes:

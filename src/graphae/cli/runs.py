@@ -13,7 +13,6 @@ import torch
 
 from graphae import runfolder
 from graphae.cli.common import UserError, log
-from graphae.errors import InputError
 from graphae.estimator import GraphAutoencoderEstimator, load
 from graphae.evaluation import METRICS, EvaluationSplit
 from graphae.experiment import make_estimator, run_link_prediction
@@ -22,7 +21,7 @@ from graphae.io import atomic_write, write_json, write_npy
 from graphae.sizing import check_model_size
 from graphae.training import EpochProgress, distributed, load_checkpoint
 
-STATE = "runs.json"  # in runfolder.CHECKPOINT_DIR: the options and the finished runs
+STATE = runfolder.RUN_STATE  # in runfolder.CHECKPOINT_DIR: the options and the finished runs
 FIRST = "first-run"  # in runfolder.CHECKPOINT_DIR: the first run's model, once finished
 # Train options stored as paths: made absolute so that --resume works from any folder.
 _PATH_OPTIONS = ("edges", "features", "data_dir")
@@ -74,9 +73,7 @@ class RunSession:
                 f"--resume {out}: no unfinished run there (no {runfolder.CHECKPOINT_DIR}/{STATE}); "
                 f"start one with `graphae train ... --out {out} --checkpoint-every K`"
             )
-        state = runfolder.read_json(path)
-        if not isinstance(state, dict) or not isinstance(state.get("args"), dict):
-            raise InputError(f"{path}: not a graphae run state; start the run again with --overwrite.")
+        state = runfolder.read_state(path)  # checksummed: what a resumed run does comes from graphae alone
         args = argparse.Namespace(**state["args"])
         # How the resumed run shows progress is the new command's choice; threads and
         # device stay as they were unless given again.
@@ -101,7 +98,7 @@ class RunSession:
                 options[key] = str(Path(options[key]).absolute())
         if options.get("dataset") and Path(options["dataset"]).suffix == ".npz":
             options["dataset"] = str(Path(options["dataset"]).absolute())
-        write_json(self.checkpoint_dir / STATE, {"args": options, "completed": self.completed})
+        runfolder.write_state(self.checkpoint_dir / STATE, {"args": options, "completed": self.completed})
 
     # Running ---------------------------------------------------------------------
     def run(self, graph: Graph, device: torch.device) -> None:
@@ -286,10 +283,15 @@ def _write_scores(folder: Path, first: FirstRun) -> None:
 def _save_first(first: FirstRun, folder: Path) -> None:
     first.estimator.save(folder)
     _write_scores(folder, first)
+    runfolder.seal(folder, _FIRST_SCORES)
+
+
+_FIRST_SCORES = (runfolder.TEST_SCORES, runfolder.SPLIT)
 
 
 def _load_first(folder: Path) -> FirstRun:
     estimator = load(folder)
+    runfolder.verify_run_files(folder, _FIRST_SCORES)
     evaluation = EvaluationSplit.load(folder / runfolder.SPLIT, len(estimator.node_ids_))
     with np.load(folder / runfolder.TEST_SCORES, allow_pickle=False) as scores:
         return FirstRun(estimator, scores["pos_scores"], scores["neg_scores"], evaluation)

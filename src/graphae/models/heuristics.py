@@ -204,12 +204,12 @@ class HeuristicLinkPredictor(LinkPredictionMixin, BaseEstimator):
         runfolder.write_model(path, to_saved(self))
 
     @classmethod
-    def load(cls, path: str | os.PathLike) -> HeuristicLinkPredictor:
-        """Load a model folder written by :meth:`save`."""
+    def load(cls, path: str | os.PathLike, legacy: bool = False) -> HeuristicLinkPredictor:
+        """Load a model folder written by :meth:`save` (``legacy``: see :func:`graphae.load`)."""
         from graphae import runfolder
         from graphae.persistence import from_saved
 
-        return from_saved(runfolder.read_model(path), path, expected=cls)
+        return from_saved(runfolder.read_model(path, legacy), path, expected=cls)
 
     def _structure(self) -> Structure:
         """The degrees and matrices of ``adjacency_``, computed once per fit or load."""

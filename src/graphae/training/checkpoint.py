@@ -1,9 +1,17 @@
-"""Checkpoints of a fit in progress: written atomically, read without running code."""
+"""Checkpoints of a fit in progress: written atomically, checksummed, read without running code.
+
+A checkpoint file is one line ``graphae-checkpoint sha256:<64 hex digits>\\n`` followed by
+what ``torch.save`` wrote; the digest is that of those bytes, so a damaged or edited
+checkpoint is refused instead of resuming to other scores.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import io
 import os
 import pickle
+import re
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -14,7 +22,9 @@ from graphae.errors import InputError
 from graphae.io import atomic_write
 
 FORMAT = "graphae-checkpoint"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 1: no checksum line
+_HEADER = re.compile(rb"graphae-checkpoint sha256:([0-9a-f]{64})\n")
+_HEADER_BYTES = len(b"graphae-checkpoint sha256:") + 64 + 1
 
 
 class Checkpointer:
@@ -44,26 +54,45 @@ class Checkpointer:
     def save(self, state: dict[str, Any]) -> None:
         """Write ``state`` (tensors, numbers, strings, lists and dicts of them)."""
         payload = {"format": FORMAT, "format_version": FORMAT_VERSION, "meta": self.meta, "state": state}
+        buffer = io.BytesIO()
+        torch.save(payload, buffer)
+        data = buffer.getbuffer()
+        header = f"{FORMAT} sha256:{hashlib.sha256(data).hexdigest()}\n".encode("ascii")
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write(self.path, lambda f: torch.save(payload, f))
+        atomic_write(self.path, lambda f: (f.write(header), f.write(data)))
 
 
 def load_checkpoint(path: str | os.PathLike) -> tuple[dict[str, Any], dict[str, Any]]:
     """Read a checkpoint written by :class:`Checkpointer`; returns ``(meta, state)``.
 
-    Loads with ``torch.load(weights_only=True)``: tensors and plain values only, no code.
+    The bytes are checked against the checksum of the file's first line, then loaded with
+    ``torch.load(weights_only=True)``: tensors and plain values only, no code.
 
     Raises:
         MissingFileError: If ``path`` does not exist.
-        InputError: If the file is not a readable graphae checkpoint.
+        InputError: If the file is not a readable graphae checkpoint, or it was damaged
+            or changed since it was written.
     """
     from graphae.errors import MissingFileError
 
     path = Path(path)
     if not path.is_file():
         raise MissingFileError(f"{path}: no checkpoint there.")
+    data = path.read_bytes()
+    header = _HEADER.match(data[:_HEADER_BYTES])
+    if header is None:
+        raise InputError(
+            f"{path}: not a graphae checkpoint with a checksum (written by graphae 0.2 or older, or "
+            "damaged); start the run again without resuming."
+        )
+    body = memoryview(data)[_HEADER_BYTES:]
+    if hashlib.sha256(body).hexdigest() != header[1].decode("ascii"):
+        raise InputError(
+            f"{path}: damaged or changed since it was written (its bytes do not match its checksum); "
+            "start the run again without resuming."
+        )
     try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
+        payload = torch.load(io.BytesIO(body), map_location="cpu", weights_only=True)
     except (pickle.UnpicklingError, RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError) as err:
         reason = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise InputError(f"{path}: not a readable graphae checkpoint ({reason[:200]}).") from None
