@@ -175,8 +175,10 @@ class HeuristicLinkPredictor(LinkPredictionMixin, BaseEstimator):
         """Heuristics have no node embedding.
 
         Raises:
-            InputError: Always.
+            NotFittedError: Before ``fit``, as every method used after fitting.
+            InputError: Always after ``fit``.
         """
+        self._check_fitted()
         raise InputError(
             f"{type(self).__name__} is a link-prediction heuristic: it scores node pairs and has no "
             "node embedding to transform into; use decision_function, predict_proba or recommend."
