@@ -17,7 +17,7 @@ import torch
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError
 
-from graphae import runfolder
+from graphae import modelnames, runfolder
 from graphae.errors import InputError, NonFiniteLossError
 from graphae.linkpred import LinkPredictionMixin
 from graphae.nn.models import GraphAutoencoder
@@ -118,7 +118,7 @@ class GraphAutoencoderEstimator(LinkPredictionMixin, BaseEstimator):
         verbose: Show progress on stderr.
     """
 
-    model_name: ClassVar[str] = ""
+    model_name = modelnames.RegisteredName()  # the name it is registered under, "" if none
     _parameter_constraints: ClassVar[dict[str, Constraint]] = {
         "hidden_channels": Integer(1),
         "out_channels": Integer(1),
@@ -386,15 +386,15 @@ class GraphAutoencoderEstimator(LinkPredictionMixin, BaseEstimator):
 
         Raises:
             MissingFileError: If the folder or one of its files is missing.
-            InputError: If the folder is damaged, holds another estimator type, or a
-                model that is not registered here.
+            InputError: If the folder is damaged, holds a model that is not a ``cls``
+                (:func:`graphae.load` loads any), or one that is not registered here.
         """
         return from_saved(runfolder.read_model(path), path, expected=cls)
 
 
 def load(path: str | os.PathLike) -> GraphAutoencoderEstimator:
-    """Load any saved graphae model (the registry says which class it is)."""
-    return GraphAutoencoderEstimator.load(path)
+    """Load any saved graphae model (its registered name says which class it is)."""
+    return from_saved(runfolder.read_model(path), path)
 
 
 class _threads:

@@ -48,6 +48,7 @@ from sklearn.base import BaseEstimator
 
 from graphae.errors import InputError
 from graphae.linkpred import LinkPredictionMixin
+from graphae.modelnames import RegisteredName
 from graphae.params import Constraint, Integer, NoneOr, validate_params
 
 __all__ = [
@@ -92,7 +93,7 @@ class HeuristicLinkPredictor(LinkPredictionMixin, BaseEstimator):
     """
 
     learned: ClassVar[bool] = False
-    model_name: ClassVar[str] = ""
+    model_name = RegisteredName()  # the name it is registered under, "" if none
     _fitted_attribute: ClassVar[str] = "adjacency_"
     _parameter_constraints: ClassVar[dict[str, Constraint]] = {"random_state": NoneOr(Integer(0, _SEED_MAX))}
 
