@@ -17,6 +17,7 @@ from graphae.graph import Graph
 from graphae.params import plain, validate_params
 from graphae.sizing import shape_module
 from graphae.training import Checkpointer, load_checkpoint
+from graphae.version import __version__
 
 if TYPE_CHECKING:
     from graphae.estimator import GraphAutoencoderEstimator
@@ -25,12 +26,6 @@ if TYPE_CHECKING:
 # Parameters that change how a fit runs, not what it computes: a resumed fit may change them.
 _RUNTIME_PARAMS = ("device", "threads", "verbose")
 DEFAULT_CHECKPOINT_EVERY = 10
-
-
-def _version() -> str:
-    from graphae import __version__
-
-    return __version__
 
 
 def to_saved(est: GraphAutoencoderEstimator | HeuristicLinkPredictor) -> runfolder.SavedModel:
@@ -51,7 +46,7 @@ def to_saved(est: GraphAutoencoderEstimator | HeuristicLinkPredictor) -> runfold
         )
     graph = est.graph_
     metadata = {
-        "graphae_version": _version(),
+        "graphae_version": __version__,
         "model": name,
         "estimator": type(est).__name__,
         "learned": est.learned,
