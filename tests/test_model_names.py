@@ -101,3 +101,17 @@ def test_an_unregistered_class_is_not_saved_under_its_parents_name(tmp_path):
         assert type(load(tmp_path / "m")) is MyAdamicAdar
     finally:
         unregister_model("my_adamic_adar")
+
+
+def test_a_class_that_states_another_name_is_refused_at_registration():
+    class Named(GAE):
+        model_name = "named"
+
+    with pytest.raises(InputError, match=r"Named.model_name is 'named', but it is registered as 'other'"):
+        register_model("other", Named)
+    assert "other" not in graphae.model_names()
+    register_model("named", Named)  # the same name: nothing disagrees
+    try:
+        assert Named.model_name == "named"
+    finally:
+        unregister_model("named")

@@ -21,6 +21,7 @@ Example:
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
@@ -67,7 +68,8 @@ def register_model(name: str, estimator: E, description: str | None = None, *, r
         replace: Allow replacing a registered model of the same name.
 
     Raises:
-        InputError: On a bad or taken name, or an ``__init__`` that lacks a base parameter.
+        InputError: On a bad or taken name, an ``__init__`` that lacks a base parameter, or
+            a class that states another ``model_name`` of its own.
         InputTypeError: If ``estimator`` is not an estimator class.
     """
     from graphae.estimator import GraphAutoencoderEstimator
@@ -88,6 +90,12 @@ def register_model(name: str, estimator: E, description: str | None = None, *, r
         raise InputError(
             f"{estimator.__name__}.__init__ must take every parameter of {base.__name__} "
             f"(scikit-learn reads parameters from __init__); missing: {missing}."
+        )
+    stated = inspect.getattr_static(estimator, "model_name", None)
+    if isinstance(stated, str) and stated != name:
+        raise InputError(
+            f"{estimator.__name__}.model_name is {stated!r}, but it is registered as {name!r}; remove "
+            "model_name from the class: a model's name is the one it is registered under."
         )
     if name in modelnames.names() and not replace and modelnames.class_of(name) is not estimator:
         raise InputError(f"A model named {name!r} is registered already; pass replace=True to replace it.")
