@@ -23,7 +23,6 @@ SRC = Path(graphae.__file__).resolve().parents[1]
 # Fits, in a process that imports nothing but each model's own module, and saves under ROOT/NAME.
 FIT_AND_SAVE = """
 import importlib, json, sys
-import graphae.modelnames as names
 
 root, table = sys.argv[1], json.loads(sys.argv[2])
 graph = None
