@@ -112,30 +112,47 @@ def test_clone_and_params_round_trip(name):
         est.set_params(foo=1)
 
 
-def _not_fitted_cases():
-    methods = ["transform", "predict_proba", "decision_function", "recommend", "save"]
-    return [
-        (name, method) for name in NAMES for method in methods if method != "transform" or name in LEARNED
-    ]
+# Every public method used after fitting, with arguments that would be valid after it.
+_AFTER_FIT = {
+    "transform": (),
+    "predict_proba": ([("a", "b")],),
+    "decision_function": ([("a", "b")],),
+    "pair_logits": (np.array([[0], [1]]),),
+    "pair_scores": (np.array([[0], [1]]),),  # heuristics only
+    "recommend": ("a",),
+    "id_index": (),
+    "save": None,  # a folder
+}
 
 
-@pytest.mark.parametrize(("name", "method"), _not_fitted_cases())
+@pytest.mark.parametrize(
+    ("name", "method"),
+    [(name, m) for name in NAMES for m in _AFTER_FIT if hasattr(get_model(name).estimator, m)],
+)
 def test_not_fitted_error_is_scikit_learns(name, method, tmp_path):
     est = make_estimator(name)
-    pairs = ([("a", "b")],)
-    args = {"transform": (), "predict_proba": pairs, "decision_function": pairs, "recommend": ("a",)}
+    args = _AFTER_FIT[method]
     with pytest.raises(NotFittedError, match=f"This {type(est).__name__} instance is not fitted yet"):
-        getattr(est, method)(*args.get(method, (tmp_path,)))
+        getattr(est, method)(*((tmp_path / "model",) if args is None else args))
+    assert not (tmp_path / "model").exists()
+
+
+def test_the_not_fitted_cases_cover_every_public_method_used_after_fitting():
+    # fit and what it calls (the hooks a model provides), and what needs no fit.
+    before_fit = {"fit", "fit_transform", "build_module", "build_objective", "loss_for"}
+    before_fit |= {"get_params", "set_params", "load", "get_metadata_routing"}
+    for name in NAMES:
+        cls = get_model(name).estimator
+        public = {m for m in dir(cls) if not m.startswith(("_", "set_")) and callable(getattr(cls, m))}
+        assert public - before_fit <= set(_AFTER_FIT), name
 
 
 @pytest.mark.parametrize("name", HEURISTICS)
 def test_a_heuristic_has_no_embedding(name, fits):
-    for est in (make_estimator(name), fits(name)):
-        with pytest.raises(
-            InputError, match=r"is a link-prediction heuristic: it scores node pairs and has no"
-        ):
-            est.transform()
-        assert not hasattr(est, "embedding_")
+    est = fits(name)
+    with pytest.raises(InputError, match=r"is a link-prediction heuristic: it scores node pairs and has no"):
+        est.transform()
+    assert not hasattr(est, "embedding_")
 
 
 # (param, bad value, expected): checked for every model that takes the parameter.

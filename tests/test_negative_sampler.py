@@ -2,9 +2,14 @@
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 import torch
 
+from graphae import GAE
 from graphae.data import make_planted_partition
+from graphae.errors import InputError
+from graphae.graph import Graph
+from graphae.models.maskgae import MaskGAE
 from graphae.pairs import pair_keys
 from graphae.sampling import NegativeSampler, sorted_unique
 
@@ -75,3 +80,35 @@ def test_sorted_unique_is_np_unique(values: list[int]) -> None:
     arr = np.array(values, dtype=np.int64)
     out = sorted_unique(arr)
     assert out.dtype == np.int64 and np.array_equal(out, np.unique(arr))
+
+
+def _complete(n: int, missing: int = 0) -> Graph:
+    """The complete undirected graph on ``n`` nodes, less the first ``missing`` pairs ``(0, j)``."""
+    dense = np.ones((n, n), dtype=np.float32) - np.eye(n, dtype=np.float32)
+    dense[0, 1 : 1 + missing] = dense[1 : 1 + missing, 0] = 0
+    return Graph(adj=sp.csr_matrix(dense))
+
+
+@pytest.mark.parametrize("directed", [False, True])
+def test_sampling_on_a_complete_graph_is_an_error_not_a_hang(directed: bool) -> None:
+    n = 12
+    edges = torch.from_numpy(np.array(np.nonzero(np.ones((n, n)))))  # every pair, self loops included
+    sampler = NegativeSampler(edges, n, directed=directed)
+    assert sampler.non_edges == 0
+    with pytest.raises(InputError, match="Cannot sample negative pairs: all .* pairs of the 12-node"):
+        sampler.sample(10, torch.Generator().manual_seed(0))
+
+
+@pytest.mark.parametrize("make", [lambda: GAE(loss="sampled", epochs=2), lambda: MaskGAE(epochs=2)])
+def test_fitting_a_complete_graph_with_negative_sampling_ends_with_a_clear_error(make) -> None:
+    with pytest.raises(InputError, match="Cannot sample negative pairs: all 66 node pairs"):
+        make().set_params(random_state=0).fit(_complete(12))
+
+
+def test_a_near_complete_graph_samples_its_one_non_edge() -> None:
+    graph = _complete(12, missing=1)
+    sampler = NegativeSampler(torch.from_numpy(graph.edges()), 12)
+    assert sampler.non_edges == 1
+    pairs = sampler.sample(50, torch.Generator().manual_seed(0))
+    assert pairs.sort(0).values.T.tolist() == [[0, 1]] * 50
+    GAE(loss="sampled", epochs=2, random_state=0).fit(graph)

@@ -32,7 +32,7 @@ def test_the_layer_on_shared_features_equals_the_plain_layer_and_its_gradient() 
 
 
 def test_only_the_shared_tensor_itself_is_propagated() -> None:
-    adj, x = _operator(), torch.randn(30, 7)
+    adj, x = _operator(), torch.randn(30, 7, generator=torch.Generator().manual_seed(1))
     adj.share_features(x)
     assert adj.propagated(x.clone()) is None  # dropout's output, another graph's features...
     assert adj.propagated(None) is None
@@ -40,7 +40,7 @@ def test_only_the_shared_tensor_itself_is_propagated() -> None:
     adj.share_features(None)
     assert adj.propagated(x) is None
     with pytest.raises(ValueError, match="constant dense tensor"):
-        adj.share_features(torch.randn(30, 7, requires_grad=True))
+        adj.share_features(torch.randn(30, 7, requires_grad=True, generator=torch.Generator().manual_seed(2)))
 
 
 def test_training_data_shares_dense_features_with_its_adjacency() -> None:

@@ -7,8 +7,7 @@ from graphae.estimator import GraphAutoencoderEstimator, load
 from graphae.graph import Graph
 from graphae.models.gae import GAE, VGAE
 from graphae.registry import get_model, model_names, register_model, unregister_model
-
-__version__ = "0.2.0"
+from graphae.version import __version__
 
 __all__ = [
     "GAE",

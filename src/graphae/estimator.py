@@ -17,7 +17,7 @@ import torch
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError
 
-from graphae import runfolder
+from graphae import modelnames, runfolder
 from graphae.errors import InputError, NonFiniteLossError
 from graphae.linkpred import LinkPredictionMixin
 from graphae.nn.models import GraphAutoencoder
@@ -118,7 +118,7 @@ class GraphAutoencoderEstimator(LinkPredictionMixin, BaseEstimator):
         verbose: Show progress on stderr.
     """
 
-    model_name: ClassVar[str] = ""
+    model_name = modelnames.RegisteredName()  # the name it is registered under, "" if none
     _parameter_constraints: ClassVar[dict[str, Constraint]] = {
         "hidden_channels": Integer(1),
         "out_channels": Integer(1),
@@ -269,73 +269,74 @@ class GraphAutoencoderEstimator(LinkPredictionMixin, BaseEstimator):
         """
         from graphae.data.convert import as_graph
 
-        self._validate_params()
-        graph = as_graph(graph)
-        if graph.num_edges == 0:
-            raise InputError(f"Graph {graph.name!r} has no edges to learn from.")
-        features = self.use_features and graph.x is not None
-        if features and self.normalize_features:
-            graph = graph.normalize_features()
-        device = resolve_device(self.device)
-        group = distributed.context(device)  # None: this process trains alone
-        if group is not None:
-            device = group.device
-        in_channels = graph.x.shape[1] if features else graph.num_nodes
-        check_model_size(self, in_channels, graph.num_nodes, device)  # before allocating the model
-        # Initial parameters alike on every rank (DDP broadcasts rank 0's anyway); sampling per rank.
-        init, noise = torch.Generator(), torch.Generator(device=device)
-        seeds = (
-            self.random_state,
-            distributed.rank_seed(self.random_state, 0 if group is None else group.rank),
-        )
-        for gen, seed in zip((init, noise), seeds, strict=True):
-            gen.seed() if seed is None else gen.manual_seed(int(seed))
-        with _threads(self.threads):
-            data = GraphTensors.from_graph(graph, device=device, features=features)
-            # build_module may read these: whether in_channels counts features or nodes.
-            self.features_used_, self.in_channels_ = features, data.in_channels
-            module = self.build_module(data.in_channels, init).to(device)
-            saver, state = checkpointing(
-                self, graph, features, val_pairs, checkpoint, checkpoint_every, resume
+        with self._fitting():
+            self._validate_params()
+            graph = as_graph(graph)
+            if graph.num_edges == 0:
+                raise InputError(f"Graph {graph.name!r} has no edges to learn from.")
+            features = self.use_features and graph.x is not None
+            if features and self.normalize_features:
+                graph = graph.normalize_features()
+            device = resolve_device(self.device)
+            group = distributed.context(device)  # None: this process trains alone
+            if group is not None:
+                device = group.device
+            in_channels = graph.x.shape[1] if features else graph.num_nodes
+            check_model_size(self, in_channels, graph.num_nodes, device)  # before allocating the model
+            # Initial parameters alike on every rank (DDP broadcasts rank 0's anyway); sampling per rank.
+            init, noise = torch.Generator(), torch.Generator(device=device)
+            seeds = (
+                self.random_state,
+                distributed.rank_seed(self.random_state, 0 if group is None else group.rank),
             )
-            start = 0 if state is None else int(state["epoch"])
-            progress = (
-                EpochProgress("training", self.epochs, then=callback, start=start)
-                if self.verbose and (group is None or group.is_main)
-                else callback
-            )
-            objective = self.build_objective()
-            result = train(
-                module,
-                data,
-                objective,
-                epochs=self.epochs,
-                generator=noise,
-                val_pairs=val_pairs,
-                eval_every=self.eval_every,
-                select_best=self.select_best,
-                patience=self.patience,
-                callback=progress,
-                checkpoint=saver,
-                resume=state,
-                distributed=group,
-            )
-            embedding = embed(module, data).cpu().numpy()
-        if not np.isfinite(embedding).all():
-            raise NonFiniteLossError(
-                "Training ended with non-finite embeddings; try a smaller learning rate and check the features."
-            )
-        if saver is not None:
-            saver.path.unlink(missing_ok=True)
-        self.module_ = module.cpu()
-        self.embedding_ = embedding
-        self.graph_ = graph
-        self.history_ = result.history
-        self.loss_ = getattr(objective, "resolved_loss", None) or self.loss
-        self.best_epoch_ = result.best_epoch
-        self.train_seconds_ = result.train_seconds
-        self.node_ids_ = graph.node_ids if graph.node_ids is not None else np.arange(graph.num_nodes)
-        return self
+            for gen, seed in zip((init, noise), seeds, strict=True):
+                gen.seed() if seed is None else gen.manual_seed(int(seed))
+            with _threads(self.threads):
+                data = GraphTensors.from_graph(graph, device=device, features=features)
+                # build_module may read these: whether in_channels counts features or nodes.
+                self.features_used_, self.in_channels_ = features, data.in_channels
+                module = self.build_module(data.in_channels, init).to(device)
+                saver, state = checkpointing(
+                    self, graph, features, val_pairs, checkpoint, checkpoint_every, resume
+                )
+                start = 0 if state is None else int(state["epoch"])
+                progress = (
+                    EpochProgress("training", self.epochs, then=callback, start=start)
+                    if self.verbose and (group is None or group.is_main)
+                    else callback
+                )
+                objective = self.build_objective()
+                result = train(
+                    module,
+                    data,
+                    objective,
+                    epochs=self.epochs,
+                    generator=noise,
+                    val_pairs=val_pairs,
+                    eval_every=self.eval_every,
+                    select_best=self.select_best,
+                    patience=self.patience,
+                    callback=progress,
+                    checkpoint=saver,
+                    resume=state,
+                    distributed=group,
+                )
+                embedding = embed(module, data).cpu().numpy()
+            if not np.isfinite(embedding).all():
+                raise NonFiniteLossError(
+                    "Training ended with non-finite embeddings; try a smaller learning rate and check the features."
+                )
+            if saver is not None:
+                saver.path.unlink(missing_ok=True)
+            self.module_ = module.cpu()
+            self.embedding_ = embedding
+            self.graph_ = graph
+            self.history_ = result.history
+            self.loss_ = getattr(objective, "resolved_loss", None) or self.loss_for(graph.num_nodes)
+            self.best_epoch_ = result.best_epoch
+            self.train_seconds_ = result.train_seconds
+            self.node_ids_ = graph.node_ids if graph.node_ids is not None else np.arange(graph.num_nodes)
+            return self
 
     def _validate_params(self) -> None:
         validate_params(type(self).__name__, self.get_params(deep=False), self._parameter_constraints)
@@ -388,21 +389,21 @@ class GraphAutoencoderEstimator(LinkPredictionMixin, BaseEstimator):
 
         Raises:
             MissingFileError: If the folder or one of its files is missing.
-            InputError: If the folder is damaged, holds another estimator type, or a
-                model that is not registered here.
+            InputError: If the folder is damaged, holds a model that is not a ``cls``
+                (:func:`graphae.load` loads any), or one that is not registered here.
         """
         return from_saved(runfolder.read_model(path, legacy), path, expected=cls)
 
 
 def load(path: str | os.PathLike, legacy: bool = False) -> GraphAutoencoderEstimator:
-    """Load any saved graphae model (the registry says which class it is).
+    """Load any saved graphae model (its registered name says which class it is).
 
     Args:
         path: A model folder (``estimator.save``, ``graphae train --out``).
         legacy: Also load a folder saved without checksums (graphae 0.2 or older); nothing
             then shows that its files are the ones graphae wrote.
     """
-    return GraphAutoencoderEstimator.load(path, legacy)
+    return from_saved(runfolder.read_model(path, legacy), path)
 
 
 class _threads:

@@ -11,6 +11,8 @@ for every model.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, ClassVar
 
 import numpy as np
@@ -43,6 +45,21 @@ class LinkPredictionMixin:
             raise NotFittedError(  # scikit-learn's, so `except NotFittedError` works
                 f"This {type(self).__name__} instance is not fitted yet. Call 'fit' with a graph first."
             )
+
+    @contextmanager
+    def _fitting(self) -> Iterator[None]:
+        """The body of ``fit``: if it raises, every attribute is restored as it was before.
+
+        A failed fit (or refit) thus leaves the estimator unfitted or with its previous fit
+        whole, never a mix of the two (an old ``module_`` with a new ``in_channels_``).
+        """
+        before = dict(vars(self))
+        try:
+            yield
+        except BaseException:
+            vars(self).clear()
+            vars(self).update(before)
+            raise
 
     def decision_function(self, pairs: Any) -> np.ndarray:
         """Logits of node-id pairs, ``[k, 2]`` (a sequence of ``(source, target)``), ``[k]``."""

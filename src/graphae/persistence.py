@@ -11,12 +11,13 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
-from graphae import runfolder
+from graphae import modelnames, runfolder
 from graphae.errors import InputError
 from graphae.graph import Graph
 from graphae.params import plain, validate_params
 from graphae.sizing import shape_module
 from graphae.training import Checkpointer, load_checkpoint
+from graphae.version import __version__
 
 if TYPE_CHECKING:
     from graphae.estimator import GraphAutoencoderEstimator
@@ -27,22 +28,26 @@ _RUNTIME_PARAMS = ("device", "threads", "verbose")
 DEFAULT_CHECKPOINT_EVERY = 10
 
 
-def _version() -> str:
-    from graphae import __version__
-
-    return __version__
-
-
 def to_saved(est: GraphAutoencoderEstimator | HeuristicLinkPredictor) -> runfolder.SavedModel:
     """The contents of a model folder for a fitted estimator.
 
     A non-learned model (``est.learned`` false, a heuristic) has no weights or embedding;
     it keeps the adjacency it scores on (``adjacency_``) beside the graph's.
+
+    Raises:
+        InputError: If the class of ``est`` is not registered (a folder names its model).
     """
+    name = est.model_name
+    if not name:
+        cls = type(est).__name__
+        raise InputError(
+            f"A {cls} cannot be saved: its class is not registered, and a saved folder names the "
+            f"registered model to load it as. Register it first: graphae.register_model('a_name', {cls})."
+        )
     graph = est.graph_
     metadata = {
-        "graphae_version": _version(),
-        "model": est.model_name,
+        "graphae_version": __version__,
+        "model": name,
         "estimator": type(est).__name__,
         "learned": est.learned,
         "params": {k: plain(v) for k, v in est.get_params(deep=False).items()},
@@ -87,23 +92,25 @@ def from_saved(
 ) -> GraphAutoencoderEstimator | HeuristicLinkPredictor:
     """A fitted estimator from the contents of a model folder.
 
+    Args:
+        saved: The folder's contents.
+        path: The folder, for messages.
+        expected: The class (or a base class) the model must be; ``None``: any model.
+
     Raises:
         InputError: If the model is not registered here, is not an ``expected``, is
             learned where the registered class is not (or the reverse), or its
             parameters or weights do not fit its class.
     """
-    from graphae.estimator import GraphAutoencoderEstimator
-    from graphae.registry import get_model, model_names
-
     meta = saved.metadata
     name = meta["model"]
-    if name not in model_names():
+    cls = modelnames.class_of(name)
+    if cls is None:
         raise InputError(
-            f"{path} holds a model {name!r} that is not registered here (registered: {model_names()}); "
+            f"{path} holds a model {name!r} that is not registered here (registered: {modelnames.names()}); "
             "import the module that registers it (graphae.register_model) before loading."
         )
-    cls = get_model(name).estimator
-    if expected is not None and expected is not GraphAutoencoderEstimator and not issubclass(cls, expected):
+    if expected is not None and not issubclass(cls, expected):
         raise InputError(f"{path} holds a {cls.__name__}, not a {expected.__name__}.")
     params = dict(meta["params"])
     unknown = sorted(set(params) - set(cls._get_param_names()))

@@ -2,9 +2,10 @@
 
 The command line (``--model`` choices, ``graphae models``), :func:`graphae.load`,
 :func:`graphae.experiment.make_estimator` and the contract tests all read it. The
-built-in models are listed below by import path and imported on first use; a model
-of your own is one module with an estimator class plus one call to
-:func:`register_model`.
+built-in models are listed by import path in :data:`graphae.modelnames.BUILTIN` (one
+line each) and imported on first use; a model of your own is one module with an
+estimator class plus one call to :func:`register_model`. A model's name
+(``model_name``) is the one it is registered under: nothing else states it.
 
 A model is *learned* (a :class:`~graphae.estimator.GraphAutoencoderEstimator`: weights
 and an embedding) or not (a
@@ -20,10 +21,11 @@ Example:
 
 from __future__ import annotations
 
-import importlib
+import inspect
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
+from graphae import modelnames
 from graphae.errors import InputError, InputTypeError
 
 if TYPE_CHECKING:
@@ -31,26 +33,6 @@ if TYPE_CHECKING:
     from graphae.models.heuristics import HeuristicLinkPredictor
 
 E = TypeVar("E", bound="type[GraphAutoencoderEstimator | HeuristicLinkPredictor]")
-
-# name -> "module:Class". One line per built-in model.
-_BUILTIN: dict[str, str] = {
-    "gae": "graphae.models.gae:GAE",
-    "vgae": "graphae.models.gae:VGAE",
-    "gravity_gae": "graphae.models.directed:GravityGAE",
-    "gravity_vgae": "graphae.models.directed:GravityVGAE",
-    "source_target_gae": "graphae.models.directed:SourceTargetGAE",
-    "source_target_vgae": "graphae.models.directed:SourceTargetVGAE",
-    "linear_gae": "graphae.models.linear:LinearGAE",
-    "linear_vgae": "graphae.models.linear:LinearVGAE",
-    "arga": "graphae.models.arga:ARGA",
-    "arvga": "graphae.models.arga:ARVGA",
-    "maskgae": "graphae.models.maskgae:MaskGAE",
-    "common_neighbors": "graphae.models.heuristics:CommonNeighbors",
-    "adamic_adar": "graphae.models.heuristics:AdamicAdar",
-    "resource_allocation": "graphae.models.heuristics:ResourceAllocation",
-    "preferential_attachment": "graphae.models.heuristics:PreferentialAttachment",
-    "katz": "graphae.models.katz:Katz",
-}
 
 
 @dataclass(frozen=True)
@@ -70,8 +52,8 @@ class ModelEntry:
     learned: bool = True
 
 
-_registry: dict[str, ModelEntry] = {}
-_builtins_loaded = False
+# Descriptions given to register_model; otherwise the first line of the class docstring.
+_descriptions: dict[str, str] = {}
 
 
 def register_model(name: str, estimator: E, description: str | None = None, *, replace: bool = False) -> E:
@@ -81,18 +63,18 @@ def register_model(name: str, estimator: E, description: str | None = None, *, r
         name: Lower-case name (letters, digits, ``_``), such as ``"bilinear_gae"``.
         estimator: A subclass of :class:`~graphae.estimator.GraphAutoencoderEstimator`
             or of :class:`~graphae.models.heuristics.HeuristicLinkPredictor`. Its
-            ``model_name`` is set to ``name``.
+            ``model_name`` is then ``name``.
         description: One line; defaults to the first line of the class docstring.
         replace: Allow replacing a registered model of the same name.
 
     Raises:
-        InputError: On a bad or taken name, or an ``__init__`` that lacks a base parameter.
+        InputError: On a bad or taken name, an ``__init__`` that lacks a base parameter, or
+            a class that states another ``model_name`` of its own.
         InputTypeError: If ``estimator`` is not an estimator class.
     """
     from graphae.estimator import GraphAutoencoderEstimator
     from graphae.models.heuristics import HeuristicLinkPredictor
 
-    _load_builtins()
     if not isinstance(name, str) or not name or not all(c.islower() or c.isdigit() or c == "_" for c in name):
         raise InputError(f"A model name must be lower-case letters, digits and '_'. Got {name!r}.")
     base = next(
@@ -109,18 +91,27 @@ def register_model(name: str, estimator: E, description: str | None = None, *, r
             f"{estimator.__name__}.__init__ must take every parameter of {base.__name__} "
             f"(scikit-learn reads parameters from __init__); missing: {missing}."
         )
-    if name in _registry and not replace and _registry[name].estimator is not estimator:
+    stated = inspect.getattr_static(estimator, "model_name", None)
+    if isinstance(stated, str) and stated != name:
+        raise InputError(
+            f"{estimator.__name__}.model_name is {stated!r}, but it is registered as {name!r}; remove "
+            "model_name from the class: a model's name is the one it is registered under."
+        )
+    if name in modelnames.names() and not replace and modelnames.class_of(name) is not estimator:
         raise InputError(f"A model named {name!r} is registered already; pass replace=True to replace it.")
-    _add(name, estimator, description)
+    modelnames.record(name, estimator)
+    _descriptions.pop(name, None)
+    if description:
+        _descriptions[name] = description
     return estimator
 
 
 def unregister_model(name: str) -> None:
     """Remove a model registered with :func:`register_model` (built-ins stay)."""
-    _load_builtins()
-    if name in _BUILTIN:
+    if name in modelnames.BUILTIN:
         raise InputError(f"{name!r} is a built-in model and cannot be unregistered.")
-    _registry.pop(name, None)
+    modelnames.forget(name)
+    _descriptions.pop(name, None)
 
 
 def get_model(name: str) -> ModelEntry:
@@ -129,41 +120,23 @@ def get_model(name: str) -> ModelEntry:
     Raises:
         InputError: If no model has that name.
     """
-    _load_builtins()
-    if name not in _registry:
+    estimator = modelnames.class_of(name) if isinstance(name, str) else None
+    if estimator is None:
         raise InputError(f"Unknown model {name!r}: expected one of {model_names()}.")
-    return _registry[name]
+    doc = (estimator.__doc__ or "").strip().splitlines()
+    description = _descriptions.get(name) or (doc[0] if doc else name)
+    return ModelEntry(name, estimator, description, estimator.learned)
 
 
 def model_names() -> list[str]:
     """Names of the registered models: built-ins first, in registry order."""
-    _load_builtins()
-    return list(_registry)
+    return modelnames.names()
 
 
 def models() -> list[ModelEntry]:
     """Every registered model."""
-    _load_builtins()
-    return list(_registry.values())
+    return [get_model(name) for name in model_names()]
 
 
 def _is_subclass(obj: object, base: type) -> bool:
     return isinstance(obj, type) and issubclass(obj, base)
-
-
-def _add(
-    name: str, estimator: type[GraphAutoencoderEstimator | HeuristicLinkPredictor], description: str | None
-) -> None:
-    estimator.model_name = name
-    doc = (estimator.__doc__ or "").strip().splitlines()
-    _registry[name] = ModelEntry(name, estimator, description or (doc[0] if doc else name), estimator.learned)
-
-
-def _load_builtins() -> None:
-    global _builtins_loaded
-    if _builtins_loaded:
-        return
-    _builtins_loaded = True
-    for name, target in _BUILTIN.items():
-        module, cls = target.split(":")
-        _add(name, getattr(importlib.import_module(module), cls), None)

@@ -222,6 +222,8 @@ class NegativeSampler:
         self.num_nodes = num_nodes
         self.directed = directed
         self.keys = torch.unique(pair_keys(edge_index, num_nodes, directed))
+        # Self pairs (key i * (N + 1)) are never drawn, so they do not count against the non-edges.
+        self.non_edges = num_pairs(num_nodes, directed) - int((self.keys % (num_nodes + 1) != 0).sum())
         self.bitmap: torch.Tensor | None = None
         self.filter: torch.Tensor | None = None
         self.filter_shift = 0
@@ -261,8 +263,18 @@ class NegativeSampler:
         return self.keys[pos] == keys
 
     def sample(self, count: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        """Return ``[2, count]`` int64 non-edge pairs."""
+        """Return ``[2, count]`` int64 non-edge pairs.
+
+        Raises:
+            InputError: If ``count > 0`` and every node pair is an edge (a complete graph).
+        """
         n, device = self.num_nodes, self.keys.device
+        if count > 0 and self.non_edges <= 0:
+            raise InputError(
+                f"Cannot sample negative pairs: all {num_pairs(n, self.directed)} node pairs of the "
+                f"{n}-node training graph are edges. Negative sampling (loss='sampled', MaskGAE) needs "
+                "pairs that are not edges; use loss='full' or a graph that is not complete."
+            )
         out: list[torch.Tensor] = []
         have = 0
         while have < count:

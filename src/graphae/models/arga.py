@@ -130,8 +130,6 @@ class ARGA(_Adversarial):
         (200, 32)
     """
 
-    model_name = "arga"
-
     def build_module(
         self, in_channels: int, generator: torch.Generator | None = None
     ) -> AdversarialGraphAutoencoder:
@@ -152,8 +150,6 @@ class ARVGA(_Adversarial):
     inner-product decoder; the discriminator sees the sampled codes ``z``; embeddings
     are the means ``mu``. Defaults follow the authors' code (see :mod:`graphae.models.arga`).
     """
-
-    model_name = "arvga"
 
     def build_module(
         self, in_channels: int, generator: torch.Generator | None = None

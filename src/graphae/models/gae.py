@@ -28,8 +28,6 @@ class GAE(GraphAutoencoderEstimator):
         (200, 16)
     """
 
-    model_name = "gae"
-
     def build_module(self, in_channels: int, generator: torch.Generator | None = None) -> GraphAutoencoder:
         encoder = GCNEncoder(in_channels, self.hidden_channels, self.out_channels, generator)
         return GraphAutoencoder(encoder, InnerProductDecoder())
@@ -45,8 +43,6 @@ class VGAE(GraphAutoencoderEstimator):
 
     As :class:`GAE`, with a shared first GCN layer and two heads; embeddings are the means ``mu``.
     """
-
-    model_name = "vgae"
 
     def build_module(self, in_channels: int, generator: torch.Generator | None = None) -> GraphAutoencoder:
         encoder = VariationalGCNEncoder(in_channels, self.hidden_channels, self.out_channels, generator)

@@ -48,6 +48,7 @@ from sklearn.base import BaseEstimator
 
 from graphae.errors import InputError
 from graphae.linkpred import LinkPredictionMixin
+from graphae.modelnames import RegisteredName
 from graphae.params import Constraint, Integer, NoneOr, validate_params
 
 __all__ = [
@@ -92,7 +93,7 @@ class HeuristicLinkPredictor(LinkPredictionMixin, BaseEstimator):
     """
 
     learned: ClassVar[bool] = False
-    model_name: ClassVar[str] = ""
+    model_name = RegisteredName()  # the name it is registered under, "" if none
     _fitted_attribute: ClassVar[str] = "adjacency_"
     _parameter_constraints: ClassVar[dict[str, Constraint]] = {"random_state": NoneOr(Integer(0, _SEED_MAX))}
 
@@ -135,21 +136,22 @@ class HeuristicLinkPredictor(LinkPredictionMixin, BaseEstimator):
         from graphae.data.convert import as_graph
         from graphae.metrics import auc_ap
 
-        validate_params(type(self).__name__, self.get_params(deep=False), self._parameter_constraints)
-        graph = as_graph(graph)
-        if graph.num_edges == 0:
-            raise InputError(f"Graph {graph.name!r} has no edges to score pairs with.")
-        start = time.perf_counter()
-        self.adjacency_ = graph.adj
-        self._check_structure(self._structure())
-        self.train_seconds_ = time.perf_counter() - start
-        self.graph_ = graph
-        self.node_ids_ = graph.node_ids if graph.node_ids is not None else np.arange(graph.num_nodes)
-        self.history_: list[dict[str, Any]] = []
-        if val_pairs is not None:
-            val_auc, val_ap = auc_ap(self.pair_scores(val_pairs[0]), self.pair_scores(val_pairs[1]))
-            self.history_.append({"epoch": 0, "val_auc": val_auc, "val_ap": val_ap})
-        return self
+        with self._fitting():
+            validate_params(type(self).__name__, self.get_params(deep=False), self._parameter_constraints)
+            graph = as_graph(graph)
+            if graph.num_edges == 0:
+                raise InputError(f"Graph {graph.name!r} has no edges to score pairs with.")
+            start = time.perf_counter()
+            self.adjacency_ = graph.adj
+            self._check_structure(self._structure())
+            self.train_seconds_ = time.perf_counter() - start
+            self.graph_ = graph
+            self.node_ids_ = graph.node_ids if graph.node_ids is not None else np.arange(graph.num_nodes)
+            self.history_: list[dict[str, Any]] = []
+            if val_pairs is not None:
+                val_auc, val_ap = auc_ap(self.pair_scores(val_pairs[0]), self.pair_scores(val_pairs[1]))
+                self.history_.append({"epoch": 0, "val_auc": val_auc, "val_ap": val_ap})
+            return self
 
     # Scores ------------------------------------------------------------------------
     def pair_scores(self, index_pairs: np.ndarray) -> np.ndarray:
@@ -175,8 +177,10 @@ class HeuristicLinkPredictor(LinkPredictionMixin, BaseEstimator):
         """Heuristics have no node embedding.
 
         Raises:
-            InputError: Always.
+            NotFittedError: Before ``fit``, as every method used after fitting.
+            InputError: Always after ``fit``.
         """
+        self._check_fitted()
         raise InputError(
             f"{type(self).__name__} is a link-prediction heuristic: it scores node pairs and has no "
             "node embedding to transform into; use decision_function, predict_proba or recommend."

@@ -37,8 +37,6 @@ class LinearGAE(GraphAutoencoderEstimator):
         (200, 16)
     """
 
-    model_name = "linear_gae"
-
     def build_module(self, in_channels: int, generator: torch.Generator | None = None) -> GraphAutoencoder:
         return GraphAutoencoder(
             LinearEncoder(in_channels, self.out_channels, generator), InnerProductDecoder()
@@ -57,8 +55,6 @@ class LinearVGAE(GraphAutoencoderEstimator):
     :class:`~graphae.models.gae.VGAE` (the reference code's ``OptimizerVAE``, from
     tkipf/gae); embeddings are the means ``mu``. ``hidden_channels`` is unused.
     """
-
-    model_name = "linear_vgae"
 
     def build_module(self, in_channels: int, generator: torch.Generator | None = None) -> GraphAutoencoder:
         encoder = VariationalLinearEncoder(in_channels, self.out_channels, generator)

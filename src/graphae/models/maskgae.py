@@ -112,7 +112,6 @@ class MaskGAE(GraphAutoencoderEstimator):
         (200, 128)
     """
 
-    model_name = "maskgae"
     _parameter_constraints: ClassVar[dict[str, Constraint]] = {
         **GraphAutoencoderEstimator._parameter_constraints,
         "mask": Options(MASKS),
