@@ -183,6 +183,45 @@ def test_without_mask_input_the_encoder_sees_the_whole_graph(small):
     assert len(encoder.seen) == 2 and all(torch.equal(adj, whole) for adj in encoder.seen)
 
 
+def test_the_learning_rate_decays_in_steps_as_the_reference_and_survives_a_resume(small):
+    data = GraphTensors.from_graph(small, features=False)
+    model = GraphAutoencoder(LinearResidualEncoder(None, 4, num_nodes=data.num_nodes), _SpyDecoder())
+    objective = EdgeBatchObjective(lr=0.1, batch_size=300, epochs=10, lr_decay_every=4)
+    objective.setup(model, data)
+    optimizers = objective.configure_optimizers(model)
+    rates = []
+    for epoch in range(6):
+        objective.step(model, data, optimizers, gen(epoch))
+        rates.append(optimizers["model"].param_groups[0]["lr"])
+    # after epoch e + 1, e = 0, 4: lr * (1 - e / 10)
+    assert rates == pytest.approx([0.1, 0.1, 0.1, 0.1, 0.06, 0.06])
+    again = EdgeBatchObjective(lr=0.1, batch_size=300, epochs=10, lr_decay_every=4)
+    again.setup(model, data)
+    again.load_state_dict(objective.state_dict())
+    assert again.epoch == 6
+
+
+def test_a_resumed_fit_equals_an_uninterrupted_one_across_a_decay(small, tmp_path):
+    params = {**SMALL, "epochs": 6, "lr_decay_every": 2}
+    whole = RefinedGAE(**params).fit(small)
+    ckpt = tmp_path / "ckpt.pt"
+
+    def crash(record):
+        if record["epoch"] == 5:
+            raise _Crash
+
+    with pytest.raises(_Crash):
+        RefinedGAE(**params).fit(small, callback=crash, checkpoint=ckpt, checkpoint_every=3)
+    # Resumed after epoch 3; the decay after epoch 5 needs the epoch count restored.
+    resumed = RefinedGAE(**params).fit(small, checkpoint=ckpt, checkpoint_every=3, resume=True)
+    np.testing.assert_array_equal(resumed.embedding_, whole.embedding_)
+    assert resumed.history_ == whole.history_
+
+
+class _Crash(Exception):
+    pass
+
+
 # The estimator -------------------------------------------------------------------------
 def test_it_learns_clearly_more_than_an_untrained_model(small):
     split = split_edges(small, random_state=0)
