@@ -32,6 +32,7 @@ BUILTIN: dict[str, str] = {
     "arga": "graphae.models.arga:ARGA",
     "arvga": "graphae.models.arga:ARVGA",
     "maskgae": "graphae.models.maskgae:MaskGAE",
+    "refined_gae": "graphae.models.refined:RefinedGAE",
     "common_neighbors": "graphae.models.heuristics:CommonNeighbors",
     "adamic_adar": "graphae.models.heuristics:AdamicAdar",
     "resource_allocation": "graphae.models.heuristics:ResourceAllocation",
