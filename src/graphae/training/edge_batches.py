@@ -30,7 +30,7 @@ from graphae.sampling import NegativeSampler
 from graphae.training.chunks import sampled_loss
 from graphae.training.data import GraphTensors
 from graphae.training.masking import visible_adjacency
-from graphae.training.objectives import Objective
+from graphae.training.objectives import Objective, make_adam
 
 # batch_size="auto": the reference code's 8,192 edges per step on ogbl-ddi, and at most a
 # quarter of the edges, so that an epoch takes at least four steps (and a masked encoder
@@ -109,12 +109,7 @@ class EdgeBatchObjective(Objective):
         self.step_edges = edges_per_step(self.batch_size, data.edge_index.shape[1])
 
     def configure_optimizers(self, model: GraphAutoencoder) -> dict[str, torch.optim.Optimizer]:
-        params = list(model.parameters())
-        try:
-            adam = torch.optim.Adam(params, lr=self.lr, weight_decay=self.weight_decay, fused=True)
-        except (RuntimeError, TypeError, ValueError):
-            adam = torch.optim.Adam(params, lr=self.lr, weight_decay=self.weight_decay)
-        return {"model": adam}
+        return {"model": make_adam(model.parameters(), self.lr, self.weight_decay)}
 
     def batch_loss(
         self,

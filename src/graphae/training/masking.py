@@ -37,7 +37,7 @@ from graphae.nn.models import GraphAutoencoder
 from graphae.sampling import NegativeSampler
 from graphae.training.chunks import resolve_batch_size, sampled_loss
 from graphae.training.data import GraphTensors
-from graphae.training.objectives import Objective
+from graphae.training.objectives import Objective, make_adam
 
 MASKS = ("path", "edge", "none")
 
@@ -200,12 +200,7 @@ class MaskedEdgeObjective(Objective):
         )
 
     def configure_optimizers(self, model: GraphAutoencoder) -> dict[str, torch.optim.Optimizer]:
-        params = list(model.parameters())
-        try:
-            adam = torch.optim.Adam(params, lr=self.lr, weight_decay=self.weight_decay, fused=True)
-        except (RuntimeError, TypeError, ValueError):
-            adam = torch.optim.Adam(params, lr=self.lr, weight_decay=self.weight_decay)
-        return {"model": adam}
+        return {"model": make_adam(model.parameters(), self.lr, self.weight_decay)}
 
     def hidden_edges(self, batch: GraphTensors, generator: torch.Generator | None) -> torch.Tensor:
         """``[E]`` bool: which edges of ``batch`` this step hides (all of them for ``mask="none"``)."""

@@ -85,13 +85,13 @@ def warn_if_slow(loss: str, num_nodes: int, owner: str = "the model") -> None:
     )
 
 
-def make_adam(params: Any, lr: float) -> torch.optim.Adam:
+def make_adam(params: Any, lr: float, weight_decay: float = 0.0) -> torch.optim.Adam:
     """Adam with its fused kernel where this torch has one (one kernel for all parameters)."""
     params = list(params)
     try:
-        return torch.optim.Adam(params, lr=lr, fused=True)
+        return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay, fused=True)
     except (RuntimeError, TypeError, ValueError):
-        return torch.optim.Adam(params, lr=lr)
+        return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
 
 
 class Objective:
