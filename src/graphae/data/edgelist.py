@@ -64,8 +64,9 @@ def read_edgelist(
     """Read an edge list (text or Parquet) into a graph.
 
     Text rows are ``source<sep>target`` or ``source<sep>target<sep>weight``; every row
-    must have as many fields as the first. Blank lines and lines starting with
-    ``comment`` are skipped. Node ids and node order follow the rules in
+    must have as many fields as the first. Blank lines are skipped, and so are lines
+    starting with ``comment`` at the start of the file, before the header or first
+    row; a later line starting with it is a row (ids such as ``#tag`` are kept). Node ids and node order follow the rules in
     :mod:`graphae.data.files`. Unless ``directed``, the graph is undirected, and a
     list in which at least 1% but not all of the pairs also appear reversed looks
     directed and triggers a warning; a list of each edge once, or of every edge both
@@ -101,7 +102,7 @@ def read_edgelist(
             ``.tsv`` and runs of whitespace otherwise (fields are then plain words:
             no quoting).
         header: Whether the first non-comment row names the columns (see above).
-        comment: Prefix of comment lines, or ``None`` for none.
+        comment: Prefix of the comment lines that may start the file, or ``None``.
         features: Node features: a feature file for
             :func:`~graphae.data.features.read_features`, an ``(ids, matrix)`` pair as
             it returns, or a matrix whose rows follow the edge list's node order. Nodes
@@ -181,7 +182,7 @@ def read_pairs(
     """Node-id pairs of a text file, for link prediction queries.
 
     The file follows the edge-list rules of :func:`read_edgelist` (delimiter by
-    extension, optional header, comment lines); only the first two fields count.
+    extension, optional header, leading comment lines); only the first two fields count.
 
     Returns:
         ``(source id, target id, line number)`` per row, ids as text.

@@ -70,7 +70,8 @@ def read_features(
             and matrix row ``i`` belongs to ``ids[i]``.
         delimiter: Text only; as in :func:`~graphae.data.edgelist.read_edgelist`.
         header: Text only; ``None`` applies the rule above.
-        comment: Text only; prefix of comment lines.
+        comment: Text only; prefix of the comment lines that may start the file
+            (before the header or first row; a later line is a row).
 
     Returns:
         ``(ids, matrix)``: ids as a numpy array (``None`` for a matrix without ids,

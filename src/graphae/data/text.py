@@ -24,6 +24,7 @@ import numpy as np
 from graphae.errors import InputError, MissingFileError
 
 __all__ = [
+    "MAX_LINE",
     "GraphFileError",
     "PathLike",
     "Row",
@@ -48,6 +49,9 @@ PathLike = str | os.PathLike[str]
 Row = tuple[int, list[str]]
 
 _DELIMITERS = {".csv": ",", ".tsv": "\t"}
+# The longest line read: beyond it a file without line breaks (/dev/zero, a binary file)
+# would be held in memory whole before any row could be refused.
+MAX_LINE = 64 * 2**20
 # First-row words that mark an edge-list header even when ids are strings.
 _HEADER_WORDS = frozenset("source target src dst from to node1 node2 head tail source_id target_id".split())
 
@@ -122,38 +126,45 @@ def _open_text(path: PathLike) -> IO[str]:
 
 @contextmanager
 def text_rows(path: PathLike, delimiter: str | None, comment: str | None) -> Iterator[Iterator[Row]]:
-    """Non-blank, non-comment rows of a text file as ``(line number, fields)``, streamed.
+    """Non-blank rows of a text file as ``(line number, fields)``, streamed, after its leading comments.
+
+    Comment lines are those that start the file (blank lines aside), before its first
+    row (a header or data): a later line that starts with ``comment`` is a row like
+    any other, so ids such as ``#tag`` are never dropped.
 
     Args:
         path: A text file, ``.gz``-compressed or plain, UTF-8.
         delimiter: Field separator for :mod:`csv`, or ``None`` to split on runs of
             whitespace (no quoting).
-        comment: Prefix of comment lines, or ``None``.
+        comment: Prefix of the leading comment lines, or ``None``.
 
     Raises:
         MissingFileError: If ``path`` does not exist.
         GraphFileError: For text that is not UTF-8 or not parseable as delimited
-            text, raised while the caller iterates and naming the line.
+            text, or a line longer than :data:`MAX_LINE` characters, raised while the
+            caller iterates and naming the line.
     """
     with _open_text(path) as f:
         current = [0]
+
+        def lines() -> Iterator[tuple[int, str]]:
+            """Non-blank lines after the leading comments, each with its number."""
+            in_preamble = bool(comment)
+            for number, line in enumerate(_bounded_lines(f, path), 1):
+                # Kept outside so that each csv record is paired with its last physical line.
+                current[0] = number
+                stripped = line.strip()
+                if not stripped:
+                    continue
+                if in_preamble and stripped.startswith(comment):
+                    continue
+                in_preamble = False
+                yield number, line
+
         if delimiter is None:
-            rows: Iterator[Row] = (
-                (number, fields)
-                for number, line in enumerate(f, 1)
-                if (fields := line.split()) and not (comment and fields[0].startswith(comment))
-            )
+            rows: Iterator[Row] = ((number, line.split()) for number, line in lines())
         else:
-
-            def lines() -> Iterator[str]:
-                for number, line in enumerate(f, 1):
-                    # Kept outside so that each record is paired with its last physical line.
-                    current[0] = number
-                    stripped = line.strip()
-                    if stripped and not (comment and stripped.startswith(comment)):
-                        yield line
-
-            reader = csv.reader(lines(), delimiter=delimiter, skipinitialspace=True)
+            reader = csv.reader((line for _, line in lines()), delimiter=delimiter, skipinitialspace=True)
             rows = ((current[0], fields) for fields in reader)
         try:
             yield rows
@@ -164,6 +175,24 @@ def text_rows(path: PathLike, delimiter: str | None, comment: str | None) -> Ite
         except (EOFError, zlib.error, gzip.BadGzipFile) as err:
             # Only gzip raises these while rows are read: a truncated or damaged archive.
             raise GraphFileError(path, f"is truncated or not a readable gzip file ({err})") from None
+
+
+def _bounded_lines(f: IO[str], path: PathLike) -> Iterator[str]:
+    """The lines of ``f``, refusing one longer than :data:`MAX_LINE` before holding it whole."""
+    number = 0
+    while True:
+        line = f.readline(MAX_LINE + 1)
+        if not line:
+            return
+        number += 1
+        if len(line) > MAX_LINE and not line.endswith("\n"):
+            raise GraphFileError(
+                path,
+                f"has no line break within {MAX_LINE} characters; a text edge list, pair list or "
+                "feature table has one row per line",
+                number,
+            )
+        yield line
 
 
 def _undecodable_line(path: PathLike) -> int | None:
