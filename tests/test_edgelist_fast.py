@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 
 import graphae.data.edgelist as edgelist
+import graphae.data.parquet_edges as parquet_edges
 from graphae.data import GraphFileError, read_edgelist
 from graphae.data.arrow_edges import _UNICODE_SPACE, fast_text_edges
 from graphae.data.columns import ColumnChoice
@@ -237,7 +238,7 @@ def test_parquet_arrow_and_numpy_ids_agree(tmp_path, monkeypatch, source, target
     pq.write_table(pa.table({"source": source, "target": target}), path)
     arrow = _outcome(path)
     with monkeypatch.context() as m:
-        m.setattr(edgelist, "_encode_arrow_ids", lambda s, d: None)
+        m.setattr(parquet_edges, "_encode_arrow_ids", lambda s, d: None)
         numpy = _outcome(path)
     assert arrow == numpy
     assert arrow[0] != "error"
