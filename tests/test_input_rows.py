@@ -88,3 +88,57 @@ def test_cli_edges_from_dev_zero_is_one_line(tmp_path, capsys) -> None:
         "graphae: error: /dev/zero:1: has no line break within 67108864 characters; a text edge list, "
         "pair list or feature table has one row per line"
     )
+
+
+# Item 5: a header that names no endpoints is refused, also over string ids ------------
+def _people(sep: str) -> str:
+    return "".join(f"p{i}{sep}p{(i + 1) % 30}\n" for i in range(30))
+
+
+@pytest.mark.parametrize(
+    ("name", "head", "sep"),
+    [("people.csv", "person,friend", ","), ("people.txt", "user item", " "), ("people.tsv", "a\tb", "\t")],
+)
+def test_an_unrecognised_header_over_string_ids_is_refused(tmp_path, name, head, sep) -> None:
+    path = _write(tmp_path, name, head + "\n" + _people(sep))
+    fields = head.split(sep)
+    with pytest.raises(
+        GraphFileError, match="^" + re.escape(f"{path}:1: the first row {fields!r} looks like a header")
+    ):
+        read_edgelist(path)
+
+
+def test_cli_unrecognised_header_is_one_line(tmp_path, capsys) -> None:
+    from cli_helpers import user_error
+
+    path = _write(tmp_path, "people.csv", "person,friend\n" + _people(","))
+    line = user_error(capsys, ["train", "--edges", str(path), "--out", str(tmp_path / "run"), "--quiet"])
+    assert line == (
+        f"graphae: error: {path}:1: the first row ['person', 'friend'] looks like a header (its names "
+        "appear in no other row) but does not say which columns are the endpoints: name them source,target, "
+        "src,dst, from,to, u,v, head,tail, node1,node2 (any case), or pass source_col and target_col "
+        "(CLI: --source-col, --target-col); a third column is read as a weight only when named 'weight' or "
+        "given as weight_col (CLI: --weight-col); if it is an edge, add a header row such as source,target "
+        "above it"
+    )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "source,target\n" + _people(","),  # a recognised header
+        "x,y\n" + "".join(f"a{i},b{i}\n" for i in range(30)),  # every row an edge of its own
+        "p0,zz\n" + _people(","),  # the first row shares a node
+        "1,2\n" + "".join(f"{i},{i + 100}\n" for i in range(3, 30)),  # numbers
+    ],
+    ids=["recognised", "matching", "shared-node", "numbers"],
+)
+def test_first_rows_that_are_edges_still_read(tmp_path, text) -> None:
+    graph = read_edgelist(_write(tmp_path, "e.csv", text))
+    assert graph.num_edges == len(text.splitlines()) - text.startswith("source")
+
+
+def test_header_false_and_column_options_skip_the_check(tmp_path) -> None:
+    path = _write(tmp_path, "people.csv", "person,friend\n" + _people(","))
+    assert read_edgelist(path, header=False).num_edges == 31
+    assert read_edgelist(path, source_col="person", target_col="friend").num_edges == 30

@@ -18,6 +18,7 @@ from graphae.data.columns import (
     ColumnChoice,
     EdgeColumns,
     check_not_ids,
+    check_unnamed_header,
     parse_weights,
     resolve_columns,
 )
@@ -284,9 +285,13 @@ def _read_text_edges(
             )
         header = True
     fast = fast_text_edges(path, delimiter, header, comment, choice)
-    if fast is not None:
-        return fast
-    return _read_text_rows(path, delimiter, header, comment, choice)
+    ids, src, dst = fast if fast is not None else _read_text_rows(path, delimiter, header, comment, choice)
+    if header is None:
+        with text_rows(path, delimiter, comment) as all_rows:
+            head, rows = split_header(all_rows, header, edge_header_rule)
+            if head is None:
+                check_unnamed_header(next(rows), src, dst, path)
+    return ids, src, dst
 
 
 def _read_text_rows(
