@@ -142,3 +142,39 @@ def test_header_false_and_column_options_skip_the_check(tmp_path) -> None:
     path = _write(tmp_path, "people.csv", "person,friend\n" + _people(","))
     assert read_edgelist(path, header=False).num_edges == 31
     assert read_edgelist(path, source_col="person", target_col="friend").num_edges == 30
+
+
+# Item 6: a feature header that numbers the columns is a header -------------------------
+@pytest.mark.parametrize(
+    "head",
+    ["id,0,1,2", ",0,1,2", "node,1,2,3", "Unnamed: 0,0,1,2", "id,0", "key,0,1,2"],
+    ids=["id", "pandas-index", "from-one", "unnamed", "one-column", "other-name"],
+)
+def test_a_feature_header_of_column_numbers_is_a_header(tmp_path, head) -> None:
+    width = len(head.split(",")) - 1
+    rows = "".join(f"n{i}," + ",".join(f"{0.5 * (i + k)}" for k in range(width)) + "\n" for i in range(4))
+    ids, x = read_features(_write(tmp_path, "f.csv", head + "\n" + rows))
+    assert ids.tolist() == ["n0", "n1", "n2", "n3"]
+    assert x.shape == (4, width)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["a,0,1,2\nb,0,1,2\n", "a,0\nb,1\n", "a,2,3\nb,0.5,1\n", "a,1,2\nb,1,3\n", "a,0,1\n"],
+    ids=["same-rows", "one-column-data", "not-from-zero-or-one", "two-values", "one-row"],
+)
+def test_feature_rows_that_count_are_still_data(tmp_path, text) -> None:
+    ids, _ = read_features(_write(tmp_path, "f.csv", text))
+    assert ids[0] == "a"
+
+
+def test_cli_pandas_feature_header_adds_no_node(tmp_path, capsys) -> None:
+    from graphae.cli import main
+
+    edges = _write(tmp_path, "e.csv", "".join(f"n{i},n{(i + 1) % 40}\n" for i in range(40)))
+    feats = _write(tmp_path, "f.csv", "id,0,1\n" + "".join(f"n{i},{i % 3}.5,{i % 5}.25\n" for i in range(40)))
+    run = tmp_path / "run"
+    argv = ["train", "--edges", str(edges), "--features", str(feats), "--out", str(run), "--epochs", "1"]
+    assert main([*argv, "--quiet", "--device", "cpu"]) == 0
+    ids = (run / "node_ids.txt").read_text().split()
+    assert len(ids) == 40 and "id" not in ids

@@ -53,7 +53,9 @@ def read_features(
 
     - ``.csv``/``.tsv``/other text: ``id v1 v2 ...`` per row (delimiter as in
       :func:`~graphae.data.edgelist.read_edgelist`); the first row is a header when
-      one of its value fields is not a number (or as ``header`` says). Values become
+      one of its value fields is not a number, or when they number the columns as
+      pandas does (``id,0,1,2``; see :func:`~graphae.data.text.feature_header_rule`),
+      or as ``header`` says. Values become
       dense ``float32``. Ids are typed as in edge lists: all ``int64`` when every id
       is a canonical integer, else strings.
     - ``.parquet``/``.pq``: the id column is the first column named ``id``, ``node``

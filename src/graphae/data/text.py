@@ -266,9 +266,35 @@ def edge_header_rule(first: list[str], second: list[str] | None) -> bool:
     )
 
 
+# Names of a feature table's id column that mark its first row as a header.
+_ID_NAMES = frozenset(("", "id", "ids", "node", "node_id", "nodes", "index", "name", "names"))
+
+
 def feature_header_rule(first: list[str], second: list[str] | None) -> bool:
-    """Whether the first row of a feature table is a header: one of its values is not a number."""
-    return not all(is_number(v) for v in first[1:])
+    """Whether the first row of a feature table is a header.
+
+    It is when one of its values is not a number, or when its values number the
+    columns (the names pandas gives a matrix's columns): ``0,1,2,...`` or
+    ``1,2,3,...`` under an id column named like one (``id``, ``node``, empty,
+    ``Unnamed: 0``, ...), or ``0,1,2,...`` of three values or more above a row that
+    does not number them too.
+    """
+    values = first[1:]
+    if not all(is_number(v) for v in values):
+        return True
+    name = first[0].strip().lower()
+    if name in _ID_NAMES or name.startswith("unnamed"):
+        return _numbers_columns(values, 0) or _numbers_columns(values, 1)
+    return (
+        len(values) >= 3
+        and _numbers_columns(values, 0)
+        and (second is None or not _numbers_columns(second[1:], 0))
+    )
+
+
+def _numbers_columns(values: list[str], start: int) -> bool:
+    """Whether ``values`` read ``start, start + 1, ...`` as text."""
+    return [v.strip() for v in values] == [str(start + i) for i in range(len(values))]
 
 
 # Values and ids ------------------------------------------------------------------
