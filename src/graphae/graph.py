@@ -11,6 +11,7 @@ import scipy.sparse as sp
 
 from graphae.errors import InputError, InputTypeError
 from graphae.pairs import distinct_pair_keys, keys_fit, pair_keys, pairs_of
+from graphae.weights import check_adjacency_weights
 
 Features = np.ndarray | sp.csr_matrix | None
 
@@ -247,11 +248,13 @@ def clean_adjacency(adj: Any, directed: bool = False) -> sp.csr_matrix:
     """Binary, loop-free CSR copy of a square matrix, symmetrised unless ``directed``.
 
     Raises:
-        InputError: If ``adj`` is not a square 2-D matrix.
+        InputError: If ``adj`` is not a square 2-D matrix, or holds an entry that is
+            neither 0 nor a finite weight > 0 (:mod:`graphae.weights`).
     """
     mat = sp.csr_matrix(adj)
     if mat.ndim != 2 or mat.shape[0] != mat.shape[1]:
         raise InputError(f"adjacency must be a square matrix. Got shape {mat.shape}.")
+    check_adjacency_weights(mat)
     mat = (mat != 0).astype(np.float32)
     if not directed:
         mat = (mat + mat.T) != 0

@@ -45,6 +45,7 @@ from graphae.data.text import (
     split_header,
     text_rows,
 )
+from graphae.weights import bad_weights
 
 __all__ = ["arrow", "fast_text_edges"]
 
@@ -243,7 +244,7 @@ def _parse(
     check_id_text(ids.tolist(), path)
     if cols.weight is not None:
         w = pc.cast(field(cols.weight), pa.float64()).to_numpy(zero_copy_only=False)
-        if not (np.isfinite(w) & (w > 0)).all():
+        if bad_weights(w).any():
             return None
         if not cols.named:
             check_not_ids(w, ids, path)

@@ -28,6 +28,7 @@ import numpy as np
 
 from graphae.data.text import GraphFileError, PathLike, Row, is_number, typed_ids
 from graphae.errors import InputError, InputTypeError
+from graphae.weights import WEIGHT_RULE, bad_weights
 
 __all__ = [
     "ENDPOINT_NAMES",
@@ -201,10 +202,10 @@ def parse_weights(texts: list[str], lines: list[int], path: PathLike) -> np.ndar
         w = np.array(texts, dtype=np.float64)
     except (ValueError, OverflowError):
         w = np.array([_float_or_nan(t) for t in texts], dtype=np.float64)
-    bad = np.flatnonzero(~(np.isfinite(w) & (w > 0)))
+    bad = np.flatnonzero(bad_weights(w))
     if len(bad):
         k = int(bad[0])
-        raise GraphFileError(path, f"weight must be a number > 0, got {texts[k]!r}", lines[k])
+        raise GraphFileError(path, f"weight must be {WEIGHT_RULE}, got {texts[k]!r}", lines[k])
     return w
 
 

@@ -21,6 +21,7 @@ import scipy.sparse as sp
 
 from graphae.errors import InputError, InputTypeError
 from graphae.graph import Graph
+from graphae.weights import check_adjacency_weights
 
 __all__ = ["as_graph"]
 
@@ -47,7 +48,8 @@ def as_graph(
       is an int, else an object array); a node attribute ``"x"`` (or ``"features"``)
       present on every node becomes the feature matrix;
     - a scipy sparse matrix or a square 2-D numpy array: an adjacency matrix; any
-      non-zero entry ``adj[i, j]`` is an edge (``i -> j`` when ``directed``);
+      non-zero entry ``adj[i, j]`` is an edge (``i -> j`` when ``directed``), and
+      must be a finite weight > 0, as in edge-list files (:mod:`graphae.weights`);
     - a torch integer tensor of shape ``[2, E]`` (PyG ``edge_index``): nodes are
       ``0 .. num_nodes - 1`` with ``num_nodes = max + 1`` unless given;
     - a PyTorch Geometric ``Data`` (anything with an ``edge_index`` attribute): uses
@@ -71,7 +73,7 @@ def as_graph(
     Raises:
         InputTypeError: If ``obj`` is none of the accepted types, or an ``edge_index``
             (or a dense matrix) does not hold numbers of the right kind.
-        InputError: If a matrix is not square, an ``edge_index`` is not ``[2, E]`` or
+        InputError: If a matrix is not square or has a negative or NaN entry, an ``edge_index`` is not ``[2, E]`` or
             holds ids outside ``[0, num_nodes)``, networkx features differ in shape,
             ``num_nodes`` does not match, or ``directed=True`` is given an undirected
             ``Graph`` or networkx graph.
@@ -188,7 +190,9 @@ def _from_matrix(mat: Any, name: str | None, directed: bool) -> Graph:
         raise InputError(f"An adjacency matrix must be square. Got shape {mat.shape}.{hint}")
     if isinstance(mat, np.ndarray) and not (np.issubdtype(mat.dtype, np.number) or mat.dtype == bool):
         raise InputTypeError(f"An adjacency matrix must be numeric. Got dtype {mat.dtype}.")
-    pattern = sp.csr_matrix(sp.csr_matrix(mat) != 0)
+    mat = sp.csr_matrix(mat)
+    check_adjacency_weights(mat)
+    pattern = sp.csr_matrix(mat != 0)
     if not directed and (pattern != pattern.T).nnz:
         _notice("The asymmetric adjacency matrix")
     return Graph.from_adjacency(pattern, directed=directed, name=name or "graph")

@@ -25,7 +25,9 @@ from graphae.data.text import (
     stem,
     suffix,
 )
+from graphae.errors import InputError
 from graphae.graph import OVERFLOW_HINT, Graph, non_finite_entry
+from graphae.weights import check_adjacency_weights
 
 __all__ = ["check_finite_features", "load_npz_graph", "npz_keys", "read_array_features"]
 
@@ -62,7 +64,8 @@ def load_npz_graph(path: PathLike, *, directed: bool = False) -> Graph:
     Raises:
         MissingFileError: If ``path`` does not exist.
         GraphFileError: If the file is not an ``.npz``, a needed array is missing or
-            inconsistent (the message names the file and the key).
+            inconsistent, or ``adj_data`` holds a negative or NaN weight (the message
+            names the file and the key).
 
     Warns:
         UserWarning: When the adjacency is not symmetric and ``directed`` is false.
@@ -85,6 +88,10 @@ def load_npz_graph(path: PathLike, *, directed: bool = False) -> Graph:
     for key, arr in (("attributes", x), ("labels", y)):
         if arr is not None and arr.shape[0] != n:
             raise GraphFileError(path, f"has {arr.shape[0]} rows of {key} for {n} nodes")
+    try:
+        check_adjacency_weights(adj, "'adj_data'")
+    except InputError as err:
+        raise GraphFileError(path, str(err)) from None
     pattern = sp.csr_matrix(adj != 0)
     if not directed and (pattern != pattern.T).nnz:
         warnings.warn(

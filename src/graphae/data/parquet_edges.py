@@ -17,6 +17,7 @@ from graphae.data.arrow_ids import encode_endpoints
 from graphae.data.columns import ColumnChoice, resolve_columns
 from graphae.data.parquet import column, id_column, pyarrow, read_table
 from graphae.data.text import GraphFileError, PathLike, check_id_text
+from graphae.weights import WEIGHT_RULE, bad_weights
 
 __all__ = ["read_parquet_edges"]
 
@@ -101,8 +102,8 @@ def _check_weight_column(table: Any, name: str, path: PathLike) -> None:
     w = column(table, name, path)
     if not (np.issubdtype(w.dtype, np.number) and not np.issubdtype(w.dtype, np.complexfloating)):
         raise GraphFileError(path, f"column {name!r} must hold numbers. Got {table.schema.field(name).type}")
-    bad = np.flatnonzero(~(np.isfinite(w) & (w > 0)))
+    bad = np.flatnonzero(bad_weights(w))
     if len(bad):
         raise GraphFileError(
-            path, f"weight must be a number > 0, got {w[bad[0]]!r}", int(bad[0]) + 1, unit="row"
+            path, f"weight must be {WEIGHT_RULE}, got {w[bad[0]]!r}", int(bad[0]) + 1, unit="row"
         )
