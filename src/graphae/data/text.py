@@ -33,6 +33,7 @@ __all__ = [
     "check_id_text",
     "default_delimiter",
     "edge_header_rule",
+    "exact_id",
     "feature_header_rule",
     "is_number",
     "object_array",
@@ -361,6 +362,28 @@ def typed_ids(ids: np.ndarray) -> np.ndarray:
     if ints.astype(str).tolist() == texts:
         return ints
     return object_array(texts)
+
+
+_DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+
+def exact_id(text: str, kind: str) -> Any:
+    """A typed id as the readers would have produced it from ``text``, or ``None``.
+
+    ``kind`` ``"int"``: ``text`` must be the integer's decimal text (``str(int(text))``,
+    the rule of :func:`typed_ids`): ``' 10 '``, ``'1_0'``, ``'+10'``, ``'010'`` and
+    non-ASCII digits are not ``10``, although Python's ``int`` reads them so.
+    ``"float"``: plain ASCII decimal notation (``0.5``, ``-2``, ``1e+20``).
+    """
+    if kind == "int":
+        try:
+            value = int(text)
+        except (TypeError, ValueError):
+            return None
+        return value if str(value) == text else None
+    if kind == "float":
+        return float(text) if isinstance(text, str) and _DECIMAL.fullmatch(text) else None
+    raise ValueError(f"kind must be 'int' or 'float'. Got {kind!r}.")
 
 
 def as_text(value: str | bytes) -> str:
