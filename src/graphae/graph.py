@@ -286,6 +286,7 @@ def _adjacency_of_keys(keys: np.ndarray, num_nodes: int, directed: bool) -> sp.c
     return adj
 
 
+INT64_MAX = int(np.iinfo(np.int64).max)
 # Said where an inf may come from a finite value that float32 cannot hold.
 OVERFLOW_HINT = " (float32 features hold magnitudes up to 3.4e38; larger values become inf)"
 
@@ -351,6 +352,11 @@ def _validate(g: Graph, check_adj: bool = True) -> None:
         raise InputError(f"Graph.y must have shape [{n}]. Got {g.y.shape}.")
     if g.node_ids is not None and len(g.node_ids) != n:
         raise InputError(f"Graph.node_ids must have {n} entries. Got {len(g.node_ids)}.")
+    if g.node_ids is not None and g.node_ids.dtype == np.uint64 and n and g.node_ids.max() > INT64_MAX:
+        raise InputError(
+            f"Graph.node_ids: the id {g.node_ids.max()} is above {INT64_MAX}, the largest integer id a saved "
+            "model reads back (a signed 64-bit integer); use string ids (node_ids.astype(str))."
+        )
     if g.label_split is not None:
         _validate_label_split(g.label_split, n)
 
