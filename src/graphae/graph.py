@@ -248,8 +248,7 @@ def clean_adjacency(adj: Any, directed: bool = False) -> sp.csr_matrix:
     """Binary, loop-free CSR copy of a square matrix, symmetrised unless ``directed``.
 
     Raises:
-        InputError: If ``adj`` is not a square 2-D matrix, or holds an entry that is
-            neither 0 nor a finite weight > 0 (:mod:`graphae.weights`).
+        InputError: If ``adj`` is not square, or has an entry neither 0 nor a weight > 0.
     """
     mat = sp.csr_matrix(adj)
     if mat.ndim != 2 or mat.shape[0] != mat.shape[1]:
@@ -286,7 +285,6 @@ def _adjacency_of_keys(keys: np.ndarray, num_nodes: int, directed: bool) -> sp.c
     return adj
 
 
-INT64_MAX = int(np.iinfo(np.int64).max)
 # Said where an inf may come from a finite value that float32 cannot hold.
 OVERFLOW_HINT = " (float32 features hold magnitudes up to 3.4e38; larger values become inf)"
 
@@ -339,6 +337,10 @@ def _validate(g: Graph, check_adj: bool = True) -> None:
             raise InputTypeError("Graph.x must be a 2-D float32 numpy array, a float32 CSR matrix or None.")
         if g.x.shape[0] != n:
             raise InputError(f"Graph.x must have one row per node ({n}). Got {g.x.shape[0]} rows.")
+        if g.x.shape[1] == 0:
+            raise InputError(
+                f"Graph.x has no feature columns (shape {g.x.shape}); pass x=None for identity features."
+            )
         bad = non_finite_entry(g.x)
         if bad is not None:
             row, col, value = bad
@@ -352,9 +354,9 @@ def _validate(g: Graph, check_adj: bool = True) -> None:
         raise InputError(f"Graph.y must have shape [{n}]. Got {g.y.shape}.")
     if g.node_ids is not None and len(g.node_ids) != n:
         raise InputError(f"Graph.node_ids must have {n} entries. Got {len(g.node_ids)}.")
-    if g.node_ids is not None and g.node_ids.dtype == np.uint64 and n and g.node_ids.max() > INT64_MAX:
+    if g.node_ids is not None and g.node_ids.dtype == np.uint64 and n and g.node_ids.max() >= 2**63:
         raise InputError(
-            f"Graph.node_ids: the id {g.node_ids.max()} is above {INT64_MAX}, the largest integer id a saved "
+            f"Graph.node_ids: the id {g.node_ids.max()} is above {2**63 - 1}, the largest integer id a saved "
             "model reads back (a signed 64-bit integer); use string ids (node_ids.astype(str))."
         )
     if g.label_split is not None:

@@ -20,7 +20,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from graphae.errors import InputError, InputTypeError
-from graphae.graph import INT64_MAX, Graph
+from graphae.graph import Graph
 from graphae.weights import check_adjacency_weights
 
 __all__ = ["as_graph"]
@@ -147,7 +147,7 @@ def _from_networkx(nx_graph: Any, name: str | None, directed: bool) -> Graph:
     if nx_graph.is_directed() and not directed:
         _notice(f"The directed networkx graph {kind}")
     if all(isinstance(n, int | np.integer) and not isinstance(n, bool) for n in nodes):
-        big = next((n for n in nodes if not -INT64_MAX - 1 <= n <= INT64_MAX), None)
+        big = next((n for n in nodes if not -(2**63) <= n < 2**63), None)
         if big is not None:
             raise InputError(
                 f"networkx node {big} is beyond a signed 64-bit integer, the largest integer id a saved "

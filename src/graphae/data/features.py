@@ -132,6 +132,12 @@ def feature_source(features: Any) -> tuple[np.ndarray | None, Matrix, str]:
         ids = None if ids is None else np.asarray(ids)
     else:
         ids, x = None, features
+    if not sp.issparse(x):
+        x = np.asarray(x)
+    if np.iscomplexobj(x):
+        raise InputError(
+            f"features must hold real numbers. Got dtype {x.dtype} (its imaginary parts would be lost)."
+        )
     if sp.issparse(x):
         x = sp.csr_matrix(x, dtype=np.float32)
     else:
