@@ -138,3 +138,15 @@ def test_no_advice_to_unpickle(tmp_path, capsys, name, make, expected) -> None:
         with pytest.raises(GraphFileError) as info:
             load_graph(path)
         assert expected in str(info.value) and "allow_pickle" not in str(info.value)
+
+
+def test_parquet_vectors_of_length_zero_are_refused(tmp_path) -> None:
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    path = tmp_path / "f.parquet"
+    pq.write_table(pa.table({"id": ["a", "b"], "x": pa.array([[], []], pa.list_(pa.float32()))}), path)
+    with pytest.raises(
+        GraphFileError,
+        match=_at(path) + re.escape("column 'x' must hold numeric vectors of one length, at least 1"),
+    ):
+        read_features(path)

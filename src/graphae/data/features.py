@@ -332,8 +332,10 @@ def _read_parquet_features(path: PathLike) -> tuple[np.ndarray, np.ndarray]:
             raise GraphFileError(
                 path, f"column {value_cols[0]!r} must hold numeric vectors of one length"
             ) from None
-        if x.ndim != 2:
-            raise GraphFileError(path, f"column {value_cols[0]!r} must hold numeric vectors of one length")
+        if x.ndim != 2 or x.shape[1] == 0:
+            raise GraphFileError(
+                path, f"column {value_cols[0]!r} must hold numeric vectors of one length, at least 1"
+            )
     else:
         for n, t in zip(value_cols, types, strict=True):
             if not (pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_boolean(t)):
