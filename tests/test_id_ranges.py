@@ -12,7 +12,7 @@ import pytest
 
 from cli_helpers import user_error
 from graphae.data import GraphFileError, as_graph, read_edgelist
-from graphae.errors import InputError
+from graphae.errors import InputError, InputTypeError
 from graphae.graph import Graph
 
 pa = pytest.importorskip("pyarrow")
@@ -68,3 +68,105 @@ def test_graph_and_networkx_refuse_ids_beyond_int64() -> None:
         Graph.from_edges(np.array([[0, 1]]), num_nodes=2, node_ids=np.array([2**64 - 1, 5], dtype=np.uint64))
     with pytest.raises(InputError, match=f"^networkx node {BIG} is beyond a signed 64-bit integer"):
         as_graph(nx.path_graph([BIG, BIG + 1]))
+
+
+# Item 17: indices and sizes from Python --------------------------------------------------
+def _ring_graph(n: int = 12) -> Graph:
+    return Graph.from_edges(
+        np.array([(i, (i + 1) % n) for i in range(n)] + [(i, (i + 5) % n) for i in range(n)])
+    )
+
+
+GOOD = np.array([[0, 1], [1, 2]])
+
+
+@pytest.mark.parametrize(
+    ("val_pairs", "error", "match"),
+    [
+        (
+            (np.array([[0, 1], [1, 99]]), GOOD),
+            InputError,
+            r"val_pairs\[0\] \(the positive pairs\) must hold node indices in \[0, 12\) of the graph\. Got values in \[0, 99\]\.$",
+        ),
+        (
+            (GOOD, np.array([[0, -1], [1, 2]])),
+            InputError,
+            r"val_pairs\[1\] \(the negative pairs\) must hold node indices in \[0, 12\) of the graph\. Got values in \[-1, 2\]\.$",
+        ),
+        (
+            (GOOD.astype(float), GOOD),
+            InputTypeError,
+            r"val_pairs\[0\] \(the positive pairs\) must hold integer node indices\. Got dtype float64\.$",
+        ),
+        (
+            (GOOD, GOOD.astype(bool)),
+            InputTypeError,
+            r"val_pairs\[1\] .* must hold integer node indices\. Got dtype bool\.$",
+        ),
+        (
+            (np.zeros((3, 2), dtype=np.int64), GOOD),
+            InputError,
+            r"val_pairs\[0\] .* must have shape \[2, k\] with k >= 1\. Got \[3, 2\]\.$",
+        ),
+        (
+            (GOOD[:, :0], GOOD),
+            InputError,
+            r"val_pairs\[0\] .* must have shape \[2, k\] with k >= 1\. Got \[2, 0\]\.$",
+        ),
+        (GOOD, InputTypeError, r"^val_pairs must be a tuple \(pos, neg\)"),
+    ],
+    ids=["out-of-range", "negative", "float", "bool", "three-rows", "empty", "not-a-pair"],
+)
+def test_fit_checks_val_pairs_before_training(val_pairs, error, match) -> None:
+    from graphae import GAE
+
+    seen = []
+    with pytest.raises(error, match=match):
+        GAE(epochs=2, random_state=0).fit(_ring_graph(), val_pairs=val_pairs, callback=seen.append)
+    assert seen == []  # no epoch ran
+
+
+def test_fit_accepts_good_val_pairs_of_any_integer_type() -> None:
+    from graphae import GAE
+
+    torch = pytest.importorskip("torch")
+    model = GAE(epochs=2, random_state=0).fit(
+        _ring_graph(), val_pairs=(GOOD.astype(np.int32), torch.tensor([[0, 3], [6, 9]]))
+    )
+    assert [sorted(r) for r in model.history_] == [["epoch", "loss", "val_ap", "val_auc"]] * 2
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: as_graph(__import__("torch").tensor([[0, 1, 10**10], [1, 2, 0]])),
+        lambda: as_graph(__import__("torch").tensor([[0, 1], [1, 2]]), num_nodes=10**12),
+        lambda: Graph.from_edges(np.array([[0, 1], [1, 10**10]])),
+        lambda: Graph.from_edges(np.array([[0, 1]]), num_nodes=10**12),
+        lambda: as_graph(
+            __import__("scipy.sparse", fromlist=["x"]).coo_matrix(([1.0], ([0], [1])), shape=(10**12, 10**12))
+        ),
+    ],
+    ids=[
+        "edge_index-huge-id",
+        "edge_index-num_nodes",
+        "from_edges-huge-id",
+        "from_edges-num_nodes",
+        "sparse-shape",
+    ],
+)
+def test_a_huge_node_count_is_refused_before_allocating(make) -> None:
+    pytest.importorskip("torch")
+    with pytest.raises(
+        InputError,
+        match=r"a graph of \d+ nodes needs at least [\d.]+ GiB \(8 bytes per node\), and this machine has",
+    ):
+        make()
+
+
+def test_node_count_message_names_the_index(tmp_path) -> None:
+    torch = pytest.importorskip("torch")
+    with pytest.raises(
+        InputError, match=r"^the largest index \+ 1 is 10000000001: a graph of 10000000001 nodes"
+    ):
+        as_graph(torch.tensor([[0, 1, 10**10], [1, 2, 0]]))

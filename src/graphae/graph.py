@@ -10,6 +10,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from graphae.errors import InputError, InputTypeError
+from graphae.indices import check_node_count
 from graphae.pairs import distinct_pair_keys, keys_fit, pair_keys, pairs_of
 from graphae.weights import check_adjacency_weights
 
@@ -122,8 +123,7 @@ class Graph:
         if not np.issubdtype(arr.dtype, np.integer):
             raise InputTypeError(f"edges must hold integer node indices. Got dtype {arr.dtype}.")
         arr = arr.astype(np.int64, copy=False)
-        if num_nodes is None:
-            num_nodes = int(arr.max()) + 1 if arr.size else 0
+        num_nodes = check_node_count(int(arr.max(initial=-1)) + 1 if num_nodes is None else num_nodes)
         if arr.size and (arr.min() < 0 or arr.max() >= num_nodes):
             raise InputError(
                 f"edges must hold node indices in [0, {num_nodes}). Got values in [{arr.min()}, {arr.max()}]."

@@ -21,6 +21,7 @@ import scipy.sparse as sp
 
 from graphae.errors import InputError, InputTypeError
 from graphae.graph import Graph
+from graphae.indices import check_node_count
 from graphae.weights import check_adjacency_weights
 
 __all__ = ["as_graph"]
@@ -196,6 +197,7 @@ def _from_matrix(mat: Any, name: str | None, directed: bool) -> Graph:
         raise InputError(f"An adjacency matrix must be square. Got shape {mat.shape}.{hint}")
     if isinstance(mat, np.ndarray) and not (np.issubdtype(mat.dtype, np.number) or mat.dtype == bool):
         raise InputTypeError(f"An adjacency matrix must be numeric. Got dtype {mat.dtype}.")
+    check_node_count(mat.shape[0], "the adjacency matrix's size")
     mat = sp.csr_matrix(mat)
     check_adjacency_weights(mat)
     pattern = sp.csr_matrix(mat != 0)
@@ -232,7 +234,8 @@ def _from_edge_index(edge_index: Any, num_nodes: int | None, directed: bool, **k
         raise InputError(f"edge_index must have shape [2, E]. Got {list(arr.shape)}.{hint}")
     arr = arr.astype(np.int64, copy=False)
     if num_nodes is None:
-        num_nodes = int(arr.max()) + 1 if arr.size else 0
+        num_nodes = check_node_count(int(arr.max()) + 1 if arr.size else 0, "the largest index + 1")
+    num_nodes = check_node_count(num_nodes)
     if arr.size and (arr.min() < 0 or arr.max() >= num_nodes):
         raise InputError(
             f"edge_index must hold node indices in [0, {num_nodes}). Got values in [{arr.min()}, {arr.max()}]."
