@@ -46,7 +46,8 @@ def as_graph(
       directed or not: a ``Graph`` already says which it is;
     - a networkx ``Graph``/``DiGraph``/``MultiGraph``/``MultiDiGraph``: rows follow
       ``G.nodes`` order and the node keys become ``node_ids`` (``int64`` when every key
-      is an int, else an object array); a node attribute ``"x"`` (or ``"features"``)
+      is an int, else an object array); keys must be ints, floats or strings (a
+      tuple such as ``grid_2d_graph``'s ``(0, 1)`` is refused: relabel the graph); a node attribute ``"x"`` (or ``"features"``)
       present on every node becomes the feature matrix;
     - a scipy sparse matrix or a square 2-D numpy array: an adjacency matrix; any
       non-zero entry ``adj[i, j]`` is an edge (``i -> j`` when ``directed``), and
@@ -143,6 +144,7 @@ def _from_networkx(nx_graph: Any, name: str | None, directed: bool) -> Graph:
             "to keep. Pass directed=False, or convert it with G.to_directed() (every edge both ways)."
         )
     nodes = list(nx_graph.nodes)
+    _check_node_keys(nodes)
     index = {node: i for i, node in enumerate(nodes)}
     edges = np.array([(index[u], index[v]) for u, v in nx_graph.edges()], dtype=np.int64).reshape(-1, 2)
     if nx_graph.is_directed() and not directed:
@@ -166,6 +168,33 @@ def _from_networkx(nx_graph: Any, name: str | None, directed: bool) -> Graph:
         name=name or str(nx_graph.name or "graph"),
         node_ids=node_ids,
     )
+
+
+def _check_node_keys(nodes: list[Any]) -> None:
+    """Refuse node keys that would not come back from a saved model as themselves.
+
+    Ids are saved one per line (``node_ids.txt``) as integers, floats or text; a tuple
+    such as ``grid_2d_graph``'s ``(0, 1)`` would come back as the string ``"(0, 1)"``,
+    and a bool as ``"True"``.
+
+    Raises:
+        InputTypeError: Naming the first such node and how to relabel the graph.
+    """
+    bad = next(
+        (
+            n
+            for n in nodes
+            if isinstance(n, bool | np.bool_) or not isinstance(n, str | int | float | np.number)
+        ),
+        None,
+    )
+    if bad is not None:
+        raise InputTypeError(
+            f"networkx node {bad!r} is a {type(bad).__name__}; graphae node ids are integers, floats or "
+            "strings, which a saved model reads back as themselves. Relabel the graph first, e.g. "
+            "networkx.convert_node_labels_to_integers(G, label_attribute='key') or "
+            "networkx.relabel_nodes(G, str)."
+        )
 
 
 def _networkx_features(nx_graph: Any, nodes: list[Any]) -> np.ndarray | None:
