@@ -88,12 +88,14 @@ def read_edgelist(
     (a) it has a third field that is not a number (``weight``), or (b) its first two
     fields are both endpoint names such as ``source,target``, ``src,dst`` or
     ``from,to``, or (c) its first two fields are both non-numeric while the second
-    row's are both numeric. ``header=True``/``False`` overrides the rule; giving
+    row's are both numeric. A first row read as data whose two words appear in no
+    other row (``person,friend`` over string ids) is refused as a header that names no
+    endpoints. ``header=True``/``False`` overrides the rule; giving
     ``source_col``/``target_col``/``weight_col`` means ``header=True``.
 
     Speed: with pyarrow installed, text is read by its CSV reader and ids are mapped
     by hashing, with no Python per edge, whenever that gives the same graph (no
-    comments after the header, no quoting, one kind of separator); other files, and
+    quoting, one kind of separator); other files, and
     every file with an error, are read row by row, so the messages stay the same.
 
     Args:
