@@ -170,3 +170,16 @@ def test_node_count_message_names_the_index(tmp_path) -> None:
         InputError, match=r"^the largest index \+ 1 is 10000000001: a graph of 10000000001 nodes"
     ):
         as_graph(torch.tensor([[0, 1, 10**10], [1, 2, 0]]))
+
+
+def test_parquet_feature_ids_follow_the_same_rule(tmp_path) -> None:
+    path = tmp_path / "f.parquet"
+    pq.write_table(
+        pa.table({"id": pa.array(np.array([0, 1, BIG], dtype=np.uint64)), "f": [1.0, 2.0, 3.0]}), path
+    )
+    from graphae.data import read_features
+
+    with pytest.raises(
+        GraphFileError, match="^" + re.escape(f"{path}: row 3: column 'id' holds the node id {BIG}")
+    ):
+        read_features(path)

@@ -16,7 +16,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from graphae.data.npz import Matrix, read_array_features
-from graphae.data.parquet import PARQUET_SUFFIXES, column, pyarrow, read_table
+from graphae.data.parquet import PARQUET_SUFFIXES, column, id_column, pyarrow, read_table
 from graphae.data.text import (
     GraphFileError,
     PathLike,
@@ -318,7 +318,7 @@ def _read_parquet_features(path: PathLike) -> tuple[np.ndarray, np.ndarray]:
         raise GraphFileError(path, f"needs an id column and at least one feature column. Got {names}")
     if table.num_rows == 0:
         raise GraphFileError(path, "no feature rows found")
-    ids = column(table, id_col, path)
+    ids = id_column(table, id_col, path).to_numpy()
     types = [table.schema.field(n).type for n in value_cols]
     if len(value_cols) == 1 and (
         pa.types.is_list(types[0])
