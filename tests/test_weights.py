@@ -76,3 +76,31 @@ def test_file_readers_say_the_same_rule(tmp_path) -> None:
     path.write_text("a b 1\nb c -1\n")
     with pytest.raises(GraphFileError, match=re.escape(f"{path}:2: weight must be a number > 0, got '-1'")):
         read_edgelist(path)
+
+
+@pytest.mark.parametrize("weight", [-1.0, float("nan"), 0, "heavy"])
+def test_networkx_weights_follow_the_same_rule(weight) -> None:
+    nx = pytest.importorskip("networkx")
+    g = nx.path_graph(4)
+    g.edges[1, 2]["weight"] = weight
+    with pytest.raises(
+        InputError, match=re.escape(f"networkx edge (1, 2) has weight {weight!r}: an edge weight must be")
+    ):
+        as_graph(g)
+    g.edges[1, 2]["weight"] = 2.5
+    assert as_graph(g).num_edges == 3
+
+
+def test_pyg_edge_weight_follows_the_same_rule() -> None:
+    torch = pytest.importorskip("torch")
+
+    class Data:  # a stand-in for torch_geometric.data.Data (duck-typed)
+        def __init__(self, w):
+            self.edge_index = torch.tensor([[0, 1, 1, 2], [1, 0, 2, 1]])
+            self.edge_weight = torch.tensor(w)
+
+    with pytest.raises(
+        InputError, match=re.escape("Data.edge_weight[2] is -1.0: an edge weight must be a number > 0")
+    ):
+        as_graph(Data([1.0, 1.0, -1.0, 1.0]))
+    assert as_graph(Data([1.0, 0.5, 2.0, 3.0])).num_edges == 2

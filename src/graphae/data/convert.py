@@ -5,7 +5,9 @@ scipy sparse or dense numpy adjacency matrix, a torch ``edge_index`` and a PyTor
 Geometric ``Data`` object. networkx, torch and torch_geometric are recognised by duck
 typing and never imported here, so this module costs nothing to import.
 
-Every input ends as a binary graph without self loops; weights are dropped silently.
+Every input ends as a binary graph without self loops. Weights (matrix entries, a
+networkx ``weight`` attribute) must be finite numbers > 0, as in edge-list files
+(:mod:`graphae.weights`), and are then dropped.
 By default the graph is undirected: when the input was directed (a networkx
 ``DiGraph``, an asymmetric matrix or ``edge_index``) a ``UserWarning`` says it was made
 undirected. With ``directed=True`` the direction of a directed input is kept.
@@ -22,7 +24,7 @@ import scipy.sparse as sp
 from graphae.errors import InputError, InputTypeError
 from graphae.graph import Graph
 from graphae.indices import check_node_count
-from graphae.weights import check_adjacency_weights
+from graphae.weights import WEIGHT_RULE, bad_weights, check_adjacency_weights
 
 __all__ = ["as_graph"]
 
@@ -146,7 +148,9 @@ def _from_networkx(nx_graph: Any, name: str | None, directed: bool) -> Graph:
     nodes = list(nx_graph.nodes)
     _check_node_keys(nodes)
     index = {node: i for i, node in enumerate(nodes)}
-    edges = np.array([(index[u], index[v]) for u, v in nx_graph.edges()], dtype=np.int64).reshape(-1, 2)
+    triples = list(nx_graph.edges(data="weight"))
+    edges = np.array([(index[u], index[v]) for u, v, _ in triples], dtype=np.int64).reshape(-1, 2)
+    _check_edge_weights(triples)
     if nx_graph.is_directed() and not directed:
         _notice(f"The directed networkx graph {kind}")
     if all(isinstance(n, int | np.integer) and not isinstance(n, bool) for n in nodes):
@@ -168,6 +172,24 @@ def _from_networkx(nx_graph: Any, name: str | None, directed: bool) -> Graph:
         name=name or str(nx_graph.name or "graph"),
         node_ids=node_ids,
     )
+
+
+def _check_edge_weights(triples: list[tuple[Any, Any, Any]]) -> None:
+    """Refuse a networkx ``weight`` attribute that is not a finite number > 0 (the files' rule)."""
+    given = [(u, v, w) for u, v, w in triples if w is not None]
+    if not given:
+        return
+    try:
+        w = np.array([t[2] for t in given], dtype=np.float64)
+    except (TypeError, ValueError):
+        w = np.array([t[2] if isinstance(t[2], int | float) else np.nan for t in given], dtype=np.float64)
+    bad = np.flatnonzero(bad_weights(w))
+    if len(bad):
+        u, v, value = given[int(bad[0])]
+        raise InputError(
+            f"networkx edge ({u!r}, {v!r}) has weight {value!r}: an edge weight must be {WEIGHT_RULE}, "
+            "as in edge-list files; remove the edge or its 'weight' attribute."
+        )
 
 
 def _check_node_keys(nodes: list[Any]) -> None:
@@ -285,6 +307,15 @@ def _is_asymmetric(edge_index: np.ndarray, num_nodes: int) -> bool:
 
 
 def _from_pyg(data: Any, num_nodes: int | None, name: str | None, directed: bool) -> Graph:
+    weight = getattr(data, "edge_weight", None)
+    if weight is not None:
+        w = np.asarray(_to_numpy(weight), dtype=np.float64).ravel()
+        bad = np.flatnonzero(bad_weights(w))
+        if len(bad):
+            raise InputError(
+                f"Data.edge_weight[{int(bad[0])}] is {w[bad[0]].item()!r}: an edge weight must be {WEIGHT_RULE}, "
+                "as in edge-list files; drop the edge or the edge_weight."
+            )
     x = _to_numpy(getattr(data, "x", None))
     if num_nodes is None and x is not None:
         num_nodes = x.shape[0]
