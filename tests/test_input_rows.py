@@ -178,3 +178,13 @@ def test_cli_pandas_feature_header_adds_no_node(tmp_path, capsys) -> None:
     assert main([*argv, "--quiet", "--device", "cpu"]) == 0
     ids = (run / "node_ids.txt").read_text().split()
     assert len(ids) == 40 and "id" not in ids
+
+
+def test_a_long_line_that_is_not_utf8_is_found_without_holding_the_file(tmp_path, monkeypatch) -> None:
+    from graphae.data import text
+
+    monkeypatch.setattr(text, "MAX_LINE", 1000)
+    path = tmp_path / "bin.txt"
+    path.write_bytes(b"a b\n" + b"x" * 500 + b"\xff" + b"y" * 5000)
+    with pytest.raises(GraphFileError, match="^" + re.escape(f"{path}:2: is not UTF-8 text")):
+        read_edgelist(path)

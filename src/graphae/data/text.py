@@ -201,7 +201,8 @@ def _undecodable_line(path: PathLike) -> int | None:
     opener = gzip.open if Path(path).suffix.lower() == ".gz" else open
     try:
         with opener(path, "rb") as f:
-            for number, raw in enumerate(f, 1):
+            # Bounded like the text reader's lines: a file without line breaks is not held whole.
+            for number, raw in enumerate(iter(lambda: f.readline(MAX_LINE + 1), b""), 1):
                 try:
                     raw.decode("utf-8")
                 except UnicodeDecodeError:
