@@ -445,7 +445,7 @@ ERROR_FILES = {
         (["train", "--edges", "{tmp}/empty.csv"], "{tmp}/empty.csv: no edges found"),
         (["train", "--edges", "{tmp}/comment.csv"], "{tmp}/comment.csv: no edges found"),
         (["train", "--edges", "{tmp}/three.csv"], "too few edges"),
-        (["train", "--edges", "{tmp}/malformed.csv"], "{tmp}/malformed.csv:4: expected 2 fields"),
+        (["train", "--edges", "{tmp}/malformed.csv"], "{tmp}/malformed.csv:3: expected 2 fields"),
         (["train", "--edges", "{tmp}/missing.csv"], "{tmp}/missing.csv"),
         (["train", "--edges", "{tmp}/three.csv", "--dataset", "cora"], "either --dataset or --edges"),
         (["train", "--features", "{tmp}/features.csv"], "--features needs --edges"),

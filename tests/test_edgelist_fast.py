@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 
 import graphae.data.edgelist as edgelist
+import graphae.data.parquet_edges as parquet_edges
 from graphae.data import GraphFileError, read_edgelist
 from graphae.data.arrow_edges import _UNICODE_SPACE, fast_text_edges
 from graphae.data.columns import ColumnChoice
@@ -87,6 +88,8 @@ FAST_FILES = [
     ("snap.txt", "# Directed graph\n# Nodes: 4 Edges: 3\n1\t2\n2\t3\n3\t4\n", {}),
     ("konect.el", "% sym\n%\n1 2\n2 3\n", {"comment": "%"}),
     ("comment-none.csv", "a,#b\n#b,c\n", {"comment": None}),
+    ("hash-in-id.csv", "a,b#1\nb,c\n", {}),
+    ("hashtags.csv", "source,target\n#a,#b\n#b,c\n", {}),
     ("blank-lines.csv", "\n\na,b\n\nb,c\n\n", {}),
     ("no-final-newline.csv", "a,b\nb,c", {}),
     ("unicode.csv", "é,ü\nü,日本\n", {}),
@@ -98,7 +101,7 @@ FAST_FILES = [
     ("header-true.txt", "1 2\n2 3\n3 4\n", {"header": True}),
     ("header-false.csv", "source,target\na,b\n", {"header": False}),
     ("quoted-header.csv", '"source","target","weight"\nuser_1,user_2,0.5\nuser_2,user_3,3\n', {}),
-    ("quoted-header-lines.csv", '"source","tar\nget"\n# c\n\na,b\n', {"source_col": "source", "target_col": "tar\nget"}),
+    ("quoted-header-lines.csv", '"source","tar\nget"\n\na,b\n', {"source_col": "source", "target_col": "tar\nget"}),
     ("chosen.csv", "id,node_a,node_b,strength\n1,a,b,2\n2,b,c,3\n", {"source_col": "node_a", "target_col": "NODE_B", "weight_col": "strength"}),
     ("extra-columns.csv", "edge_id,src,dst,time\n7,a,b,100\n8,b,c,200\n", {}),
     ("quotes-whitespace.txt", 'a "b\n"b c"\n', {}),
@@ -134,7 +137,6 @@ def test_a_clean_file_never_reaches_the_python_reader(tmp_path, monkeypatch) -> 
 # Files the fast path declines -----------------------------------------------------------
 DECLINED = [
     ("comment-mid.csv", "a,b\n# note\nb,c\n", {}),
-    ("hash-in-id.csv", "a,b#1\nb,c\n", {}),
     ("quoted.csv", '"a","b"\n"b", "c"\n', {}),
     ("quoted-comma.csv", 'a,"b,1"\nb,c\n', {}),
     ("quote-spans-lines.csv", 'a,"\na,a\n', {}),  # one record, lines 1-2, whose line is 2
@@ -236,7 +238,7 @@ def test_parquet_arrow_and_numpy_ids_agree(tmp_path, monkeypatch, source, target
     pq.write_table(pa.table({"source": source, "target": target}), path)
     arrow = _outcome(path)
     with monkeypatch.context() as m:
-        m.setattr(edgelist, "_encode_arrow_ids", lambda s, d: None)
+        m.setattr(parquet_edges, "_encode_arrow_ids", lambda s, d: None)
         numpy = _outcome(path)
     assert arrow == numpy
     assert arrow[0] != "error"

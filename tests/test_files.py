@@ -55,7 +55,7 @@ def _no_warnings() -> Iterator[None]:
     ("name", "text", "kwargs"),
     [
         ("plain.txt", "a b\nb c\nc d\n", {}),
-        ("spaced.edges", "# a comment\n\n  a \t b\nb    c\n\n# more\nc d  \n", {}),
+        ("spaced.edges", "# a comment\n\n  a \t b\nb    c\n\nc d  \n", {}),
         ("tabs.tsv", "a\tb\nb\tc\nc\td\n", {}),
         ("named.tsv", "source\ttarget\na\tb\nb\tc\nc\td\n", {}),
         ("plain.csv", "a,b\nb,c\nc,d\n", {}),
@@ -228,7 +228,7 @@ def test_empty_id_in_csv(tmp_path) -> None:
 
 
 def test_csv_quoting_line_numbers_stay_exact(tmp_path) -> None:
-    path = _write(tmp_path, "bad.csv", '"a, x",b\n# c\n"b",c,2\n')
+    path = _write(tmp_path, "bad.csv", '"a, x",b\n\n"b",c,2\n')
     with pytest.raises(GraphFileError, match=_at(path, 3) + " expected 2 fields like line 1"):
         read_edgelist(path)
 
@@ -793,7 +793,7 @@ def test_names_the_cli_imports_stay_in_files() -> None:
 
 # Query pairs ---------------------------------------------------------------------------
 def test_read_pairs_keeps_text_ids_and_line_numbers(tmp_path) -> None:
-    path = _write(tmp_path, "q.csv", "source,target\n# note\n007,b\nc , d,extra\n")
+    path = _write(tmp_path, "q.csv", "# note\nsource,target\n007,b\nc , d,extra\n")
     assert read_pairs(path) == [("007", "b", 3), ("c", "d", 4)]
 
 

@@ -95,7 +95,7 @@ def test_from_edges_passes_fields_to_the_constructor() -> None:
 
 
 def test_from_adjacency_cleans_a_dense_weighted_directed_matrix() -> None:
-    raw = np.array([[5.0, 2.0, 0.0], [0.0, 0.0, 0.0], [0.0, -1.0, 0.0]])
+    raw = np.array([[5.0, 2.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.5, 0.0]])
     graph = Graph.from_adjacency(raw)
     _assert_clean(graph.adj)
     np.testing.assert_array_equal(graph.adj.toarray(), [[0, 1, 0], [1, 0, 1], [0, 1, 0]])

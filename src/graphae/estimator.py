@@ -19,6 +19,7 @@ from sklearn.exceptions import NotFittedError
 
 from graphae import modelnames, runfolder
 from graphae.errors import InputError, NonFiniteLossError
+from graphae.indices import check_index_pairs
 from graphae.linkpred import LinkPredictionMixin
 from graphae.nn.models import GraphAutoencoder
 from graphae.params import (
@@ -262,7 +263,8 @@ class GraphAutoencoderEstimator(LinkPredictionMixin, BaseEstimator):
         Raises:
             ParameterError: On invalid parameters, or a model or loss that cannot be
                 trained on several processes when launched so.
-            InputError: On a graph without edges, a model too large for the machine's memory,
+            InputError: On a graph without edges, ``val_pairs`` that are not integer
+                indices in ``[0, N)`` of shape ``[2, k]``, a model too large for the machine's memory,
                 a checkpoint that does not match, or a checkpoint when training on several
                 processes.
             NonFiniteLossError: If training diverges.
@@ -274,6 +276,8 @@ class GraphAutoencoderEstimator(LinkPredictionMixin, BaseEstimator):
             graph = as_graph(graph)
             if graph.num_edges == 0:
                 raise InputError(f"Graph {graph.name!r} has no edges to learn from.")
+            if val_pairs is not None:  # before training: a bad index would fail inside torch mid-fit
+                val_pairs = check_index_pairs(val_pairs, graph.num_nodes)
             features = self.use_features and graph.x is not None
             if features and self.normalize_features:
                 graph = graph.normalize_features()

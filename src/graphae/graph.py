@@ -10,7 +10,9 @@ import numpy as np
 import scipy.sparse as sp
 
 from graphae.errors import InputError, InputTypeError
+from graphae.indices import check_node_count
 from graphae.pairs import distinct_pair_keys, keys_fit, pair_keys, pairs_of
+from graphae.weights import check_adjacency_weights
 
 Features = np.ndarray | sp.csr_matrix | None
 
@@ -121,8 +123,7 @@ class Graph:
         if not np.issubdtype(arr.dtype, np.integer):
             raise InputTypeError(f"edges must hold integer node indices. Got dtype {arr.dtype}.")
         arr = arr.astype(np.int64, copy=False)
-        if num_nodes is None:
-            num_nodes = int(arr.max()) + 1 if arr.size else 0
+        num_nodes = check_node_count(int(arr.max(initial=-1)) + 1 if num_nodes is None else num_nodes)
         if arr.size and (arr.min() < 0 or arr.max() >= num_nodes):
             raise InputError(
                 f"edges must hold node indices in [0, {num_nodes}). Got values in [{arr.min()}, {arr.max()}]."
@@ -247,11 +248,12 @@ def clean_adjacency(adj: Any, directed: bool = False) -> sp.csr_matrix:
     """Binary, loop-free CSR copy of a square matrix, symmetrised unless ``directed``.
 
     Raises:
-        InputError: If ``adj`` is not a square 2-D matrix.
+        InputError: If ``adj`` is not square, or has an entry neither 0 nor a weight > 0.
     """
     mat = sp.csr_matrix(adj)
     if mat.ndim != 2 or mat.shape[0] != mat.shape[1]:
         raise InputError(f"adjacency must be a square matrix. Got shape {mat.shape}.")
+    check_adjacency_weights(mat)
     mat = (mat != 0).astype(np.float32)
     if not directed:
         mat = (mat + mat.T) != 0
@@ -335,6 +337,10 @@ def _validate(g: Graph, check_adj: bool = True) -> None:
             raise InputTypeError("Graph.x must be a 2-D float32 numpy array, a float32 CSR matrix or None.")
         if g.x.shape[0] != n:
             raise InputError(f"Graph.x must have one row per node ({n}). Got {g.x.shape[0]} rows.")
+        if g.x.shape[1] == 0:
+            raise InputError(
+                f"Graph.x has no feature columns (shape {g.x.shape}); pass x=None for identity features."
+            )
         bad = non_finite_entry(g.x)
         if bad is not None:
             row, col, value = bad
@@ -348,6 +354,11 @@ def _validate(g: Graph, check_adj: bool = True) -> None:
         raise InputError(f"Graph.y must have shape [{n}]. Got {g.y.shape}.")
     if g.node_ids is not None and len(g.node_ids) != n:
         raise InputError(f"Graph.node_ids must have {n} entries. Got {len(g.node_ids)}.")
+    if g.node_ids is not None and g.node_ids.dtype == np.uint64 and n and g.node_ids.max() >= 2**63:
+        raise InputError(
+            f"Graph.node_ids: the id {g.node_ids.max()} is above {2**63 - 1}, the largest integer id a saved "
+            "model reads back (a signed 64-bit integer); use string ids (node_ids.astype(str))."
+        )
     if g.label_split is not None:
         _validate_label_split(g.label_split, n)
 

@@ -138,7 +138,7 @@ class LinkPredictionMixin:
         out = np.empty(len(ids), dtype=np.int64)
         for k, node in enumerate(ids):
             try:
-                out[k] = lookup[_key(node)]
+                out[k] = lookup[_lookup_key(node)]
             except (KeyError, TypeError):
                 raise InputError(
                     f"Unknown {what} id {node!r}: it is not a node of the fitted graph."
@@ -146,11 +146,15 @@ class LinkPredictionMixin:
         return out
 
     def id_index(self) -> dict[Any, int]:
-        """Row index of every node id of the fitted graph (built once per fit or load)."""
+        """Row index of every node id of the fitted graph (built once per fit or load).
+
+        A ``bool`` id is keyed as ``(bool, id)``: ``True == 1`` in Python, yet ``True``
+        is not the node ``1``.
+        """
         self._check_fitted()
         cache = getattr(self, "_id_cache", None)
         if cache is None or cache[0] is not self.node_ids_:
-            cache = (self.node_ids_, {_key(v): i for i, v in enumerate(self.node_ids_.tolist())})
+            cache = (self.node_ids_, {_lookup_key(v): i for i, v in enumerate(self.node_ids_.tolist())})
             self._id_cache = cache
         return cache[1]
 
@@ -168,3 +172,9 @@ def _top_k(scores: np.ndarray, candidates: np.ndarray, k: int) -> np.ndarray:
 def _key(value: Any) -> Any:
     """A node id as a plain Python value (numpy scalars unwrapped), for lookups and results."""
     return value.item() if isinstance(value, np.generic) else value
+
+
+def _lookup_key(value: Any) -> Any:
+    """The key of a node id in :meth:`LinkPredictionMixin.id_index`: bools apart from ``0``/``1``."""
+    value = _key(value)
+    return (bool, value) if isinstance(value, bool) else value

@@ -67,19 +67,25 @@ def log(quiet: bool, message: str) -> None:
 
 
 def parse_id(node_ids: np.ndarray, text: Any, where: str) -> Any:
-    """A node id typed by the user, converted to the model's id type.
+    """A node id typed by the user, converted to the model's id type, exactly.
+
+    Integer ids must be written as the edge reader would have read them (``10``, not
+    ``' 10 '``, ``1_0`` or ``+10``); see :func:`graphae.data.text.exact_id`.
 
     Raises:
         UserError: If the model's ids are integers (or floats) and ``text`` is not one.
     """
-    for kind, parse, what in ((np.integer, int, "integers"), (np.floating, float, "numbers")):
+    from graphae.data.text import exact_id
+
+    for kind, name, what in (
+        (np.integer, "int", "integers such as 10"),
+        (np.floating, "float", "numbers such as 0.5"),
+    ):
         if np.issubdtype(node_ids.dtype, kind):
-            try:
-                return parse(text)
-            except (TypeError, ValueError):
-                raise UserError(
-                    f"{where}: unknown node id {text!r}: this model's node ids are {what}"
-                ) from None
+            value = exact_id(text, name)
+            if value is None:
+                raise UserError(f"{where}: unknown node id {text!r}: this model's node ids are {what}")
+            return value
     return text
 
 

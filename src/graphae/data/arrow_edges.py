@@ -9,9 +9,10 @@ reader's own. It declines without pyarrow, and for files with:
 - anything that is not a clean edge (a row of another width, an empty id, a weight
   that is not a finite number > 0, an id with a control character, a third column
   that looks like ids): the Python reader names the line;
-- a comment string after the header, or, with a delimiter, a double quote anywhere but
-  in the header or a field longer than ``csv.field_size_limit()``: the Python reader
-  skips comments and honours quoting and the csv module's limit;
+- with a delimiter, a double quote anywhere but in the header, or a field longer than
+  ``csv.field_size_limit()``: the Python reader honours quoting and the csv module's
+  limit (comment lines only start a file, so pyarrow, which starts at the first data
+  row, sees none);
 - control characters, a carriage return that ends no line, text that is not UTF-8, or
   whitespace other than spaces, tabs and line ends: the Python reader splits and strips
   on all of Python's whitespace;
@@ -44,6 +45,7 @@ from graphae.data.text import (
     split_header,
     text_rows,
 )
+from graphae.weights import bad_weights
 
 __all__ = ["arrow", "fast_text_edges"]
 
@@ -90,7 +92,7 @@ def fast_text_edges(
     rest = _rows_from(path, first_line, quotes_after=head_line if delimiter is not None else None)
     if rest is None:
         return None
-    sep = _separator(rest, delimiter, comment)
+    sep = _separator(rest, delimiter)
     if sep is None:
         return None
     try:
@@ -162,10 +164,8 @@ def _rows_from(path: PathLike, line: int, *, quotes_after: int | None) -> bytes 
     return data[start:] if start else data
 
 
-def _separator(rest: bytes, delimiter: str | None, comment: str | None) -> str | None:
+def _separator(rest: bytes, delimiter: str | None) -> str | None:
     """The one-byte field separator for pyarrow, or ``None`` when ``rest`` needs the Python reader."""
-    if comment and comment.encode("utf-8") in rest:
-        return None
     if b"\r" in rest and rest.count(b"\r") != rest.count(b"\r\n"):  # one fast scan when there is none
         return None
     odd = rest.translate(None, _PLAIN_BYTES)
@@ -244,7 +244,7 @@ def _parse(
     check_id_text(ids.tolist(), path)
     if cols.weight is not None:
         w = pc.cast(field(cols.weight), pa.float64()).to_numpy(zero_copy_only=False)
-        if not (np.isfinite(w) & (w > 0)).all():
+        if bad_weights(w).any():
             return None
         if not cols.named:
             check_not_ids(w, ids, path)

@@ -14,7 +14,8 @@ Internal to :mod:`graphae.data`; the rules are those of
   other columns are ignored.
 - A file without names has rows ``source target [weight]``. Its third column must be a
   plausible weight: integers that are nearly all node ids of the first two columns are
-  refused (see :func:`check_not_ids`).
+  refused (see :func:`check_not_ids`). Its first row must not look like a header that
+  was not recognised (``person,friend`` over string ids, see :func:`check_unnamed_header`).
 """
 
 from __future__ import annotations
@@ -25,8 +26,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from graphae.data.text import GraphFileError, PathLike, typed_ids
+from graphae.data.text import GraphFileError, PathLike, Row, is_number, typed_ids
 from graphae.errors import InputError, InputTypeError
+from graphae.weights import WEIGHT_RULE, bad_weights
 
 __all__ = [
     "ENDPOINT_NAMES",
@@ -34,6 +36,7 @@ __all__ = [
     "ColumnChoice",
     "EdgeColumns",
     "check_not_ids",
+    "check_unnamed_header",
     "parse_weights",
     "resolve_columns",
 ]
@@ -199,10 +202,10 @@ def parse_weights(texts: list[str], lines: list[int], path: PathLike) -> np.ndar
         w = np.array(texts, dtype=np.float64)
     except (ValueError, OverflowError):
         w = np.array([_float_or_nan(t) for t in texts], dtype=np.float64)
-    bad = np.flatnonzero(~(np.isfinite(w) & (w > 0)))
+    bad = np.flatnonzero(bad_weights(w))
     if len(bad):
         k = int(bad[0])
-        raise GraphFileError(path, f"weight must be a number > 0, got {texts[k]!r}", lines[k])
+        raise GraphFileError(path, f"weight must be {WEIGHT_RULE}, got {texts[k]!r}", lines[k])
     return w
 
 
@@ -244,4 +247,37 @@ def check_not_ids(weights: np.ndarray, ids: np.ndarray, path: PathLike) -> None:
             f"the third column looks like node ids, not weights ({len(distinct)} distinct integers, "
             f"{shared} of them ids of the first two columns); add a header row naming the columns "
             f"(source, target, weight) and, if the endpoints are not the first two columns, {_OPTIONS}",
+        )
+
+
+def check_unnamed_header(first: Row, src: np.ndarray, dst: np.ndarray, path: PathLike) -> None:
+    """Refuse a first row of words that appear in no other row: a header read as an edge.
+
+    Over string ids a header such as ``person,friend`` cannot be told from an edge by
+    its text; it can by its place in the graph. The first row of a file without a
+    recognised header is refused when its two ids (no field a number) appear in no
+    other row while most other rows share an id with another row: an edge between two
+    nodes named after the columns would otherwise join the graph.
+
+    Args:
+        first: The first row read as data, ``(line, fields)``.
+        src: Source node of each row, the first row's first.
+        dst: Target node of each row.
+        path: The file.
+
+    Raises:
+        GraphFileError: Naming the row and how to name the columns.
+    """
+    line, fields = first
+    if len(src) < 3 or src[0] == dst[0] or any(is_number(f) for f in fields):
+        return
+    count = np.bincount(np.concatenate([src, dst]))
+    alone = (count[src] == 1) & (count[dst] == 1)
+    if alone[0] and alone[1:].mean() < 0.5:
+        raise GraphFileError(
+            path,
+            f"the first row {fields!r} looks like a header (its names appear in no other row) but does "
+            f"not say which columns are the endpoints: name them {_SHOWN_PAIRS} (any case), or {_OPTIONS}; "
+            "if it is an edge, add a header row such as source,target above it",
+            line,
         )

@@ -5,7 +5,9 @@ scipy sparse or dense numpy adjacency matrix, a torch ``edge_index`` and a PyTor
 Geometric ``Data`` object. networkx, torch and torch_geometric are recognised by duck
 typing and never imported here, so this module costs nothing to import.
 
-Every input ends as a binary graph without self loops; weights are dropped silently.
+Every input ends as a binary graph without self loops. Weights (matrix entries, a
+networkx ``weight`` attribute) must be finite numbers > 0, as in edge-list files
+(:mod:`graphae.weights`), and are then dropped.
 By default the graph is undirected: when the input was directed (a networkx
 ``DiGraph``, an asymmetric matrix or ``edge_index``) a ``UserWarning`` says it was made
 undirected. With ``directed=True`` the direction of a directed input is kept.
@@ -21,6 +23,8 @@ import scipy.sparse as sp
 
 from graphae.errors import InputError, InputTypeError
 from graphae.graph import Graph
+from graphae.indices import check_node_count
+from graphae.weights import WEIGHT_RULE, bad_weights, check_adjacency_weights
 
 __all__ = ["as_graph"]
 
@@ -44,10 +48,12 @@ def as_graph(
       directed or not: a ``Graph`` already says which it is;
     - a networkx ``Graph``/``DiGraph``/``MultiGraph``/``MultiDiGraph``: rows follow
       ``G.nodes`` order and the node keys become ``node_ids`` (``int64`` when every key
-      is an int, else an object array); a node attribute ``"x"`` (or ``"features"``)
+      is an int, else an object array); keys must be ints, floats or strings (a
+      tuple such as ``grid_2d_graph``'s ``(0, 1)`` is refused: relabel the graph); a node attribute ``"x"`` (or ``"features"``)
       present on every node becomes the feature matrix;
     - a scipy sparse matrix or a square 2-D numpy array: an adjacency matrix; any
-      non-zero entry ``adj[i, j]`` is an edge (``i -> j`` when ``directed``);
+      non-zero entry ``adj[i, j]`` is an edge (``i -> j`` when ``directed``), and
+      must be a finite weight > 0, as in edge-list files (:mod:`graphae.weights`);
     - a torch integer tensor of shape ``[2, E]`` (PyG ``edge_index``): nodes are
       ``0 .. num_nodes - 1`` with ``num_nodes = max + 1`` unless given;
     - a PyTorch Geometric ``Data`` (anything with an ``edge_index`` attribute): uses
@@ -71,7 +77,7 @@ def as_graph(
     Raises:
         InputTypeError: If ``obj`` is none of the accepted types, or an ``edge_index``
             (or a dense matrix) does not hold numbers of the right kind.
-        InputError: If a matrix is not square, an ``edge_index`` is not ``[2, E]`` or
+        InputError: If a matrix is not square or has a negative or NaN entry, an ``edge_index`` is not ``[2, E]`` or
             holds ids outside ``[0, num_nodes)``, networkx features differ in shape,
             ``num_nodes`` does not match, or ``directed=True`` is given an undirected
             ``Graph`` or networkx graph.
@@ -140,11 +146,20 @@ def _from_networkx(nx_graph: Any, name: str | None, directed: bool) -> Graph:
             "to keep. Pass directed=False, or convert it with G.to_directed() (every edge both ways)."
         )
     nodes = list(nx_graph.nodes)
+    _check_node_keys(nodes)
     index = {node: i for i, node in enumerate(nodes)}
-    edges = np.array([(index[u], index[v]) for u, v in nx_graph.edges()], dtype=np.int64).reshape(-1, 2)
+    triples = list(nx_graph.edges(data="weight"))
+    edges = np.array([(index[u], index[v]) for u, v, _ in triples], dtype=np.int64).reshape(-1, 2)
+    _check_edge_weights(triples)
     if nx_graph.is_directed() and not directed:
         _notice(f"The directed networkx graph {kind}")
     if all(isinstance(n, int | np.integer) and not isinstance(n, bool) for n in nodes):
+        big = next((n for n in nodes if not -(2**63) <= n < 2**63), None)
+        if big is not None:
+            raise InputError(
+                f"networkx node {big} is beyond a signed 64-bit integer, the largest integer id a saved "
+                "model reads back; relabel the nodes (networkx.convert_node_labels_to_integers) or use strings."
+            )
         node_ids = np.array(nodes, dtype=np.int64)
     else:
         node_ids = np.empty(len(nodes), dtype=object)
@@ -157,6 +172,51 @@ def _from_networkx(nx_graph: Any, name: str | None, directed: bool) -> Graph:
         name=name or str(nx_graph.name or "graph"),
         node_ids=node_ids,
     )
+
+
+def _check_edge_weights(triples: list[tuple[Any, Any, Any]]) -> None:
+    """Refuse a networkx ``weight`` attribute that is not a finite number > 0 (the files' rule)."""
+    given = [(u, v, w) for u, v, w in triples if w is not None]
+    if not given:
+        return
+    try:
+        w = np.array([t[2] for t in given], dtype=np.float64)
+    except (TypeError, ValueError):
+        w = np.array([t[2] if isinstance(t[2], int | float) else np.nan for t in given], dtype=np.float64)
+    bad = np.flatnonzero(bad_weights(w))
+    if len(bad):
+        u, v, value = given[int(bad[0])]
+        raise InputError(
+            f"networkx edge ({u!r}, {v!r}) has weight {value!r}: an edge weight must be {WEIGHT_RULE}, "
+            "as in edge-list files; remove the edge or its 'weight' attribute."
+        )
+
+
+def _check_node_keys(nodes: list[Any]) -> None:
+    """Refuse node keys that would not come back from a saved model as themselves.
+
+    Ids are saved one per line (``node_ids.txt``) as integers, floats or text; a tuple
+    such as ``grid_2d_graph``'s ``(0, 1)`` would come back as the string ``"(0, 1)"``,
+    and a bool as ``"True"``.
+
+    Raises:
+        InputTypeError: Naming the first such node and how to relabel the graph.
+    """
+    bad = next(
+        (
+            n
+            for n in nodes
+            if isinstance(n, bool | np.bool_) or not isinstance(n, str | int | float | np.number)
+        ),
+        None,
+    )
+    if bad is not None:
+        raise InputTypeError(
+            f"networkx node {bad!r} is a {type(bad).__name__}; graphae node ids are integers, floats or "
+            "strings, which a saved model reads back as themselves. Relabel the graph first, e.g. "
+            "networkx.convert_node_labels_to_integers(G, label_attribute='key') or "
+            "networkx.relabel_nodes(G, str)."
+        )
 
 
 def _networkx_features(nx_graph: Any, nodes: list[Any]) -> np.ndarray | None:
@@ -188,7 +248,10 @@ def _from_matrix(mat: Any, name: str | None, directed: bool) -> Graph:
         raise InputError(f"An adjacency matrix must be square. Got shape {mat.shape}.{hint}")
     if isinstance(mat, np.ndarray) and not (np.issubdtype(mat.dtype, np.number) or mat.dtype == bool):
         raise InputTypeError(f"An adjacency matrix must be numeric. Got dtype {mat.dtype}.")
-    pattern = sp.csr_matrix(sp.csr_matrix(mat) != 0)
+    check_node_count(mat.shape[0], "the adjacency matrix's size")
+    mat = sp.csr_matrix(mat)
+    check_adjacency_weights(mat)
+    pattern = sp.csr_matrix(mat != 0)
     if not directed and (pattern != pattern.T).nnz:
         _notice("The asymmetric adjacency matrix")
     return Graph.from_adjacency(pattern, directed=directed, name=name or "graph")
@@ -222,7 +285,8 @@ def _from_edge_index(edge_index: Any, num_nodes: int | None, directed: bool, **k
         raise InputError(f"edge_index must have shape [2, E]. Got {list(arr.shape)}.{hint}")
     arr = arr.astype(np.int64, copy=False)
     if num_nodes is None:
-        num_nodes = int(arr.max()) + 1 if arr.size else 0
+        num_nodes = check_node_count(int(arr.max()) + 1 if arr.size else 0, "the largest index + 1")
+    num_nodes = check_node_count(num_nodes)
     if arr.size and (arr.min() < 0 or arr.max() >= num_nodes):
         raise InputError(
             f"edge_index must hold node indices in [0, {num_nodes}). Got values in [{arr.min()}, {arr.max()}]."
@@ -243,6 +307,15 @@ def _is_asymmetric(edge_index: np.ndarray, num_nodes: int) -> bool:
 
 
 def _from_pyg(data: Any, num_nodes: int | None, name: str | None, directed: bool) -> Graph:
+    weight = getattr(data, "edge_weight", None)
+    if weight is not None:
+        w = np.asarray(_to_numpy(weight), dtype=np.float64).ravel()
+        bad = np.flatnonzero(bad_weights(w))
+        if len(bad):
+            raise InputError(
+                f"Data.edge_weight[{int(bad[0])}] is {w[bad[0]].item()!r}: an edge weight must be {WEIGHT_RULE}, "
+                "as in edge-list files; drop the edge or the edge_weight."
+            )
     x = _to_numpy(getattr(data, "x", None))
     if num_nodes is None and x is not None:
         num_nodes = x.shape[0]

@@ -8,23 +8,23 @@ duplicates merged. Node ids and order follow the rules in :mod:`graphae.data.fil
 from __future__ import annotations
 
 import os
-import re
 import warnings
 from typing import Any
 
 import numpy as np
 
 from graphae.data.arrow_edges import fast_text_edges
-from graphae.data.arrow_ids import encode_endpoints
 from graphae.data.columns import (
     ColumnChoice,
     EdgeColumns,
     check_not_ids,
+    check_unnamed_header,
     parse_weights,
     resolve_columns,
 )
 from graphae.data.features import align, feature_source
-from graphae.data.parquet import PARQUET_SUFFIXES, column, id_column, pyarrow, read_table
+from graphae.data.parquet import PARQUET_SUFFIXES
+from graphae.data.parquet_edges import read_parquet_edges
 from graphae.data.text import (
     GraphFileError,
     PathLike,
@@ -64,8 +64,9 @@ def read_edgelist(
     """Read an edge list (text or Parquet) into a graph.
 
     Text rows are ``source<sep>target`` or ``source<sep>target<sep>weight``; every row
-    must have as many fields as the first. Blank lines and lines starting with
-    ``comment`` are skipped. Node ids and node order follow the rules in
+    must have as many fields as the first. Blank lines are skipped, and so are lines
+    starting with ``comment`` at the start of the file, before the header or first
+    row; a later line starting with it is a row (ids such as ``#tag`` are kept). Node ids and node order follow the rules in
     :mod:`graphae.data.files`. Unless ``directed``, the graph is undirected, and a
     list in which at least 1% but not all of the pairs also appear reversed looks
     directed and triggers a warning; a list of each edge once, or of every edge both
@@ -87,12 +88,14 @@ def read_edgelist(
     (a) it has a third field that is not a number (``weight``), or (b) its first two
     fields are both endpoint names such as ``source,target``, ``src,dst`` or
     ``from,to``, or (c) its first two fields are both non-numeric while the second
-    row's are both numeric. ``header=True``/``False`` overrides the rule; giving
+    row's are both numeric. A first row read as data whose two words appear in no
+    other row (``person,friend`` over string ids) is refused as a header that names no
+    endpoints. ``header=True``/``False`` overrides the rule; giving
     ``source_col``/``target_col``/``weight_col`` means ``header=True``.
 
     Speed: with pyarrow installed, text is read by its CSV reader and ids are mapped
     by hashing, with no Python per edge, whenever that gives the same graph (no
-    comments after the header, no quoting, one kind of separator); other files, and
+    quoting, one kind of separator); other files, and
     every file with an error, are read row by row, so the messages stay the same.
 
     Args:
@@ -101,7 +104,7 @@ def read_edgelist(
             ``.tsv`` and runs of whitespace otherwise (fields are then plain words:
             no quoting).
         header: Whether the first non-comment row names the columns (see above).
-        comment: Prefix of comment lines, or ``None`` for none.
+        comment: Prefix of the comment lines that may start the file, or ``None``.
         features: Node features: a feature file for
             :func:`~graphae.data.features.read_features`, an ``(ids, matrix)`` pair as
             it returns, or a matrix whose rows follow the edge list's node order. Nodes
@@ -147,7 +150,7 @@ def read_edgelist(
     """
     choice = ColumnChoice(source_col, target_col, weight_col)
     if suffix(path) in PARQUET_SUFFIXES:
-        ids, src, dst = _read_parquet_edges(path, choice)
+        ids, src, dst = read_parquet_edges(path, choice)
         from_text = False
     else:
         ids, src, dst = _read_text_edges(path, default_delimiter(path, delimiter), header, comment, choice)
@@ -181,7 +184,7 @@ def read_pairs(
     """Node-id pairs of a text file, for link prediction queries.
 
     The file follows the edge-list rules of :func:`read_edgelist` (delimiter by
-    extension, optional header, comment lines); only the first two fields count.
+    extension, optional header, leading comment lines); only the first two fields count.
 
     Returns:
         ``(source id, target id, line number)`` per row, ids as text.
@@ -284,9 +287,13 @@ def _read_text_edges(
             )
         header = True
     fast = fast_text_edges(path, delimiter, header, comment, choice)
-    if fast is not None:
-        return fast
-    return _read_text_rows(path, delimiter, header, comment, choice)
+    ids, src, dst = fast if fast is not None else _read_text_rows(path, delimiter, header, comment, choice)
+    if header is None:
+        with text_rows(path, delimiter, comment) as all_rows:
+            head, rows = split_header(all_rows, header, edge_header_rule)
+            if head is None:
+                check_unnamed_header(next(rows), src, dst, path)
+    return ids, src, dst
 
 
 def _read_text_rows(
@@ -371,91 +378,3 @@ def _edge_width(path: PathLike, lineno: int, fields: list[str]) -> int:
             lineno,
         )
     return len(fields)
-
-
-# Parquet ---------------------------------------------------------------------------
-# Columns pandas adds for a non-default index: never endpoints.
-_PANDAS_INDEX = re.compile(r"__index_level_\d+__")
-
-
-def _read_parquet_edges(path: PathLike, choice: ColumnChoice) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(ids in their Arrow type, in order of first appearance, source rows, target rows)``."""
-    table = read_table(path)
-    names = [n for n in table.column_names if not _PANDAS_INDEX.fullmatch(n)]
-    if len(names) < 2:
-        raise GraphFileError(path, f"needs two columns (source, target). Got {names}")
-    cols = resolve_columns(names, choice, path)
-    pair = (names[cols.source], names[cols.target])
-    if table.num_rows == 0:
-        raise GraphFileError(path, "no edges found")
-    s, d = (id_column(table, c, path) for c in pair)
-    if cols.weight is not None:
-        _check_weight_column(table, names[cols.weight], path)
-    encoded = _encode_arrow_ids(s, d)
-    if encoded is None:
-        return _encode_numpy_ids(s.to_numpy(), d.to_numpy(), table, pair, path)
-    dictionary, src, dst = encoded
-    ids = dictionary.to_numpy(zero_copy_only=False)
-    if ids.dtype == object:
-        check_id_text(ids.tolist(), path, lambda bad: _first_row(ids, src, dst, bad), unit="row")
-    return ids, src, dst
-
-
-def _encode_arrow_ids(s: Any, d: Any) -> tuple[Any, np.ndarray, np.ndarray] | None:
-    """:func:`encode_endpoints` for two string columns or two integer columns of one type, else ``None``.
-
-    Floats, and mixed types, go through numpy, whose ``np.unique`` defines their
-    equality (``-0.0 == 0.0``) and the common type (``int32`` with ``int64``).
-    String and large_string count as one type.
-    """
-    pa, _ = pyarrow()
-    text = (pa.types.is_string, pa.types.is_large_string)
-    both_text = any(f(s.type) for f in text) and any(f(d.type) for f in text)
-    if not both_text and not (pa.types.is_integer(s.type) and s.type == d.type):
-        return None
-    try:
-        return encode_endpoints(s, d)
-    except pa.ArrowException:
-        return None
-
-
-def _first_row(ids: np.ndarray, src: np.ndarray, dst: np.ndarray, node: Any) -> int:
-    k = int(np.flatnonzero(ids == node)[0])
-    return int(np.flatnonzero((src == k) | (dst == k))[0]) + 1
-
-
-def _encode_numpy_ids(
-    s: np.ndarray, d: np.ndarray, table: Any, pair: tuple[str, str], path: PathLike
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Ids in order of first appearance and the rows of each endpoint, by sorting."""
-    both = np.empty(2 * len(s), dtype=np.result_type(s.dtype, d.dtype))
-    both[0::2], both[1::2] = s, d
-    try:
-        uniq, first, inverse = np.unique(both, return_index=True, return_inverse=True)
-    except TypeError:
-        raise GraphFileError(
-            path,
-            f"columns {pair[0]!r} and {pair[1]!r} must hold ids of one type. "
-            f"Got {table.schema.field(pair[0]).type} and {table.schema.field(pair[1]).type}",
-        ) from None
-    order = np.argsort(first, kind="stable")
-    rank = np.empty_like(order)
-    rank[order] = np.arange(len(order))
-    idx = rank[inverse.ravel()]
-    ids = uniq[order]
-    if ids.dtype == object:
-        check_id_text(
-            ids.tolist(), path, lambda bad: int(np.flatnonzero(both == bad)[0]) // 2 + 1, unit="row"
-        )
-    return ids, idx[0::2].astype(np.int64), idx[1::2].astype(np.int64)
-
-
-def _check_weight_column(table: Any, name: str, path: PathLike) -> None:
-    w = column(table, name, path)
-    if not (np.issubdtype(w.dtype, np.number) and not np.issubdtype(w.dtype, np.complexfloating)):
-        raise GraphFileError(path, f"column {name!r} must hold numbers. Got {table.schema.field(name).type}")
-    bad = np.flatnonzero(~(np.isfinite(w) & (w > 0)))
-    if len(bad):
-        raise GraphFileError(
-            path, f"weight must be a number > 0, got {w[bad[0]]!r}", int(bad[0]) + 1, unit="row"
-        )

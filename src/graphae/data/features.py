@@ -16,7 +16,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from graphae.data.npz import Matrix, read_array_features
-from graphae.data.parquet import PARQUET_SUFFIXES, column, pyarrow, read_table
+from graphae.data.parquet import PARQUET_SUFFIXES, column, id_column, pyarrow, read_table
 from graphae.data.text import (
     GraphFileError,
     PathLike,
@@ -53,7 +53,9 @@ def read_features(
 
     - ``.csv``/``.tsv``/other text: ``id v1 v2 ...`` per row (delimiter as in
       :func:`~graphae.data.edgelist.read_edgelist`); the first row is a header when
-      one of its value fields is not a number (or as ``header`` says). Values become
+      one of its value fields is not a number, or when they number the columns as
+      pandas does (``id,0,1,2``; see :func:`~graphae.data.text.feature_header_rule`),
+      or as ``header`` says. Values become
       dense ``float32``. Ids are typed as in edge lists: all ``int64`` when every id
       is a canonical integer, else strings.
     - ``.parquet``/``.pq``: the id column is the first column named ``id``, ``node``
@@ -70,7 +72,8 @@ def read_features(
             and matrix row ``i`` belongs to ``ids[i]``.
         delimiter: Text only; as in :func:`~graphae.data.edgelist.read_edgelist`.
         header: Text only; ``None`` applies the rule above.
-        comment: Text only; prefix of comment lines.
+        comment: Text only; prefix of the comment lines that may start the file
+            (before the header or first row; a later line is a row).
 
     Returns:
         ``(ids, matrix)``: ids as a numpy array (``None`` for a matrix without ids,
@@ -129,6 +132,12 @@ def feature_source(features: Any) -> tuple[np.ndarray | None, Matrix, str]:
         ids = None if ids is None else np.asarray(ids)
     else:
         ids, x = None, features
+    if not sp.issparse(x):
+        x = np.asarray(x)
+    if np.iscomplexobj(x):
+        raise InputError(
+            f"features must hold real numbers. Got dtype {x.dtype} (its imaginary parts would be lost)."
+        )
     if sp.issparse(x):
         x = sp.csr_matrix(x, dtype=np.float32)
     else:
@@ -309,7 +318,7 @@ def _read_parquet_features(path: PathLike) -> tuple[np.ndarray, np.ndarray]:
         raise GraphFileError(path, f"needs an id column and at least one feature column. Got {names}")
     if table.num_rows == 0:
         raise GraphFileError(path, "no feature rows found")
-    ids = column(table, id_col, path)
+    ids = id_column(table, id_col, path).to_numpy()
     types = [table.schema.field(n).type for n in value_cols]
     if len(value_cols) == 1 and (
         pa.types.is_list(types[0])
@@ -323,8 +332,10 @@ def _read_parquet_features(path: PathLike) -> tuple[np.ndarray, np.ndarray]:
             raise GraphFileError(
                 path, f"column {value_cols[0]!r} must hold numeric vectors of one length"
             ) from None
-        if x.ndim != 2:
-            raise GraphFileError(path, f"column {value_cols[0]!r} must hold numeric vectors of one length")
+        if x.ndim != 2 or x.shape[1] == 0:
+            raise GraphFileError(
+                path, f"column {value_cols[0]!r} must hold numeric vectors of one length, at least 1"
+            )
     else:
         for n, t in zip(value_cols, types, strict=True):
             if not (pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_boolean(t)):

@@ -25,7 +25,9 @@ from graphae.data.text import (
     stem,
     suffix,
 )
+from graphae.errors import GraphaeError
 from graphae.graph import OVERFLOW_HINT, Graph, non_finite_entry
+from graphae.weights import check_adjacency_weights
 
 __all__ = ["check_finite_features", "load_npz_graph", "npz_keys", "read_array_features"]
 
@@ -62,7 +64,8 @@ def load_npz_graph(path: PathLike, *, directed: bool = False) -> Graph:
     Raises:
         MissingFileError: If ``path`` does not exist.
         GraphFileError: If the file is not an ``.npz``, a needed array is missing or
-            inconsistent (the message names the file and the key).
+            inconsistent, or ``adj_data`` holds a negative or NaN weight (the message
+            names the file and the key).
 
     Warns:
         UserWarning: When the adjacency is not symmetric and ``directed`` is false.
@@ -85,6 +88,10 @@ def load_npz_graph(path: PathLike, *, directed: bool = False) -> Graph:
     for key, arr in (("attributes", x), ("labels", y)):
         if arr is not None and arr.shape[0] != n:
             raise GraphFileError(path, f"has {arr.shape[0]} rows of {key} for {n} nodes")
+    try:
+        check_adjacency_weights(adj, "'adj_data'")
+    except GraphaeError as err:
+        raise GraphFileError(path, str(err)) from None
     pattern = sp.csr_matrix(adj != 0)
     if not directed and (pattern != pattern.T).nnz:
         warnings.warn(
@@ -109,15 +116,13 @@ def read_array_features(path: PathLike) -> tuple[np.ndarray | None, Matrix]:
     """
     if suffix(path) == ".npy":
         check_exists(path)
+        _check_magic(path, ".npy")
         try:
             arr = np.load(path, allow_pickle=False)
         except (ValueError, *_DAMAGED) as err:
             raise GraphFileError(
-                path, f"is not a NumPy .npy array, or cannot be loaded without pickle ({err})"
+                path, f"is not a NumPy .npy array, or cannot be loaded without pickle ({_reason(err)})"
             ) from None
-        if not isinstance(arr, np.ndarray):
-            arr.close()
-            raise GraphFileError(path, "is an .npz archive, not a .npy array; name it .npz")
         return None, _dense_features(arr, path)
     with _open_npz(path) as z:
         keys = set(z.files)
@@ -150,13 +155,64 @@ def _open_npz(path: PathLike) -> Any:
         GraphFileError: If the file is not an ``.npz`` archive.
     """
     check_exists(path)
+    _check_magic(path, ".npz")
     try:
         z = np.load(path, allow_pickle=False)
     except (ValueError, OSError, EOFError, zipfile.BadZipFile) as err:
-        raise GraphFileError(path, f"is not a NumPy .npz archive ({err})") from None
-    if not isinstance(z, np.lib.npyio.NpzFile):
+        raise GraphFileError(path, f"is not a NumPy .npz archive ({_reason(err)})") from None
+    if not isinstance(z, np.lib.npyio.NpzFile):  # pragma: no cover - the magic says zip
         raise GraphFileError(path, "is a single .npy array, not an .npz archive")
     return z
+
+
+# The first bytes of each kind of file, as numpy writes them.
+_NPY_MAGIC = b"\x93NUMPY"
+_ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
+
+
+def _check_magic(path: PathLike, kind: str) -> None:
+    """Refuse a file that is not a ``kind`` (``.npy``/``.npz``) by its first bytes, saying what it is.
+
+    numpy would try to unpickle anything else and advise loading it with
+    ``allow_pickle=True`` or ``pickle.load()``: unsafe advice for a file of unknown origin.
+    """
+    try:
+        with open(path, "rb") as f:
+            head = f.read(8)
+    except OSError as err:
+        raise GraphFileError(path, f"cannot be read ({err.strerror})") from None
+    is_npy, is_zip = head.startswith(_NPY_MAGIC), head.startswith(_ZIP_MAGIC)
+    if (kind == ".npy" and is_npy) or (kind == ".npz" and is_zip):
+        return
+    if kind == ".npy" and is_zip:
+        raise GraphFileError(path, "is an .npz archive, not a .npy array; name it .npz")
+    if kind == ".npz" and is_npy:
+        raise GraphFileError(path, "is a single .npy array, not an .npz archive; name it .npy")
+    what = ".npy array" if kind == ".npy" else ".npz archive"
+    raise GraphFileError(path, f"is not a NumPy {what}: it {_looks_like(head)}")
+
+
+def _looks_like(head: bytes) -> str:
+    """What a file starting with ``head`` seems to be, for a message."""
+    if not head:
+        return "is empty"
+    if head[:1] == b"\x80":
+        return "is a Python pickle, which graphae never loads (unpickling can run any code)"
+    if head[:2] == b"\x1f\x8b":
+        return "is gzip-compressed; decompress it"
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError:
+        return f"starts with the bytes {head!r}"
+    return "looks like text (a CSV or edge list? give it a .csv, .tsv or .txt name)"
+
+
+def _reason(err: Exception) -> str:
+    """numpy's message, without its advice to load the file with pickle."""
+    text = str(err)
+    if "allow_pickle" in text or "pickle.load" in text:
+        return "it holds Python objects, which graphae never unpickles"
+    return text
 
 
 def npz_keys(path: PathLike) -> set[str]:
@@ -199,6 +255,10 @@ def _dense_features(arr: np.ndarray, path: PathLike, key: str | None = None) -> 
         raise GraphFileError(path, f"{what} must be 2-D (nodes x features). Got shape {arr.shape}")
     if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
         raise GraphFileError(path, f"{what} must be numeric. Got dtype {arr.dtype}")
+    if np.iscomplexobj(arr):
+        raise GraphFileError(
+            path, f"{what} must hold real numbers. Got dtype {arr.dtype} (its imaginary parts would be lost)"
+        )
     with np.errstate(over="ignore", invalid="ignore"):  # an overflow to inf is reported below
         x = np.ascontiguousarray(arr, dtype=np.float32)
     check_finite_features(x, path, key)
@@ -206,15 +266,21 @@ def _dense_features(arr: np.ndarray, path: PathLike, key: str | None = None) -> 
 
 
 def check_finite_features(x: Matrix, path: PathLike, key: str | None = None) -> None:
-    """Refuse features with a NaN or infinite entry, naming its row and column.
+    """Refuse features without columns, or with a NaN or infinite entry, naming its row and column.
 
     Raises:
-        GraphFileError: ``FILE: row R: ... column C ...`` (both 1-based).
+        GraphFileError: ``FILE: row R: ... column C ...`` (both 1-based), or ``FILE: ...
+            no feature columns``.
     """
+    what = "the array" if key is None else f"array {key!r}"
+    if x.ndim == 2 and x.shape[1] == 0:
+        raise GraphFileError(
+            path,
+            f"{what} has no feature columns (shape {x.shape}); leave the features out for identity features",
+        )
     bad = non_finite_entry(x)
     if bad is not None:
         row, col, value = bad
-        what = "the array" if key is None else f"array {key!r}"
         hint = OVERFLOW_HINT if np.isinf(value) else ""
         raise GraphFileError(
             path, f"{what} has a non-finite value ({value}) in column {col + 1}{hint}", row + 1, unit="row"
@@ -230,6 +296,8 @@ def _load_sparse(path: PathLike) -> sp.csr_matrix:
     try:
         mat = sp.csr_matrix(sp.load_npz(path))
         mat.check_format(full_check=True)  # scipy trusts index arrays; bad ones crash later
+        if np.iscomplexobj(mat.data):
+            raise GraphFileError(path, f"the matrix must hold real numbers. Got dtype {mat.dtype}")
         with np.errstate(over="ignore"):
             return sp.csr_matrix(mat, dtype=np.float32)
     except (ValueError, TypeError, *_DAMAGED) as err:
@@ -238,6 +306,8 @@ def _load_sparse(path: PathLike) -> sp.csr_matrix:
 
 def _npz_csr(z: Any, path: PathLike, keys: tuple[str, str, str, str]) -> sp.csr_matrix:
     data, indices, indptr, shape = (_npz_array(z, path, k) for k in keys)
+    if np.iscomplexobj(data):
+        raise GraphFileError(path, f"array {keys[0]!r} must hold real numbers. Got dtype {data.dtype}")
     try:
         mat = sp.csr_matrix((data, indices, indptr), shape=tuple(int(s) for s in shape))
         # A full check: scipy trusts index arrays, and out-of-range indices crash later.

@@ -73,8 +73,9 @@ def id_column(table: Any, name: str, path: PathLike) -> Any:
     millions of them into Python objects is the slow part of reading ids.
 
     Raises:
-        GraphFileError: If the column holds a null, a non-finite float, or values of
-            another type (structs, lists, bytes, dates...), which are no node ids.
+        GraphFileError: If the column holds a null, a non-finite float, an unsigned
+            id of 2**63 or more, or values of another type (structs, lists, bytes,
+            dates...), which are no node ids.
     """
     pa, _ = pyarrow()
     ids = table.column(name)
@@ -90,6 +91,18 @@ def id_column(table: Any, name: str, path: PathLike) -> Any:
     ):
         raise GraphFileError(path, f"column {name!r} must hold integer, float or string node ids. Got {kind}")
     _check_no_nulls(ids, name, path)
+    if pa.types.is_uint64(kind):
+        values = ids.to_numpy()
+        big = np.flatnonzero(values > np.iinfo(np.int64).max)
+        if len(big):
+            raise GraphFileError(
+                path,
+                f"column {name!r} holds the node id {values[big[0]]}, above {np.iinfo(np.int64).max}, the "
+                "largest id a saved model reads back (a signed 64-bit integer); store the ids as strings",
+                int(big[0]) + 1,
+                unit="row",
+            )
+        ids = ids.cast(pa.int64())  # one integer type with int64 columns: numpy would make floats
     if pa.types.is_floating(kind):
         values = ids.to_numpy()
         if not np.isfinite(values).all():

@@ -24,6 +24,7 @@ import numpy as np
 from graphae.errors import InputError, MissingFileError
 
 __all__ = [
+    "MAX_LINE",
     "GraphFileError",
     "PathLike",
     "Row",
@@ -32,6 +33,7 @@ __all__ = [
     "check_id_text",
     "default_delimiter",
     "edge_header_rule",
+    "exact_id",
     "feature_header_rule",
     "is_number",
     "object_array",
@@ -48,6 +50,9 @@ PathLike = str | os.PathLike[str]
 Row = tuple[int, list[str]]
 
 _DELIMITERS = {".csv": ",", ".tsv": "\t"}
+# The longest line read: beyond it a file without line breaks (/dev/zero, a binary file)
+# would be held in memory whole before any row could be refused.
+MAX_LINE = 64 * 2**20
 # First-row words that mark an edge-list header even when ids are strings.
 _HEADER_WORDS = frozenset("source target src dst from to node1 node2 head tail source_id target_id".split())
 
@@ -122,38 +127,45 @@ def _open_text(path: PathLike) -> IO[str]:
 
 @contextmanager
 def text_rows(path: PathLike, delimiter: str | None, comment: str | None) -> Iterator[Iterator[Row]]:
-    """Non-blank, non-comment rows of a text file as ``(line number, fields)``, streamed.
+    """Non-blank rows of a text file as ``(line number, fields)``, streamed, after its leading comments.
+
+    Comment lines are those that start the file (blank lines aside), before its first
+    row (a header or data): a later line that starts with ``comment`` is a row like
+    any other, so ids such as ``#tag`` are never dropped.
 
     Args:
         path: A text file, ``.gz``-compressed or plain, UTF-8.
         delimiter: Field separator for :mod:`csv`, or ``None`` to split on runs of
             whitespace (no quoting).
-        comment: Prefix of comment lines, or ``None``.
+        comment: Prefix of the leading comment lines, or ``None``.
 
     Raises:
         MissingFileError: If ``path`` does not exist.
         GraphFileError: For text that is not UTF-8 or not parseable as delimited
-            text, raised while the caller iterates and naming the line.
+            text, or a line longer than :data:`MAX_LINE` characters, raised while the
+            caller iterates and naming the line.
     """
     with _open_text(path) as f:
         current = [0]
+
+        def lines() -> Iterator[tuple[int, str]]:
+            """Non-blank lines after the leading comments, each with its number."""
+            in_preamble = bool(comment)
+            for number, line in enumerate(_bounded_lines(f, path), 1):
+                # Kept outside so that each csv record is paired with its last physical line.
+                current[0] = number
+                stripped = line.strip()
+                if not stripped:
+                    continue
+                if in_preamble and stripped.startswith(comment):
+                    continue
+                in_preamble = False
+                yield number, line
+
         if delimiter is None:
-            rows: Iterator[Row] = (
-                (number, fields)
-                for number, line in enumerate(f, 1)
-                if (fields := line.split()) and not (comment and fields[0].startswith(comment))
-            )
+            rows: Iterator[Row] = ((number, line.split()) for number, line in lines())
         else:
-
-            def lines() -> Iterator[str]:
-                for number, line in enumerate(f, 1):
-                    # Kept outside so that each record is paired with its last physical line.
-                    current[0] = number
-                    stripped = line.strip()
-                    if stripped and not (comment and stripped.startswith(comment)):
-                        yield line
-
-            reader = csv.reader(lines(), delimiter=delimiter, skipinitialspace=True)
+            reader = csv.reader((line for _, line in lines()), delimiter=delimiter, skipinitialspace=True)
             rows = ((current[0], fields) for fields in reader)
         try:
             yield rows
@@ -166,12 +178,31 @@ def text_rows(path: PathLike, delimiter: str | None, comment: str | None) -> Ite
             raise GraphFileError(path, f"is truncated or not a readable gzip file ({err})") from None
 
 
+def _bounded_lines(f: IO[str], path: PathLike) -> Iterator[str]:
+    """The lines of ``f``, refusing one longer than :data:`MAX_LINE` before holding it whole."""
+    number = 0
+    while True:
+        line = f.readline(MAX_LINE + 1)
+        if not line:
+            return
+        number += 1
+        if len(line) > MAX_LINE and not line.endswith("\n"):
+            raise GraphFileError(
+                path,
+                f"has no line break within {MAX_LINE} characters; a text edge list, pair list or "
+                "feature table has one row per line",
+                number,
+            )
+        yield line
+
+
 def _undecodable_line(path: PathLike) -> int | None:
     """1-based number of the first line that is not UTF-8 (the slow path of an error)."""
     opener = gzip.open if Path(path).suffix.lower() == ".gz" else open
     try:
         with opener(path, "rb") as f:
-            for number, raw in enumerate(f, 1):
+            # Bounded like the text reader's lines: a file without line breaks is not held whole.
+            for number, raw in enumerate(iter(lambda: f.readline(MAX_LINE + 1), b""), 1):
                 try:
                     raw.decode("utf-8")
                 except UnicodeDecodeError:
@@ -237,9 +268,35 @@ def edge_header_rule(first: list[str], second: list[str] | None) -> bool:
     )
 
 
+# Names of a feature table's id column that mark its first row as a header.
+_ID_NAMES = frozenset(("", "id", "ids", "node", "node_id", "nodes", "index", "name", "names"))
+
+
 def feature_header_rule(first: list[str], second: list[str] | None) -> bool:
-    """Whether the first row of a feature table is a header: one of its values is not a number."""
-    return not all(is_number(v) for v in first[1:])
+    """Whether the first row of a feature table is a header.
+
+    It is when one of its values is not a number, or when its values number the
+    columns (the names pandas gives a matrix's columns): ``0,1,2,...`` or
+    ``1,2,3,...`` under an id column named like one (``id``, ``node``, empty,
+    ``Unnamed: 0``, ...), or ``0,1,2,...`` of three values or more above a row that
+    does not number them too.
+    """
+    values = first[1:]
+    if not all(is_number(v) for v in values):
+        return True
+    name = first[0].strip().lower()
+    if name in _ID_NAMES or name.startswith("unnamed"):
+        return _numbers_columns(values, 0) or _numbers_columns(values, 1)
+    return (
+        len(values) >= 3
+        and _numbers_columns(values, 0)
+        and (second is None or not _numbers_columns(second[1:], 0))
+    )
+
+
+def _numbers_columns(values: list[str], start: int) -> bool:
+    """Whether ``values`` read ``start, start + 1, ...`` as text."""
+    return [v.strip() for v in values] == [str(start + i) for i in range(len(values))]
 
 
 # Values and ids ------------------------------------------------------------------
@@ -306,6 +363,28 @@ def typed_ids(ids: np.ndarray) -> np.ndarray:
     if ints.astype(str).tolist() == texts:
         return ints
     return object_array(texts)
+
+
+_DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+
+def exact_id(text: str, kind: str) -> Any:
+    """A typed id as the readers would have produced it from ``text``, or ``None``.
+
+    ``kind`` ``"int"``: ``text`` must be the integer's decimal text (``str(int(text))``,
+    the rule of :func:`typed_ids`): ``' 10 '``, ``'1_0'``, ``'+10'``, ``'010'`` and
+    non-ASCII digits are not ``10``, although Python's ``int`` reads them so.
+    ``"float"``: plain ASCII decimal notation (``0.5``, ``-2``, ``1e+20``).
+    """
+    if kind == "int":
+        try:
+            value = int(text)
+        except (TypeError, ValueError):
+            return None
+        return value if str(value) == text else None
+    if kind == "float":
+        return float(text) if isinstance(text, str) and _DECIMAL.fullmatch(text) else None
+    raise ValueError(f"kind must be 'int' or 'float'. Got {kind!r}.")
 
 
 def as_text(value: str | bytes) -> str:
