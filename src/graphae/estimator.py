@@ -375,6 +375,30 @@ class GraphAutoencoderEstimator(LinkPredictionMixin, BaseEstimator):
         data = GraphTensors.from_graph(graph, features=self.features_used_)
         return embed(self.module_, data).numpy()
 
+    def embed_new_nodes(
+        self, edges: Any, features: Any = None, include_fitted: bool = False
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Embed nodes the model has not seen, from their edges and features (weights unchanged).
+
+        See :func:`graphae.inductive.extend_graph` for ``edges`` and ``features``.
+
+        Returns:
+            ``(ids, z)``: the new nodes' ids and ``[M, out_channels]`` codes (all nodes,
+            fitted ones first, with ``include_fitted``; their codes may move, as their
+            neighbourhoods may have grown).
+
+        Raises:
+            InputError: If the model was trained without node features (it has no input for
+                an unseen node), or on bad edges or features.
+        """
+        from graphae.inductive import check_inductive, extend_graph
+
+        self._check_fitted()
+        check_inductive(self)
+        graph, new = extend_graph(self, edges, features)
+        z = self.transform(graph)
+        return (graph.node_ids, z) if include_fitted else (graph.node_ids[new], z[new])
+
     def fit_transform(self, graph: Any, y: Any = None, **fit_params: Any) -> np.ndarray:
         """``fit(graph)`` then ``transform()``."""
         return self.fit(graph, **fit_params).embedding_

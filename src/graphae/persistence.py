@@ -84,6 +84,7 @@ def to_saved(est: GraphAutoencoderEstimator | HeuristicLinkPredictor) -> runfold
         adjacency=graph.adj,
         node_ids=est.node_ids_,
         history=est.history_,
+        features=graph.x if est.features_used_ else None,  # what embedding unseen nodes needs
     )
 
 
@@ -135,6 +136,7 @@ def from_saved(
         name=graph_meta.get("name", "graph"),
         node_ids=saved.node_ids,
         directed=bool(graph_meta["directed"]),
+        x=saved.features,
     )
     est.node_ids_ = saved.node_ids
     est.history_ = saved.history

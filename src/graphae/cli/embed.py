@@ -1,4 +1,4 @@
-"""``graphae embed``: the node embeddings of a trained model, keyed by node id."""
+"""``graphae embed``: the node embeddings of a trained model, keyed by node id; also of new nodes."""
 
 from __future__ import annotations
 
@@ -16,6 +16,16 @@ def add_command(sub: Any) -> None:
         "--model", required=True, metavar="DIR", help="folder written by `graphae train --out`"
     )
     embed.add_argument("--out", metavar="FILE", help=".csv, .tsv or .parquet (default: CSV on stdout)")
+    embed.add_argument(
+        "--edges",
+        metavar="FILE",
+        help="edges of nodes the model has not seen (to nodes it knows or to each other): embed those "
+        "nodes with the trained encoder, its weights unchanged",
+    )
+    embed.add_argument(
+        "--features", metavar="FILE", help="with --edges: the new nodes' features, keyed by id"
+    )
+    embed.add_argument("--all", action="store_true", help="with --edges: write every node, not only the new")
     add_legacy_option(embed)
     embed.set_defaults(handler=run)
 
@@ -27,9 +37,20 @@ def run(args: argparse.Namespace) -> int:
             f"--model {args.model}: {model.model_name} is a link-prediction heuristic and has no node "
             "embeddings; use `graphae predict` or `graphae recommend` with it"
         )
-    z = model.embedding_
+    if args.edges is None:
+        for option in ("features", "all"):
+            if getattr(args, option):
+                raise UserError(f"--{option} needs --edges FILE (the new nodes to embed)")
+        ids, z = model.node_ids_, model.embedding_
+    else:
+        from graphae.data.files import load_graph
+        from graphae.inductive import check_inductive
+
+        check_inductive(model)  # before reading the files: say at once when it cannot be done
+        edges = load_graph(args.edges, directed=model.graph_.directed)
+        ids, z = model.embed_new_nodes(edges, features=args.features, include_fitted=args.all)
     header = ["id"] + [f"z{k}" for k in range(z.shape[1])]
     # One column per dimension, as float64 (the values Python floats have always written).
     dims = np.ascontiguousarray(z.T, dtype=np.float64)
-    write_columns(args.out, header, [model.node_ids_, *dims])
+    write_columns(args.out, header, [ids, *dims])
     return 0

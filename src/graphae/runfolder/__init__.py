@@ -62,6 +62,9 @@ from graphae.runfolder.names import (
     ALL_FILES,
     CHECKPOINT_DIR,
     EMBEDDINGS,
+    FEATURES,
+    FEATURES_DENSE,
+    FEATURES_SPARSE,
     FIGURE_EMBEDDING,
     FIGURE_HISTORY,
     FIGURE_ROC_PR,
@@ -90,6 +93,7 @@ from graphae.runfolder.readers import (
     node_id_type,
     read_adjacency,
     read_embedding,
+    read_features,
     read_json,
     read_node_ids,
     read_weights,
@@ -101,6 +105,9 @@ __all__ = [
     "ALL_FILES",
     "CHECKPOINT_DIR",
     "EMBEDDINGS",
+    "FEATURES",
+    "FEATURES_DENSE",
+    "FEATURES_SPARSE",
     "FIGURES",
     "FIGURE_EMBEDDING",
     "FIGURE_HISTORY",
@@ -165,6 +172,9 @@ class SavedModel:
         node_ids: ``[N]`` ids (int64, float64 or str objects).
         history: Per-epoch records.
         fitted_adjacency: ``[N, N]`` CSR a non-learned model scores on (else ``None``).
+        features: ``[N, F]`` node features (dense float32 or CSR) of a model that uses
+            them, for embedding nodes it has not seen (``None``: none, or a folder saved
+            before graphae kept them).
     """
 
     metadata: dict[str, Any]
@@ -174,6 +184,7 @@ class SavedModel:
     node_ids: np.ndarray
     history: list[dict[str, Any]] = field(default_factory=list)
     fitted_adjacency: sp.csr_matrix | None = None
+    features: np.ndarray | sp.csr_matrix | None = None
 
     @property
     def learned(self) -> bool:
@@ -198,18 +209,30 @@ def write_model(folder: str | os.PathLike, saved: SavedModel) -> None:
         weights = {k: v.detach().cpu() for k, v in saved.weights.items()}
         atomic_write(folder / WEIGHTS, lambda f: torch.save(weights, f))
         write_npy(folder / EMBEDDINGS, saved.embedding)
-        parts = (WEIGHTS, EMBEDDINGS)
+        parts = (WEIGHTS, EMBEDDINGS, *_write_features(folder, saved.features))
     else:
         atomic_write(folder / FITTED_ADJACENCY, lambda f: sp.save_npz(f, saved.fitted_adjacency))
         parts = (FITTED_ADJACENCY,)
     # A model of the other kind saved here before must not leave its files behind.
-    for name in (FITTED_ADJACENCY,) if saved.learned else (WEIGHTS, EMBEDDINGS):
-        (folder / name).unlink(missing_ok=True)
+    for name in (FITTED_ADJACENCY, *FEATURES, WEIGHTS, EMBEDDINGS):
+        if name not in parts:
+            (folder / name).unlink(missing_ok=True)
     atomic_write(folder / ADJACENCY, lambda f: sp.save_npz(f, saved.adjacency))
     write_text(folder / NODE_IDS, text)
     write_json(folder / HISTORY, saved.history)
     metadata["files"] = checksums(folder, (*parts, ADJACENCY, NODE_IDS, HISTORY))
     write_metadata(folder, metadata)  # last: its presence marks a complete folder
+
+
+def _write_features(folder: Path, x: np.ndarray | sp.spmatrix | None) -> tuple[str, ...]:
+    """Write the node features (``features.npy`` dense, ``features.npz`` sparse); their name."""
+    if x is None:
+        return ()
+    if sp.issparse(x):
+        atomic_write(folder / FEATURES_SPARSE, lambda f: sp.save_npz(f, sp.csr_matrix(x)))
+        return (FEATURES_SPARSE,)
+    write_npy(folder / FEATURES_DENSE, np.asarray(x, dtype=np.float32))
+    return (FEATURES_DENSE,)
 
 
 def write_metadata(folder: str | os.PathLike, metadata: dict[str, Any]) -> None:
@@ -279,7 +302,7 @@ def read_model(folder: str | os.PathLike, legacy: bool = False) -> SavedModel:
         if not (folder / name).is_file():
             raise MissingFileError(f"{folder / name} not found: the model folder {folder} is incomplete.")
     files = metadata.get("files")
-    for name in (*parts, ADJACENCY, NODE_IDS, HISTORY):
+    for name in (*parts, ADJACENCY, NODE_IDS, HISTORY, *FEATURES):
         verify(folder, name, files)
     if "history" in metadata:  # graphae 0.1 kept it in estimator.json
         history = metadata.pop("history")
@@ -300,7 +323,12 @@ def read_model(folder: str | os.PathLike, legacy: bool = False) -> SavedModel:
         fitted = read_adjacency(folder / FITTED_ADJACENCY, n)
         return SavedModel(metadata, None, None, adjacency, node_ids, history, fitted_adjacency=fitted)
     embedding = read_embedding(folder / EMBEDDINGS, n)
-    return SavedModel(metadata, read_weights(folder / WEIGHTS), embedding, adjacency, node_ids, history)
+    features = None
+    if metadata["fit"]["features_used"]:
+        present = [folder / name for name in FEATURES if (folder / name).is_file()]
+        features = read_features(present[0], n, metadata["fit"]["in_channels"]) if present else None
+    weights = read_weights(folder / WEIGHTS)
+    return SavedModel(metadata, weights, embedding, adjacency, node_ids, history, features=features)
 
 
 def verify_run_files(folder: str | os.PathLike, names: tuple[str, ...], legacy: bool = False) -> None:

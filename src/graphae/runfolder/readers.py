@@ -196,18 +196,41 @@ def read_adjacency(path: Path, n: int) -> sp.csr_matrix:
         InputError: If the archive is damaged, larger than an ``[n, n]`` matrix can be, or
             not a valid ``[n, n]`` sparse matrix.
     """
-    # indptr, indices and data (64-bit at most) of at most n*n entries, plus small headers.
-    limit = 8 * (n + 1) + 16 * n * n + 4096
+    return _read_sparse(path, n, n)
+
+
+def read_features(path: Path, n: int, channels: int) -> np.ndarray | sp.csr_matrix:
+    """A model's ``[n, channels]`` node features: ``.npy`` (dense) or ``.npz`` (sparse), checked.
+
+    Raises:
+        InputError: If the file is damaged, of another shape, or holds non-finite values.
+    """
+    if path.suffix == ".npz":
+        return _read_sparse(path, n, channels)
+    x = read_npy(path)
+    if x.shape != (n, channels) or x.dtype != np.float32:
+        raise InputError(
+            f"{path}: expected float32 features of shape ({n}, {channels}), one row per node id; got an "
+            f"array of shape {x.shape} and type {x.dtype}. Save the model again."
+        )
+    if not np.isfinite(x).all():
+        raise InputError(f"{path}: holds NaN or infinite values; save the model again.")
+    return x
+
+
+def _read_sparse(path: Path, n: int, m: int) -> sp.csr_matrix:
+    # indptr, indices and data (64-bit at most) of at most n*m entries, plus small headers.
+    limit = 8 * (n + 1) + 16 * n * m + 4096
     memory = physical_memory()
     read_npz(path, max_bytes=limit if memory is None else min(limit, memory))
     try:
         matrix = sp.load_npz(path)
     except (ValueError, OSError, EOFError, zipfile.BadZipFile, KeyError, TypeError, IndexError) as err:
         raise InputError(f"{path}: not a readable sparse matrix ({err}).") from None
-    if matrix.shape != (n, n):
+    if matrix.shape != (n, m):
         raise InputError(
-            f"{path}: a {matrix.shape[0]} x {matrix.shape[1]} matrix, but node_ids.txt has {n} ids; "
-            "save the model again."
+            f"{path}: a {matrix.shape[0]} x {matrix.shape[1]} matrix, but node_ids.txt has {n} ids"
+            f"{'' if n == m else f' and the model {m} input channels'}; save the model again."
         )
     matrix = matrix.tocsr()
     try:
