@@ -11,6 +11,7 @@ import scipy.sparse as sp
 
 from graphae.errors import InputError, InputTypeError
 from graphae.pairs import distinct_pair_keys, keys_fit, pair_keys, pairs_of
+from graphae.split_official import OfficialSplit
 
 Features = np.ndarray | sp.csr_matrix | None
 
@@ -37,6 +38,9 @@ class Graph:
             standard split (:func:`~graphae.data.load_planetoid`). ``None`` when the data
             set defines none. It travels with the graph through :meth:`replace` and the
             training graph of a link split.
+        official_split: The data set's own link split
+            (:class:`~graphae.split_official.OfficialSplit`, OGB's), or ``None``. A graph
+            that has one is trained and scored on it, never split at random.
     """
 
     adj: sp.csr_matrix
@@ -46,6 +50,7 @@ class Graph:
     node_ids: np.ndarray | None = field(default=None)
     directed: bool = False
     label_split: tuple[np.ndarray, np.ndarray] | None = None
+    official_split: OfficialSplit | None = None
     # True only from _from_edge_keys, whose adjacency is binary, loop-free and symmetric by
     # construction: its checks (a transpose of the whole matrix) are skipped.
     _clean_adj: InitVar[bool] = False
@@ -210,6 +215,7 @@ class Graph:
             "node_ids": self.node_ids,
             "directed": self.directed,
             "label_split": self.label_split,
+            "official_split": self.official_split,
         }
         fields.update(changes)
         return Graph(**fields)
@@ -350,6 +356,12 @@ def _validate(g: Graph, check_adj: bool = True) -> None:
         raise InputError(f"Graph.node_ids must have {n} entries. Got {len(g.node_ids)}.")
     if g.label_split is not None:
         _validate_label_split(g.label_split, n)
+    if g.official_split is not None:
+        if not isinstance(g.official_split, OfficialSplit):
+            raise InputTypeError(
+                f"Graph.official_split must be an OfficialSplit or None. Got {g.official_split!r}."
+            )
+        g.official_split.check_nodes(n)
 
 
 def _validate_adjacency(adj: sp.csr_matrix, directed: bool) -> None:
