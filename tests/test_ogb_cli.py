@@ -1,0 +1,46 @@
+"""``graphae train --dataset ogbl-*`` and ``graphae evaluate`` of its run, on tiny OGB-layout files."""
+
+import json
+
+import pytest
+
+from graphae.cli import main
+from ogb_helpers import write_ogbl
+
+
+@pytest.mark.parametrize(("name", "metric"), [("ogbl-ddi", "hits@20"), ("ogbl-citation2", "mrr")])
+def test_train_writes_the_official_metric_over_runs_and_evaluate_rescores_it(tmp_path, capsys, name, metric):
+    write_ogbl(tmp_path / "data", name)
+    out = tmp_path / "run"
+    argv = ["train", "--dataset", name, "--data-dir", str(tmp_path / "data"), "--epochs", "2", "--runs", "2"]
+    assert main([*argv, "--out", str(out), "--quiet"]) == 0
+    label = "Hits@20" if metric == "hits@20" else "MRR"
+    assert capsys.readouterr().out.startswith(f"test {label} ")
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["dataset"] == name and metrics["official_metric"] == metric
+    assert metrics["num_parameters"] > 0
+    for stage in ("valid", "test"):
+        summary = metrics[f"{stage}_{metric}"]
+        assert summary.keys() == {"mean", "std", "values"} and len(summary["values"]) == 2
+        assert summary["mean"] == pytest.approx(sum(summary["values"]) / 2)
+    assert main(["evaluate", "--model", str(out)]) == 0
+    scores = json.loads(capsys.readouterr().out)
+    assert scores["official_metric"] == metric
+    # The saved model is the first run's (seed 0): the same figure again.
+    assert scores[f"test_{metric}"] == pytest.approx(metrics[f"test_{metric}"]["values"][0], rel=1e-9)
+
+
+def test_train_a_heuristic_on_an_ogb_graph(tmp_path, capsys):
+    write_ogbl(tmp_path / "data", "ogbl-ppa")
+    argv = [
+        "train",
+        "--dataset",
+        "ogbl-ppa",
+        "--data-dir",
+        str(tmp_path / "data"),
+        "--model",
+        "common_neighbors",
+    ]
+    assert main([*argv, "--out", str(tmp_path / "run"), "--quiet"]) == 0
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert metrics["num_parameters"] == 0 and metrics["test_hits@100"]["values"][0] >= 0
