@@ -109,6 +109,8 @@ def load_ogbl(
         f" (OGB's {key}: pass download=True, CLI --download, to fetch {info.url}; or point root, "
         f"CLI --data-dir, at the folder holding {folder.name}/)"
     )
+    if not folder.is_dir():
+        raise MissingFileError(f"{folder}: no such folder{hint}")
     raw, split_dir = folder / "raw", folder / "split" / info.split
     num_nodes = _num_nodes(raw / "num-node-list.csv.gz", hint)
     parts = {part: split_dir / f"{part}.pt" for part in ("train", "valid", "test")}

@@ -34,7 +34,7 @@ def read_csv_gz(path: Path, dtype: type, *, hint: str = "") -> np.ndarray:
             warnings.simplefilter("ignore", UserWarning)  # numpy's "empty input file"
             table = np.loadtxt(text, delimiter=",", dtype=dtype, ndmin=2)
     except (OSError, EOFError, zlib.error) as err:
-        raise InputError(f"{path}: damaged gzip file ({err}).") from None
+        raise InputError(f"{path}: is truncated or not a readable gzip file ({err})") from None
     except ValueError as err:
         raise InputError(f"{path}: {err}") from None
     return table
