@@ -7,23 +7,22 @@
   mean of the optimistic rank (negatives scoring strictly higher, plus one) and the
   pessimistic rank (negatives scoring at least as high, plus one), so ties cost half.
 
-:class:`MetricPairs` carries validation pairs together with the metric to select on; the
-training loop and the heuristics score them with :func:`validation_scores`.
+:class:`~graphae.split_official.MetricPairs` carries validation pairs together with the
+metric to select on; the training loop and the heuristics score them with
+:func:`validation_scores`.
 """
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import numpy as np
 
 from graphae.errors import InputError
 from graphae.metrics import auc_ap
+from graphae.split_official import HITS_PATTERN, MetricPairs, check_metric
 
-__all__ = ["MetricPairs", "hits_at_k", "mrr", "official_score", "validation_scores"]
-
-_HITS = re.compile(r"hits@([1-9][0-9]*)")
+__all__ = ["MetricPairs", "check_metric", "hits_at_k", "mrr", "official_score", "validation_scores"]
 
 
 def hits_at_k(pos: np.ndarray, neg: np.ndarray, k: int) -> float:
@@ -68,40 +67,10 @@ def official_score(metric: str, pos: np.ndarray, neg: np.ndarray) -> float:
         if len(pos) == 0 or neg.size % len(pos):
             raise InputError(f"MRR needs the same number of negatives for each of the {len(pos)} positives.")
         return mrr(pos, neg.reshape(len(pos), -1))
-    match = _HITS.fullmatch(metric)
+    match = HITS_PATTERN.fullmatch(metric)
     if match is None:
         raise InputError(f"Unknown metric {metric!r}: expected 'hits@K' or 'mrr'.")
     return hits_at_k(pos, neg, int(match.group(1)))
-
-
-def check_metric(metric: str) -> str:
-    """``metric`` itself if it is ``"mrr"`` or ``"hits@K"``.
-
-    Raises:
-        InputError: Otherwise.
-    """
-    if metric != "mrr" and _HITS.fullmatch(metric) is None:
-        raise InputError(f"Unknown metric {metric!r}: expected 'hits@K' or 'mrr'.")
-    return metric
-
-
-class MetricPairs(tuple):
-    """Validation pairs ``(pos, neg)`` that also name the metric to select a model on.
-
-    A 2-tuple, so that it goes wherever ``val_pairs`` go; ``metric`` is ``"hits@K"``
-    (``neg`` one shared set ``[2, M]``) or ``"mrr"`` (``neg`` holds ``K`` pairs per
-    positive, positive by positive: ``[2, P * K]``).
-    """
-
-    metric: str
-
-    def __new__(cls, pos: np.ndarray, neg: np.ndarray, metric: str) -> MetricPairs:
-        pairs = super().__new__(cls, (pos, neg))
-        pairs.metric = check_metric(metric)
-        return pairs
-
-    def __reduce__(self) -> Any:
-        return (MetricPairs, (self[0], self[1], self.metric))
 
 
 def validation_scores(pos: np.ndarray, neg: np.ndarray, val_pairs: Any) -> tuple[dict[str, float], str]:

@@ -1,5 +1,8 @@
 """A data set's own link split (OGB's): fixed training edges, validation and test pairs, a metric.
 
+A leaf beside :mod:`graphae.graph` (numpy only), so that a graph can carry it; the metrics
+themselves are computed in :mod:`graphae.metrics_ogb`.
+
 Graphs read by :func:`graphae.data.load_ogbl` carry one as ``Graph.official_split``;
 :func:`graphae.experiment.run_link_prediction` then trains on its training edges only,
 selects on its validation metric and scores its test pairs once, never re-splitting.
@@ -7,14 +10,47 @@ selects on its validation metric and scores its test pairs once, never re-splitt
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from graphae.errors import InputError
-from graphae.metrics_ogb import MetricPairs, check_metric
 
-__all__ = ["OfficialSplit"]
+__all__ = ["HITS_PATTERN", "MetricPairs", "OfficialSplit", "check_metric"]
+
+HITS_PATTERN = re.compile(r"hits@([1-9][0-9]*)")
+
+
+def check_metric(metric: str) -> str:
+    """``metric`` itself if it is ``"mrr"`` or ``"hits@K"``.
+
+    Raises:
+        InputError: Otherwise.
+    """
+    if metric != "mrr" and HITS_PATTERN.fullmatch(metric) is None:
+        raise InputError(f"Unknown metric {metric!r}: expected 'hits@K' or 'mrr'.")
+    return metric
+
+
+class MetricPairs(tuple):
+    """Validation pairs ``(pos, neg)`` that also name the metric to select a model on.
+
+    A 2-tuple, so that it goes wherever ``val_pairs`` go; ``metric`` is ``"hits@K"``
+    (``neg`` one shared set ``[2, M]``) or ``"mrr"`` (``neg`` holds ``K`` pairs per
+    positive, positive by positive: ``[2, P * K]``).
+    """
+
+    metric: str
+
+    def __new__(cls, pos: np.ndarray, neg: np.ndarray, metric: str) -> MetricPairs:
+        pairs = super().__new__(cls, (pos, neg))
+        pairs.metric = check_metric(metric)
+        return pairs
+
+    def __reduce__(self) -> Any:
+        return (MetricPairs, (self[0], self[1], self.metric))
 
 
 @dataclass(frozen=True, eq=False)

@@ -312,14 +312,14 @@ def _summary(values: list[float | None]) -> dict[str, Any] | None:
 
 
 def _official(graph: Graph, estimator: Any) -> dict[str, Any]:
-    """The model's parameter count and, with an official split, its metric: for metrics.json."""
+    """With an official split, its metric's name and the model's parameter count, for metrics.json."""
+    if graph.official_split is None:
+        return {}
     module = getattr(estimator, "module_", None)  # None: a heuristic
-    out: dict[str, Any] = {
-        "num_parameters": 0 if module is None else sum(p.numel() for p in module.parameters())
+    return {
+        "official_metric": graph.official_split.metric,
+        "num_parameters": 0 if module is None else sum(p.numel() for p in module.parameters()),
     }
-    if graph.official_split is not None:
-        out["official_metric"] = graph.official_split.metric
-    return out
 
 
 def _mean_scores(completed: list[dict[str, Any]], official: tuple[str, ...] = ()) -> dict[str, float | None]:
