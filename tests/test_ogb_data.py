@@ -159,3 +159,47 @@ def test_real_ogbl_ddi_has_the_published_counts():
     train = graph.edge_keys()
     for pairs in (split.valid_pos, split.test_pos, split.valid_neg, split.test_neg):
         assert not np.isin(pair_keys(pairs, graph.num_nodes, False), train).any()
+
+
+def test_a_graph_checks_the_official_split_it_carries(tmp_path):
+    graph = load_ogbl("ogbl-ddi", write_ogbl(tmp_path, "ogbl-ddi").parent)
+    split = graph.official_split
+    bad = OfficialSplit(
+        split.name,
+        split.metric,
+        split.train,
+        split.valid_pos,
+        split.valid_neg,
+        split.test_pos,
+        split.test_neg + 100,
+    )
+    with pytest.raises(
+        InputError, match=r"OfficialSplit\.test_neg holds node index 1\d\d, outside \[0, 60\)\."
+    ):
+        graph.replace(official_split=bad)
+    with pytest.raises(
+        InputError, match=r"OfficialSplit\.valid_pos must be a \[2, k\] integer array\. Got \(25, 2\)\."
+    ):
+        OfficialSplit(
+            split.name,
+            split.metric,
+            split.train,
+            split.valid_pos.T,
+            split.valid_neg,
+            split.test_pos,
+            split.test_neg,
+        )
+    with pytest.raises(
+        InputError, match=r"the same number of negatives for each of the 25 positives \(MRR\)"
+    ):
+        OfficialSplit(
+            split.name,
+            "mrr",
+            split.train,
+            split.valid_pos,
+            split.valid_neg[:, :51],
+            split.test_pos,
+            split.test_neg,
+        )
+    with pytest.raises(TypeError, match=r"Graph\.official_split must be an OfficialSplit or None\. Got 3\."):
+        graph.replace(official_split=3)

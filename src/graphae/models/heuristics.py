@@ -123,7 +123,7 @@ class HeuristicLinkPredictor(LinkPredictionMixin, BaseEstimator):
             val_pairs: Optional validation ``(pos, neg)`` node-index pairs, each ``[2, k]``:
                 their AUC and AP become the one record of ``history_``
                 (``{"epoch": 0, "val_auc", "val_ap"}``, and ``val_<metric>`` for
-                :class:`~graphae.metrics_ogb.MetricPairs`; without them ``history_`` is empty).
+                :class:`~graphae.split_official.MetricPairs`; without them ``history_`` is empty).
 
         Returns:
             ``self``, with ``adjacency_`` (the CSR adjacency scored on), ``graph_``,

@@ -27,7 +27,8 @@ class FitResult:
 
     Attributes:
         history: One dict per epoch: ``epoch``, the objective's logs (``loss``...) and,
-            on evaluated epochs, ``val_auc`` and ``val_ap``.
+            on evaluated epochs, ``val_auc``, ``val_ap`` and, for
+            :class:`~graphae.split_official.MetricPairs`, ``val_<metric>``.
         train_seconds: Time of the training steps alone (no validation, no checkpoints),
             summed over the run's sessions when it was resumed.
         best_epoch: Epoch whose parameters the model holds.
@@ -90,7 +91,7 @@ def train(
         epochs: Number of epochs.
         generator: Randomness of the steps (VGAE noise, negative samples).
         val_pairs: Optional validation ``(pos, neg)`` node-index pairs, each ``[2, k]``;
-            a :class:`~graphae.metrics_ogb.MetricPairs` also names the metric to select
+            a :class:`~graphae.split_official.MetricPairs` also names the metric to select
             on (``val_hits@20``...), else it is the validation AUC.
         eval_every: Score the validation pairs every this many epochs (and at the last).
         select_best: Restore the parameters of the epoch with the best validation score.
