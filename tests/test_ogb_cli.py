@@ -44,3 +44,45 @@ def test_train_a_heuristic_on_an_ogb_graph(tmp_path, capsys):
     assert main([*argv, "--out", str(tmp_path / "run"), "--quiet"]) == 0
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert metrics["num_parameters"] == 0 and metrics["test_hits@100"]["values"][0] >= 0
+
+
+class _Killed(BaseException):
+    """Stands for the process dying."""
+
+
+def test_an_interrupted_ogb_run_resumes_to_the_same_official_scores(tmp_path, monkeypatch):
+    import graphae.cli.runs
+
+    write_ogbl(tmp_path / "data", "ogbl-ddi")
+    argv = [
+        "train",
+        "--dataset",
+        "ogbl-ddi",
+        "--data-dir",
+        str(tmp_path / "data"),
+        "--epochs",
+        "6",
+        "--runs",
+        "2",
+    ]
+    argv += ["--select-best", "--quiet"]
+    assert main([*argv, "--out", str(tmp_path / "whole")]) == 0
+    real = graphae.cli.runs.EpochProgress
+
+    class Crashing(real):
+        def __call__(self, rec):
+            super().__call__(rec)
+            if self.label.startswith("run 2/") and rec["epoch"] == 4:
+                raise _Killed
+
+    monkeypatch.setattr(graphae.cli.runs, "EpochProgress", Crashing)
+    with pytest.raises(_Killed):
+        main([*argv, "--checkpoint-every", "2", "--out", str(tmp_path / "run")])
+    monkeypatch.undo()
+    assert main(["train", "--resume", str(tmp_path / "run"), "--quiet"]) == 0
+
+    def official(folder):
+        metrics = json.loads((folder / "metrics.json").read_text())
+        return {k: metrics[k] for k in ("official_metric", "num_parameters", "valid_hits@20", "test_hits@20")}
+
+    assert official(tmp_path / "run") == official(tmp_path / "whole")
