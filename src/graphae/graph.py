@@ -38,9 +38,8 @@ class Graph:
             standard split (:func:`~graphae.data.load_planetoid`). ``None`` when the data
             set defines none. It travels with the graph through :meth:`replace` and the
             training graph of a link split.
-        official_split: The data set's own link split
-            (:class:`~graphae.split_official.OfficialSplit`, OGB's), or ``None``. A graph
-            that has one is trained and scored on it, never split at random.
+        official_split: The data set's own link split (OGB's), or ``None``: a
+            :class:`~graphae.split_official.OfficialSplit`; such a graph is never re-split.
     """
 
     adj: sp.csr_matrix
