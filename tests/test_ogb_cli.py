@@ -86,3 +86,12 @@ def test_an_interrupted_ogb_run_resumes_to_the_same_official_scores(tmp_path, mo
         return {k: metrics[k] for k in ("official_metric", "num_parameters", "valid_hits@20", "test_hits@20")}
 
     assert official(tmp_path / "run") == official(tmp_path / "whole")
+
+
+def test_progress_shows_the_validation_metric_selected_on(monkeypatch, capsys):
+    from graphae.training import progress
+
+    monkeypatch.setattr(progress, "_tqdm", lambda *a, **k: None)  # one line per epoch
+    bar = progress.EpochProgress("run 1/1", epochs=1)
+    bar({"epoch": 1, "loss": 0.5, "val_auc": 0.9, "val_ap": 0.8, "val_hits@20": 0.25})
+    assert capsys.readouterr().err == "run 1/1  epoch    1  loss 0.5000  val AUC 90.0 AP 80.0 Hits@20 25.0\n"
