@@ -26,7 +26,10 @@ def test_a_missing_file_is_named(tmp_path, capsys):
     ):
         load_ogbl("ogbl-ddi", tmp_path)
     line = user_error(capsys, _train_argv(tmp_path))
-    assert "ogbl_ddi/split/target/valid.pt: no such file" in line and "--download" in line
+    assert line == (
+        f"graphae: error: {folder}/split/target/valid.pt: no such file (OGB's ogbl-ddi: move ogbl_ddi/ away and "
+        "pass download=True, CLI --download, to fetch http://snap.stanford.edu/ogb/data/linkproppred/ddi.zip again)"
+    )
 
 
 def test_a_missing_folder_says_how_to_get_it(tmp_path, capsys):

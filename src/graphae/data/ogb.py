@@ -111,6 +111,8 @@ def load_ogbl(
     )
     if not folder.is_dir():
         raise MissingFileError(f"{folder}: no such folder{hint}")
+    # The folder is there but incomplete: --download leaves an existing folder alone.
+    hint = f" (OGB's {key}: move {folder.name}/ away and pass download=True, CLI --download, to fetch {info.url} again)"
     raw, split_dir = folder / "raw", folder / "split" / info.split
     num_nodes = _num_nodes(raw / "num-node-list.csv.gz", hint)
     parts = {part: split_dir / f"{part}.pt" for part in ("train", "valid", "test")}
