@@ -177,7 +177,7 @@ def evaluate_official(estimator: Any, split: EvaluationSplit, metric: str) -> fl
     positive's own (``ranking_neg``) for MRR."""
     if metric != "mrr":
         return official_score_of(estimator, split.test_pos, split.test_neg, metric)
-    num_pos, k = split.ranking_neg.shape
+    k = split.ranking_neg.shape[1]
     neg = np.stack([np.repeat(split.test_pos[0], k), split.ranking_neg.ravel()])
     return official_score_of(estimator, split.test_pos, neg, metric)
 

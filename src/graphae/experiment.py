@@ -12,7 +12,13 @@ from sklearn.base import clone
 
 from graphae.errors import InputError
 from graphae.estimator import GraphAutoencoderEstimator
-from graphae.evaluation import NUM_RANKING_NEGATIVES, EvaluationSplit, evaluate, official_score_of
+from graphae.evaluation import (
+    NUM_RANKING_NEGATIVES,
+    EvaluationSplit,
+    evaluate,
+    evaluate_official,
+    official_score_of,
+)
 from graphae.graph import Graph
 from graphae.params import Integer
 from graphae.registry import get_model, model_names
@@ -215,7 +221,7 @@ def _run_official(
         valid_key, test_key = official_keys(official.metric)
         scores = evaluate(est, evaluation, random_state=seed)
         scores[valid_key] = official_score_of(est, official.valid_pos, official.valid_neg, official.metric)
-        scores[test_key] = official_score_of(est, official.test_pos, official.test_neg, official.metric)
+        scores[test_key] = evaluate_official(est, evaluation, official.metric)  # as `graphae evaluate` does
     if group is not None:
         scores = group.broadcast(scores)
     return RunResult(
