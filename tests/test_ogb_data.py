@@ -203,3 +203,10 @@ def test_a_graph_checks_the_official_split_it_carries(tmp_path):
         )
     with pytest.raises(TypeError, match=r"Graph\.official_split must be an OfficialSplit or None\. Got 3\."):
         graph.replace(official_split=3)
+
+
+def test_download_of_a_damaged_archive_leaves_nothing_behind(tmp_path, monkeypatch):
+    monkeypatch.setattr(ogb_module, "_fetch", lambda url, dest: dest.write_bytes(b"PK\x03\x04 half a zip"))
+    with pytest.raises(InputError, match=r"^ddi\.zip: damaged zip archive \(File is not a zip file\)\.$"):
+        load_ogbl("ogbl-ddi", tmp_path / "root", download=True)
+    assert list((tmp_path / "root").iterdir()) == []
