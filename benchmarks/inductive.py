@@ -93,13 +93,17 @@ def main() -> None:
         for seed in range(args.seeds):
             ind = inductive_run(graph, seed)
             trans = run_link_prediction(graph, GAE(), seed=seed, ranking_negatives=0)
-            rows.append({"seed": seed, **ind, "transductive_auc": trans.test_auc, "transductive_ap": trans.test_ap})
+            rows.append(
+                {"seed": seed, **ind, "transductive_auc": trans.test_auc, "transductive_ap": trans.test_ap}
+            )
             print(name, rows[-1], flush=True)
         results[name] = rows
         RESULTS.write_text(json.dumps(results, indent=1))
         a = 100 * np.array([r["auc"] for r in rows])
         t = 100 * np.array([r["transductive_auc"] for r in rows])
-        print(f"{name}: inductive AUC {a.mean():.1f} ± {a.std():.1f}, transductive {t.mean():.1f} ± {t.std():.1f}")
+        print(
+            f"{name}: inductive AUC {a.mean():.1f} ± {a.std():.1f}, transductive {t.mean():.1f} ± {t.std():.1f}"
+        )
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ from scipy.special import expit
 from graphae.errors import InputError
 from graphae.graph import Graph
 from graphae.metrics import auc_ap, clustering_scores, probe_accuracy, probe_split, ranking_metrics
+from graphae.metrics_ogb import official_score
 from graphae.sampling import sample_ranking_negatives
 from graphae.split import LinkSplit
 
@@ -163,6 +164,22 @@ def evaluate(estimator: Any, split: EvaluationSplit, *, random_state: int = 0) -
                 embedding, split.labels, split.probe_train, split.probe_test, random_state=random_state
             )
     return out
+
+
+def official_score_of(estimator: Any, pos: np.ndarray, neg: np.ndarray, metric: str) -> float:
+    """An official metric (:func:`graphae.metrics_ogb.official_score`: ``"hits@K"``, ``"mrr"``)
+    of a fitted model on positive ``[2, P]`` and negative ``[2, M]`` pairs, on its logits."""
+    return official_score(metric, _logits(estimator, pos), _logits(estimator, neg))
+
+
+def evaluate_official(estimator: Any, split: EvaluationSplit, metric: str) -> float:
+    """``metric`` on the test pairs of ``split``: the shared negatives for Hits@K, each
+    positive's own (``ranking_neg``) for MRR."""
+    if metric != "mrr":
+        return official_score_of(estimator, split.test_pos, split.test_neg, metric)
+    k = split.ranking_neg.shape[1]
+    neg = np.stack([np.repeat(split.test_pos[0], k), split.ranking_neg.ravel()])
+    return official_score_of(estimator, split.test_pos, neg, metric)
 
 
 def evaluate_pairs(estimator: Any, pairs: np.ndarray, labels: np.ndarray) -> dict[str, float]:

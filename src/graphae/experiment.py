@@ -12,15 +12,29 @@ from sklearn.base import clone
 
 from graphae.errors import InputError
 from graphae.estimator import GraphAutoencoderEstimator
-from graphae.evaluation import NUM_RANKING_NEGATIVES, EvaluationSplit, evaluate
+from graphae.evaluation import (
+    NUM_RANKING_NEGATIVES,
+    EvaluationSplit,
+    evaluate,
+    evaluate_official,
+    official_score_of,
+)
 from graphae.graph import Graph
 from graphae.params import Integer
 from graphae.registry import get_model, model_names
 from graphae.split import LinkSplit
 from graphae.split_directed import split_for_task
+from graphae.split_official import OfficialSplit
 from graphae.training import Callback, distributed, resolve_device
 
-__all__ = ["RunResult", "make_estimator", "model_names", "resolve_device", "run_link_prediction"]
+__all__ = [
+    "RunResult",
+    "make_estimator",
+    "model_names",
+    "official_keys",
+    "resolve_device",
+    "run_link_prediction",
+]
 
 
 def make_estimator(model: str = "gae", **params: Any) -> GraphAutoencoderEstimator:
@@ -43,9 +57,12 @@ class RunResult:
         scores: Every score of :func:`graphae.evaluation.evaluate` (``test_auc``,
             ``test_hits_at_50``, ``test_mrr``, ``cluster_acc``, ``probe_accuracy``, ...;
             ``None`` where one does not apply).
+            With an official split they also hold its metric on the validation and
+            test pairs (``valid_hits@20``, ``test_hits@20``: :func:`official_keys`).
         evaluation: The pairs and labels the scores come from.
         estimator: The estimator fitted on the training edges.
-        split: The split it was trained and scored on.
+        split: The split it was trained and scored on: a random :class:`LinkSplit`, or
+            the graph's :class:`~graphae.split_official.OfficialSplit`.
         test_pos_scores, test_neg_scores: Probabilities of the test pairs.
     """
 
@@ -53,7 +70,7 @@ class RunResult:
     test_auc: float
     test_ap: float
     estimator: GraphAutoencoderEstimator
-    split: LinkSplit
+    split: LinkSplit | OfficialSplit
     test_pos_scores: np.ndarray
     test_neg_scores: np.ndarray
     scores: dict[str, float | None]
@@ -76,6 +93,17 @@ class RunResult:
             return None
         return self.estimator.embedding_
 
+    @property
+    def num_parameters(self) -> int:
+        """Learned parameters of the fitted model (0 for a heuristic)."""
+        module = getattr(self.estimator, "module_", None)
+        return 0 if module is None else sum(p.numel() for p in module.parameters())
+
+
+def official_keys(metric: str) -> tuple[str, str]:
+    """Keys of an official metric in :attr:`RunResult.scores`: ``("valid_hits@20", "test_hits@20")``."""
+    return f"valid_{metric}", f"test_{metric}"
+
 
 def run_link_prediction(
     graph: Graph,
@@ -93,7 +121,12 @@ def run_link_prediction(
 ) -> RunResult:
     """Split ``graph``, fit a clone of ``estimator`` on the training edges, score the test split.
 
-    The paper's protocol: validation scores are tracked during training (and used
+    A graph with an official split (``graph.official_split``, OGB's) is never split:
+    the model trains on its training edges only, is validated (and, with ``select_best``
+    or ``patience``, selected) on its official metric, and its test pairs are scored
+    once; ``val_ratio``, ``test_ratio``, ``ranking_negatives`` and ``task`` do not apply.
+
+    Otherwise, the paper's protocol: validation scores are tracked during training (and used
     for model selection only with ``select_best`` or ``patience``); the test split is
     scored once, at the end, on ``mu``, through the model's decoder: AUC/AP, ranking
     metrics and, when the graph has labels, clustering and a probe (see
@@ -125,6 +158,11 @@ def run_link_prediction(
     if not Integer(0).accepts(ranking_negatives):
         raise InputError(f"The 'ranking_negatives' parameter must be an int >= 0. Got {ranking_negatives!r}.")
     est = clone(estimator if estimator is not None else GAE()).set_params(random_state=seed)
+    if graph.official_split is not None:
+        if task != "general":
+            raise InputError(f"{graph.name} has an official split: task must be 'general'. Got {task!r}.")
+        fit = {"callback": callback, "checkpoint": checkpoint, "checkpoint_every": checkpoint_every}
+        return _run_official(graph, est, seed, resume=resume, **fit)
     split = split_for_task(graph, task, val_ratio=val_ratio, test_ratio=test_ratio, random_state=seed)
     # Drawn before training: a graph that cannot give them fails now, not after the fit.
     evaluation = EvaluationSplit.from_split(graph, split, seed=seed, num_negatives=ranking_negatives)
@@ -149,6 +187,51 @@ def run_link_prediction(
         split=split,
         test_pos_scores=expit(est.pair_logits(split.test_pos).astype(np.float64)),
         test_neg_scores=expit(est.pair_logits(split.test_neg).astype(np.float64)),
+        scores=scores,
+        evaluation=evaluation,
+    )
+
+
+def _run_official(
+    graph: Graph, est: GraphAutoencoderEstimator, seed: int, *, resume: bool, **fit: Any
+) -> RunResult:
+    """OGB's protocol: train on the official training edges, select on validation, test once."""
+    official = graph.official_split
+    train = Graph.from_edge_index(
+        official.train,
+        graph.num_nodes,
+        directed=graph.directed,
+        x=graph.x,
+        y=graph.y,
+        name=graph.name,
+        node_ids=graph.node_ids,
+        label_split=graph.label_split,
+    )
+    k = official.negatives_per_positive("test")
+    if k:  # MRR: each positive's own negatives; its first one stands in the shared set of AUC/AP
+        ranking = official.test_neg[1].reshape(-1, k)
+        shared = np.stack([official.test_pos[0], ranking[:, 0]])
+    else:
+        ranking, shared = np.empty((official.test_pos.shape[1], 0), dtype=np.int64), official.test_neg
+    evaluation = EvaluationSplit(official.test_pos, shared, ranking)
+    est.fit(train, val_pairs=official.val_pairs(), resume=resume, **fit)
+    group = distributed.current()
+    scores = None
+    if group is None or group.is_main:
+        valid_key, test_key = official_keys(official.metric)
+        scores = evaluate(est, evaluation, random_state=seed)
+        scores[valid_key] = official_score_of(est, official.valid_pos, official.valid_neg, official.metric)
+        scores[test_key] = evaluate_official(est, evaluation, official.metric)  # as `graphae evaluate` does
+    if group is not None:
+        scores = group.broadcast(scores)
+    return RunResult(
+        seed=seed,
+        test_auc=scores["test_auc"],
+        test_ap=scores["test_ap"],
+        estimator=est,
+        split=official,
+        test_pos_scores=expit(est.pair_logits(evaluation.test_pos).astype(np.float64)),
+        test_neg_scores=expit(est.pair_logits(evaluation.test_neg).astype(np.float64)),
         scores=scores,
         evaluation=evaluation,
     )

@@ -10,8 +10,10 @@ import numpy as np
 import scipy.sparse as sp
 
 from graphae.errors import InputError, InputTypeError
+from graphae.finite import OVERFLOW_HINT, non_finite_entry
 from graphae.indices import check_node_count
 from graphae.pairs import distinct_pair_keys, keys_fit, pair_keys, pairs_of
+from graphae.split_official import OfficialSplit
 from graphae.weights import check_adjacency_weights
 
 Features = np.ndarray | sp.csr_matrix | None
@@ -39,6 +41,8 @@ class Graph:
             standard split (:func:`~graphae.data.load_planetoid`). ``None`` when the data
             set defines none. It travels with the graph through :meth:`replace` and the
             training graph of a link split.
+        official_split: The data set's own link split (OGB's), or ``None``: a
+            :class:`~graphae.split_official.OfficialSplit`; such a graph is never re-split.
     """
 
     adj: sp.csr_matrix
@@ -48,6 +52,7 @@ class Graph:
     node_ids: np.ndarray | None = field(default=None)
     directed: bool = False
     label_split: tuple[np.ndarray, np.ndarray] | None = None
+    official_split: OfficialSplit | None = None
     # True only from _from_edge_keys, whose adjacency is binary, loop-free and symmetric by
     # construction: its checks (a transpose of the whole matrix) are skipped.
     _clean_adj: InitVar[bool] = False
@@ -211,6 +216,7 @@ class Graph:
             "node_ids": self.node_ids,
             "directed": self.directed,
             "label_split": self.label_split,
+            "official_split": self.official_split,
         }
         fields.update(changes)
         return Graph(**fields)
@@ -285,36 +291,6 @@ def _adjacency_of_keys(keys: np.ndarray, num_nodes: int, directed: bool) -> sp.c
     return adj
 
 
-# Said where an inf may come from a finite value that float32 cannot hold.
-OVERFLOW_HINT = " (float32 features hold magnitudes up to 3.4e38; larger values become inf)"
-
-
-def non_finite_entry(x: np.ndarray | sp.spmatrix) -> tuple[int, int, float] | None:
-    """The first NaN or infinite entry of a feature matrix, in row-major order.
-
-    One pass without a temporary: a float64 sum of float32 values cannot overflow, so
-    it is finite exactly when every entry is; only a non-finite sum looks further.
-
-    Args:
-        x: A dense ``[N, F]`` array or a CSR matrix.
-
-    Returns:
-        ``(row, column, value)`` (0-based) of the first non-finite entry, or ``None``.
-    """
-    data = x.data if sp.issparse(x) else x
-    with np.errstate(invalid="ignore"):  # inf + -inf is NaN: non-finite all the same
-        if np.isfinite(np.sum(data, dtype=np.float64)):
-            return None
-    if not sp.issparse(x):
-        row, col = np.argwhere(~np.isfinite(x))[0]
-        return int(row), int(col), float(x[row, col])
-    bad = np.flatnonzero(~np.isfinite(x.data))
-    row = int(np.searchsorted(x.indptr, bad[0], side="right")) - 1
-    in_row = bad[bad < x.indptr[row + 1]]  # indices within a row need not be sorted
-    k = in_row[np.argmin(x.indices[in_row])]
-    return row, int(x.indices[k]), float(x.data[k])
-
-
 def _validate(g: Graph, check_adj: bool = True) -> None:
     adj = g.adj
     if not sp.issparse(adj) or adj.format != "csr":
@@ -361,6 +337,12 @@ def _validate(g: Graph, check_adj: bool = True) -> None:
         )
     if g.label_split is not None:
         _validate_label_split(g.label_split, n)
+    if g.official_split is not None:
+        if not isinstance(g.official_split, OfficialSplit):
+            raise InputTypeError(
+                f"Graph.official_split must be an OfficialSplit or None. Got {g.official_split!r}."
+            )
+        g.official_split.check_nodes(n)
 
 
 def _validate_adjacency(adj: sp.csr_matrix, directed: bool) -> None:

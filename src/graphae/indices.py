@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from graphae.errors import InputError, InputTypeError
+from graphae.split_official import MetricPairs
 
 __all__ = ["check_index_pairs", "check_node_count"]
 
@@ -63,6 +64,8 @@ def check_node_count(num_nodes: Any, what: str = "num_nodes") -> int:
 def check_index_pairs(pairs: Any, num_nodes: int, name: str = "val_pairs") -> tuple[np.ndarray, np.ndarray]:
     """``(pos, neg)`` node-index pairs, each ``[2, k]`` with ``k >= 1``, as int64 arrays.
 
+    :class:`~graphae.split_official.MetricPairs` come back as such, with their metric.
+
     Args:
         pairs: The pairs given (numpy arrays, torch tensors or nested sequences).
         num_nodes: ``N``: every index must lie in ``[0, N)``.
@@ -92,4 +95,6 @@ def check_index_pairs(pairs: Any, num_nodes: int, name: str = "val_pairs") -> tu
                 f"{what} must hold node indices in [0, {num_nodes}) of the graph. Got values in [{low}, {high}]."
             )
         out.append(arr.astype(np.int64, copy=False))
+    if isinstance(pairs, MetricPairs):  # a benchmark's validation pairs keep the metric they select on
+        return MetricPairs(out[0], out[1], pairs.metric)
     return out[0], out[1]

@@ -39,7 +39,7 @@ def add_command(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from graphae.evaluation import EvaluationSplit, evaluate, evaluate_pairs
+    from graphae.evaluation import EvaluationSplit, evaluate, evaluate_official, evaluate_pairs
 
     model = load_model(args.model, args.legacy)
     folder = Path(args.model)
@@ -56,6 +56,10 @@ def run(args: argparse.Namespace) -> int:
         split = EvaluationSplit.load(path, len(model.node_ids_))
         seed = args.seed if args.seed is not None else _run_seed(folder)
         scores = {"model": model.model_name, **evaluate(model, split, random_state=seed)}
+        metric = _official_metric(folder)
+        if metric is not None:  # an OGB run: its official metric, as `graphae train` scored it
+            scores["official_metric"] = metric
+            scores[f"test_{metric}"] = evaluate_official(model, split, metric)
     text = json.dumps(scores, indent=1)
     print(text, flush=True)
     if args.out is not None:
@@ -82,6 +86,20 @@ def _score_file(model: Any, path: str, evaluate_pairs: Any) -> dict[str, Any]:
         return evaluate_pairs(model, index, labels)
     except InputError as err:
         raise UserError(f"{path}: {err}") from None
+
+
+def _official_metric(folder: Path) -> str | None:
+    """The official metric of the run's data set (``hits@20``...), ``None`` if it had none."""
+    from graphae.metrics_ogb import check_metric
+
+    metrics = runfolder.read_json(folder / runfolder.METRICS)
+    metric = metrics.get("official_metric") if isinstance(metrics, dict) else None
+    if metric is None:
+        return None
+    try:
+        return check_metric(metric)
+    except InputError as err:
+        raise UserError(f"{folder / runfolder.METRICS}: official_metric: {err}") from None
 
 
 def _run_seed(folder: Path) -> int:

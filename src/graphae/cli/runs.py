@@ -15,7 +15,7 @@ from graphae import runfolder
 from graphae.cli.common import UserError, log
 from graphae.estimator import GraphAutoencoderEstimator, load
 from graphae.evaluation import METRICS, EvaluationSplit
-from graphae.experiment import make_estimator, run_link_prediction
+from graphae.experiment import make_estimator, official_keys, run_link_prediction
 from graphae.graph import Graph
 from graphae.io import atomic_write, write_json, write_npy
 from graphae.sizing import check_model_size
@@ -51,6 +51,7 @@ class RunSession:
         self.first: FirstRun | None = None
         self.fresh = False  # a new run: its checkpoint folder is made once the checks have passed
         self.loss: str | None = None
+        self.official: tuple[str, ...] = ()  # valid_hits@20, test_hits@20 on a graph with an official split
 
     # Starting and resuming -------------------------------------------------------
     @staticmethod
@@ -106,6 +107,8 @@ class RunSession:
 
         args = self.args
         entry = get_model(args.model)
+        if graph.official_split is not None:
+            self.official = official_keys(graph.official_split.metric)
         features = entry.learned and not args.no_features and graph.x is not None
         if not entry.learned:
             device = torch.device("cpu")  # heuristics are computed with scipy, on the CPU
@@ -177,7 +180,8 @@ class RunSession:
             self._run_one(i, graph, estimator)
         runs = f"{args.runs} run{'s' if args.runs > 1 else ''}"
         if distributed.rank() == 0:  # under torchrun, rank 0 alone prints (and writes: self.out)
-            print(f"{_headline(_mean_scores(self.completed), spread=self.completed)}  ({runs})", flush=True)
+            means = _mean_scores(self.completed, self.official)
+            print(f"{_headline(means, self.official, spread=self.completed)}  ({runs})", flush=True)
         if self.out is not None:
             self._write_outputs(graph, features, device)
             if self.checkpoint_dir is not None:
@@ -224,7 +228,7 @@ class RunSession:
             self._save_state()
         log(
             args.quiet,
-            f"run {i + 1}/{args.runs}  seed {result.seed}  {_headline(result.scores)}  "
+            f"run {i + 1}/{args.runs}  seed {result.seed}  {_headline(result.scores, self.official)}  "
             f"({result.train_seconds:.2f} s)",
         )
 
@@ -245,7 +249,8 @@ class RunSession:
             "seed": args.seed,
             "directed": graph.directed,
             "task": _task(args),
-            **{name: _summary([r.get(name) for r in self.completed]) for name in METRICS},
+            **{name: _summary([r.get(name) for r in self.completed]) for name in (*METRICS, *self.official)},
+            **_official(graph, first.estimator),
             "train_seconds": {"mean": float(np.mean(seconds)), "values": seconds},
             "num_nodes": graph.num_nodes,
             "num_edges": graph.num_edges,
@@ -308,9 +313,20 @@ def _summary(values: list[float | None]) -> dict[str, Any] | None:
     }
 
 
-def _mean_scores(completed: list[dict[str, Any]]) -> dict[str, float | None]:
+def _official(graph: Graph, estimator: Any) -> dict[str, Any]:
+    """With an official split, its metric's name and the model's parameter count, for metrics.json."""
+    if graph.official_split is None:
+        return {}
+    module = getattr(estimator, "module_", None)  # None: a heuristic
+    return {
+        "official_metric": graph.official_split.metric,
+        "num_parameters": 0 if module is None else sum(p.numel() for p in module.parameters()),
+    }
+
+
+def _mean_scores(completed: list[dict[str, Any]], official: tuple[str, ...] = ()) -> dict[str, float | None]:
     means: dict[str, float | None] = {}
-    for name in METRICS:
+    for name in (*METRICS, *official):
         summary = _summary([r.get(name) for r in completed])
         means[name] = None if summary is None else summary["mean"]
     return means
@@ -327,10 +343,22 @@ HEADLINE = (
 )
 
 
-def _headline(scores: dict[str, float | None], spread: list[dict[str, Any]] | None = None) -> str:
-    """``test AUC 91.2 ± 0.8  AP ...``: the headline metrics in percent (± over runs when given)."""
+def _headline(
+    scores: dict[str, float | None],
+    official: tuple[str, ...] = (),
+    spread: list[dict[str, Any]] | None = None,
+) -> str:
+    """``test AUC 91.2 ± 0.8  AP ...``: the headline metrics in percent (± over runs when given).
+
+    The official metric (``official``: its test key, then its validation key) comes first.
+    """
     parts = []
-    for key, label in HEADLINE:
+    first = []
+    for key in official[::-1]:
+        stage, metric = key.split("_", 1)
+        name = metric.replace("hits@", "Hits@").replace("mrr", "MRR")
+        first.append((key, name if stage == "test" else f"valid {name}"))
+    for key, label in [*first, *(item for item in HEADLINE if item[0] not in official)]:
         value = scores.get(key)
         if value is None:
             continue

@@ -33,7 +33,13 @@ def _batch_size(text: str) -> int | str | None:
 def add_command(sub: Any) -> None:
     from graphae.registry import model_names
 
-    train = sub.add_parser("train", help="train a model and score link prediction on held-out edges")
+    train = sub.add_parser(
+        "train",
+        help="train a model and score link prediction on held-out edges",
+        description="An ogbl-* data set is scored by OGB's protocol: its official split (never re-split), "
+        "training on its training edges, selection (--select-best, --patience) on its validation metric "
+        "(Hits@20 ddi, Hits@50 collab, Hits@100 ppa, MRR citation2), the test pairs scored once.",
+    )
     src = train.add_argument_group("data")
     src.add_argument(
         "--dataset",
@@ -71,9 +77,14 @@ def add_command(sub: Any) -> None:
     src.add_argument(
         "--data-dir",
         metavar="DIR",
-        help="folder of the Planetoid ind.* files (default: $GRAPHAE_DATA/planetoid, else a user cache)",
+        help="folder of the Planetoid ind.* files (default: $GRAPHAE_DATA/planetoid, else a user cache); "
+        "for ogbl-* the folder holding ogbl_<name>/ (default: $GRAPHAE_DATA/ogb, else ~/.cache/graphae/ogb)",
     )
-    src.add_argument("--download", action="store_true", help="download missing Planetoid files")
+    src.add_argument(
+        "--download",
+        action="store_true",
+        help="download missing Planetoid files, or OGB's archive of an ogbl-* data set",
+    )
     model = train.add_argument_group("model")
     model.add_argument("--model", choices=model_names(), default="gae", help="see `graphae models`")
     model.add_argument(

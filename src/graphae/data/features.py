@@ -32,7 +32,8 @@ from graphae.data.text import (
     typed_ids,
 )
 from graphae.errors import InputError
-from graphae.graph import OVERFLOW_HINT, Graph, non_finite_entry
+from graphae.finite import OVERFLOW_HINT, non_finite_entry
+from graphae.graph import Graph
 
 __all__ = ["align", "attach_features", "feature_source", "read_features"]
 

@@ -26,7 +26,8 @@ from graphae.data.text import (
     suffix,
 )
 from graphae.errors import GraphaeError
-from graphae.graph import OVERFLOW_HINT, Graph, non_finite_entry
+from graphae.finite import OVERFLOW_HINT, non_finite_entry
+from graphae.graph import Graph
 from graphae.weights import check_adjacency_weights
 
 __all__ = ["check_finite_features", "load_npz_graph", "npz_keys", "read_array_features"]

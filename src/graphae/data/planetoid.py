@@ -31,7 +31,8 @@ import scipy.sparse as sp
 
 from graphae.data.safepickle import DamagedPickleError, UnsafePickleError, csr_from_state, restricted_load
 from graphae.errors import InputError, InputTypeError, MissingFileError
-from graphae.graph import Graph, non_finite_entry
+from graphae.finite import non_finite_entry
+from graphae.graph import Graph
 
 __all__ = [
     "DamagedPickleError",

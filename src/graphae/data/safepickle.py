@@ -22,7 +22,14 @@ import scipy.sparse as sp
 
 from graphae.errors import InputError
 
-__all__ = ["DamagedPickleError", "UnsafePickleError", "csr_from_state", "restricted_load"]
+__all__ = [
+    "DamagedPickleError",
+    "UnsafePickleError",
+    "allowed_globals",
+    "csr_from_state",
+    "restricted_load",
+    "restricted_unpickle",
+]
 
 
 class UnsafePickleError(pickle.UnpicklingError, InputError):
@@ -33,7 +40,7 @@ class UnsafePickleError(pickle.UnpicklingError, InputError):
 
 
 class DamagedPickleError(pickle.UnpicklingError, InputError):
-    """A Planetoid file that is not a readable pickle (truncated or damaged)."""
+    """A file that is not a readable pickle (truncated or damaged)."""
 
 
 def restricted_load(path: str | os.PathLike[str]) -> Any:
@@ -60,30 +67,55 @@ def restricted_load(path: str | os.PathLike[str]) -> Any:
     """
     path = Path(path)
     with path.open("rb") as file:
-        unpickler = _RestrictedUnpickler(file, path)
-        try:
-            return unpickler.load()
-        except UnsafePickleError:
-            raise
-        except Exception as err:
-            raise DamagedPickleError(f"Could not unpickle {path}: {type(err).__name__}: {err}") from err
+        return restricted_unpickle(file, path)
+
+
+def restricted_unpickle(file: Any, path: Path, allowed: dict[tuple[str, str], Any] | None = None) -> Any:
+    """The next pickle of an open binary ``file``, admitting only the globals of ``allowed``.
+
+    ``allowed`` maps ``(module, name)`` to the object to use (default: the numpy/scipy
+    table of :func:`restricted_load`). ``path`` names the file in errors.
+
+    Raises:
+        UnsafePickleError: If the pickle asks for any other global or a persistent id.
+        DamagedPickleError: If it is not a readable pickle.
+    """
+    unpickler = _RestrictedUnpickler(file, path, _allowed_globals() if allowed is None else allowed)
+    try:
+        return unpickler.load()
+    except UnsafePickleError:
+        raise
+    except Exception as err:
+        raise DamagedPickleError(f"Could not unpickle {path}: {type(err).__name__}: {err}") from err
 
 
 class _RestrictedUnpickler(pickle.Unpickler):
-    def __init__(self, file: Any, path: Path) -> None:
+    def __init__(self, file: Any, path: Path, allowed: dict[tuple[str, str], Any]) -> None:
         super().__init__(file, encoding="latin1")
-        self._path = path
+        self._path, self._allowed = path, allowed
+
+    def persistent_load(self, pid: Any) -> Any:
+        # Torch files name their tensors' storages so; arrays need none.
+        raise UnsafePickleError(
+            f"Refusing to load {self._path}: it holds torch tensors (persistent storage ids), "
+            "not numpy arrays."
+        )
 
     def find_class(self, module: str, name: str) -> Any:
         # Resolve from our own table rather than importing ``module``: the old
         # paths (numpy.core, scipy.sparse.csr) are deprecated or gone.
-        found = _allowed_globals().get((module, name))
+        found = self._allowed.get((module, name))
         if found is None:
             raise UnsafePickleError(
                 f"Refusing to load {self._path}: it asks for {module}.{name}, "
                 "which is not a numpy/scipy array type."
             )
         return found
+
+
+def allowed_globals() -> dict[tuple[str, str], Any]:
+    """A copy of the numpy/scipy allow-list of :func:`restricted_load`, to extend."""
+    return dict(_allowed_globals())
 
 
 @cache

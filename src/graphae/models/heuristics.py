@@ -123,7 +123,8 @@ class HeuristicLinkPredictor(LinkPredictionMixin, BaseEstimator):
             y: Ignored.
             val_pairs: Optional validation ``(pos, neg)`` node-index pairs, each ``[2, k]``:
                 their AUC and AP become the one record of ``history_``
-                (``{"epoch": 0, "val_auc", "val_ap"}``; without them ``history_`` is empty).
+                (``{"epoch": 0, "val_auc", "val_ap"}``, and ``val_<metric>`` for
+                :class:`~graphae.split_official.MetricPairs`; without them ``history_`` is empty).
 
         Returns:
             ``self``, with ``adjacency_`` (the CSR adjacency scored on), ``graph_``,
@@ -134,7 +135,7 @@ class HeuristicLinkPredictor(LinkPredictionMixin, BaseEstimator):
             InputError: On a graph without edges.
         """
         from graphae.data.convert import as_graph
-        from graphae.metrics import auc_ap
+        from graphae.metrics_ogb import validation_scores
 
         with self._fitting():
             validate_params(type(self).__name__, self.get_params(deep=False), self._parameter_constraints)
@@ -149,8 +150,8 @@ class HeuristicLinkPredictor(LinkPredictionMixin, BaseEstimator):
             self.node_ids_ = graph.node_ids if graph.node_ids is not None else np.arange(graph.num_nodes)
             self.history_: list[dict[str, Any]] = []
             if val_pairs is not None:
-                val_auc, val_ap = auc_ap(self.pair_scores(val_pairs[0]), self.pair_scores(val_pairs[1]))
-                self.history_.append({"epoch": 0, "val_auc": val_auc, "val_ap": val_ap})
+                pos, neg = (self.pair_scores(pairs) for pairs in val_pairs)
+                self.history_.append({"epoch": 0, **validation_scores(pos, neg, val_pairs)[0]})
             return self
 
     # Scores ------------------------------------------------------------------------

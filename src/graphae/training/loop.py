@@ -11,13 +11,14 @@ import numpy as np
 import torch
 
 from graphae.errors import InputError, NonFiniteLossError
+from graphae.metrics_ogb import validation_scores
 from graphae.nn.models import GraphAutoencoder
 from graphae.training.checkpoint import Checkpointer
 from graphae.training.data import GraphTensors
 from graphae.training.distributed import DistributedContext
 from graphae.training.objectives import Objective
 from graphae.training.progress import Callback
-from graphae.training.scoring import embed, score_pairs
+from graphae.training.scoring import decode_pairs, embed
 
 
 @dataclass
@@ -26,7 +27,8 @@ class FitResult:
 
     Attributes:
         history: One dict per epoch: ``epoch``, the objective's logs (``loss``...) and,
-            on evaluated epochs, ``val_auc`` and ``val_ap``.
+            on evaluated epochs, ``val_auc``, ``val_ap`` and, for
+            :class:`~graphae.split_official.MetricPairs`, ``val_<metric>``.
         train_seconds: Time of the training steps alone (no validation, no checkpoints),
             summed over the run's sessions when it was resumed.
         best_epoch: Epoch whose parameters the model holds.
@@ -53,10 +55,10 @@ class _LoopState:
     evals_since_best: int = 0
     train_seconds: float = 0.0
 
-    def observe(self, record: dict[str, Any], model: GraphAutoencoder, keep_best: bool) -> None:
-        """Track the best validation AUC (and its parameters when ``keep_best``)."""
-        if record["val_auc"] > self.best_score:
-            self.best_score, self.best_epoch, self.evals_since_best = record["val_auc"], record["epoch"], 0
+    def observe(self, record: dict[str, Any], model: GraphAutoencoder, keep_best: bool, key: str) -> None:
+        """Track the best validation score ``record[key]`` (and its parameters when ``keep_best``)."""
+        if record[key] > self.best_score:
+            self.best_score, self.best_epoch, self.evals_since_best = record[key], record["epoch"], 0
             if keep_best:
                 self.best_params = {k: v.detach().clone() for k, v in model.state_dict().items()}
         else:
@@ -88,9 +90,11 @@ def train(
         objective: What one step does (see :mod:`graphae.training.objectives`).
         epochs: Number of epochs.
         generator: Randomness of the steps (VGAE noise, negative samples).
-        val_pairs: Optional validation ``(pos, neg)`` node-index pairs, each ``[2, k]``.
+        val_pairs: Optional validation ``(pos, neg)`` node-index pairs, each ``[2, k]``;
+            a :class:`~graphae.split_official.MetricPairs` also names the metric to select
+            on (``val_hits@20``...), else it is the validation AUC.
         eval_every: Score the validation pairs every this many epochs (and at the last).
-        select_best: Restore the parameters of the epoch with the best validation AUC.
+        select_best: Restore the parameters of the epoch with the best validation score.
         patience: Stop after this many validation scores without a new best
             (and restore the best parameters); ``None`` never stops early.
         callback: Called with each epoch's history record.
@@ -149,8 +153,8 @@ def train(
             scores = _validate(model, data, val_pairs, distributed)
             if scores is None:
                 _diverged(epoch, "embedding", "not finite", objective)
-            record["val_auc"], record["val_ap"] = scores
-            state.observe(record, model, keep_best)
+            record.update(scores[0])
+            state.observe(record, model, keep_best, scores[1])
         state.epoch = epoch
         state.history.append(record)
         if callback is not None:
@@ -193,13 +197,15 @@ def _validate(
     data: GraphTensors,
     val_pairs: tuple[np.ndarray, np.ndarray],
     distributed: DistributedContext | None,
-) -> tuple[float, float] | None:
-    """Validation AUC and AP (``None``: the embedding is not finite); rank 0's on every rank."""
+) -> tuple[dict[str, float], str] | None:
+    """Validation scores and the key to select on (:func:`~graphae.metrics_ogb.validation_scores`);
+    ``None``: the embedding is not finite. Rank 0's on every rank."""
     scores = None
     if distributed is None or distributed.is_main:
         z = embed(model, data)
         if bool(torch.isfinite(z).all()):
-            scores = score_pairs(model.decoder, z, *val_pairs)
+            pos, neg = (decode_pairs(model.decoder, z, p).cpu().numpy() for p in val_pairs)
+            scores = validation_scores(pos, neg, val_pairs)
     # One decision for all: ranks that scored apart could disagree on a new best by rounding.
     return scores if distributed is None else distributed.broadcast(scores)
 

@@ -88,6 +88,9 @@ class EpochProgress:
                 if "val_auc" in rec
                 else ""
             )
+            # An official metric (MetricPairs: val_hits@20, val_mrr), the one selected on.
+            for key in (k for k in rec if k.startswith("val_") and k not in ("val_auc", "val_ap")):
+                val += f" {key[4:].replace('hits@', 'Hits@').replace('mrr', 'MRR')} {100 * rec[key]:.1f}"
             self.epoch = rec["epoch"]
             if self.bar is not None:
                 # Counting edges, the chunks have moved the bar; the epoch ends at its mark.
