@@ -251,11 +251,39 @@ def test_string_ids_keep_their_type() -> None:
     assert bad.json()["error"] == "ids[0]: expected a node id, a string for this model; got 1"
 
 
+def test_heuristic_model_has_no_embeddings() -> None:
+    graph = Graph.from_edges([(0, 1), (1, 2), (2, 3), (3, 0), (0, 2), (4, 0)])
+    fitted = graphae.get_model("adamic_adar").estimator().fit(graph)
+
+    async def ask() -> list:
+        transport = httpx.ASGITransport(app=create_app(fitted))
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            return [
+                await client.get("/model"),
+                await client.post("/recommend", json={"ids": [1], "k": 2}),
+                await client.post("/embed", json={"ids": [1]}),
+            ]
+
+    info, rec, emb = asyncio.run(ask())
+    assert (info.json()["learned"], info.json()["embedding_dim"], info.json()["metrics"]) == (
+        False,
+        None,
+        None,
+    )
+    assert rec.json() == {"recommendations": [[list(pair) for pair in fitted.recommend(1, k=2)]]}
+    assert emb.status_code == 422
+    assert emb.json() == {
+        "error": "adamic_adar is a link-prediction heuristic and has no node embeddings; use /predict or /recommend",
+        "field": None,
+    }
+
+
 def test_sigterm_stops_cleanly(run_folder: Path, tmp_path: Path) -> None:
     srv = Server(run_folder, tmp_path / "server.log")
     assert srv.client.get("/health").status_code == 200
     assert srv.stop() == 0
     log = (tmp_path / "server.log").read_text()
+    assert f"graphae: serving {run_folder} on {srv.url} (docs: {srv.url}/docs)" in log
     assert "graphae: server stopped" in log
     assert "Traceback" not in log
 

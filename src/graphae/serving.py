@@ -21,6 +21,7 @@ import os
 import signal
 import socket
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -286,8 +287,17 @@ class _BodyLimit:
         await send({"type": "http.response.body", "body": body.body})
 
 
-def run(app: Any, host: str = "127.0.0.1", port: int = 8000, log: bool = True) -> None:
+def run(
+    app: Any,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    log: bool = True,
+    on_listen: Callable[[str], None] | None = None,
+) -> None:
     """Serve ``app`` on ``host:port`` until SIGTERM or SIGINT, then shut down cleanly and return.
+
+    ``on_listen`` is called with the service's URL once the port is open (``port=0``:
+    a free port, which the URL names).
 
     Raises:
         MissingDependencyError: Without uvicorn.
@@ -300,6 +310,9 @@ def run(app: Any, host: str = "127.0.0.1", port: int = 8000, log: bool = True) -
             'serving a model needs FastAPI and uvicorn: pip install "graphae[serve]"'
         ) from err
     sock = _listen(host, port)
+    if on_listen is not None:
+        shown = f"[{host}]" if ":" in host else host
+        on_listen(f"http://{shown}:{sock.getsockname()[1]}")
     config = uvicorn.Config(app, log_level="info" if log else "warning", access_log=log)
     server = uvicorn.Server(config)
     # uvicorn re-raises the signal that stopped it once it has shut down; a handler of

@@ -41,7 +41,12 @@ def run(args: argparse.Namespace) -> int:
     from graphae import serving
 
     app = serving.load_app(args.model, legacy=args.legacy)
-    log(args.quiet, f"graphae: serving {args.model} on http://{args.host}:{args.port} (docs at /docs)")
-    serving.run(app, host=args.host, port=args.port, log=not args.quiet)
+    serving.run(
+        app,
+        host=args.host,
+        port=args.port,
+        log=not args.quiet,
+        on_listen=lambda url: log(args.quiet, f"graphae: serving {args.model} on {url} (docs: {url}/docs)"),
+    )
     log(args.quiet, "graphae: server stopped")
     return 0
