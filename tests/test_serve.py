@@ -186,7 +186,11 @@ def test_malformed_and_oversized_bodies(server: Server) -> None:
     assert (answer.status_code, answer.json()["field"]) == (400, "body")
     big = b'{"ids": [' + b"0," * LIMITS.max_body_bytes + b"0]}"
     answer = post("/embed", content=big, headers={"content-type": "application/json"})
-    assert (answer.status_code, answer.json()["field"]) == (413, "body")
+    too_large = {
+        "error": f"body: request body too large: at most {LIMITS.max_body_bytes} bytes",
+        "field": "body",
+    }
+    assert (answer.status_code, answer.json()) == (413, too_large)
 
     def chunks():  # no content-length: the body is counted as it arrives
         yield b'{"ids": ['
@@ -195,7 +199,13 @@ def test_malformed_and_oversized_bodies(server: Server) -> None:
         yield b"0]}"
 
     answer = post("/embed", content=chunks(), headers={"content-type": "application/json"})
-    assert (answer.status_code, answer.json()["field"]) == (413, "body")
+    assert (answer.status_code, answer.json()) == (413, too_large)
+    answer = post("/recommend", content=b'{"ids": [0]}')  # no Content-Type: not read as JSON
+    assert answer.status_code == 415
+    assert answer.json() == {
+        "error": "body: expected a JSON object, sent with the header Content-Type: application/json",
+        "field": "body",
+    }
     assert server.client.get("/nowhere").status_code == 404
     assert server.client.get("/recommend").status_code == 405
 

@@ -138,6 +138,10 @@ def create_app(model: Any, metrics: Any = None, limits: Limits = LIMITS) -> Any:
         if first.get("type") == "json_invalid":
             return error(400, "body", "not valid JSON")
         field = _field(loc) or "body"
+        if field == "body" and "json" not in request.headers.get("content-type", ""):
+            return error(
+                415, "body", "expected a JSON object, sent with the header Content-Type: application/json"
+            )
         message = str(first.get("msg", "invalid"))
         if "input" in first and first.get("type") != "missing":
             message += f", got {_shown(first['input'])}"
@@ -282,7 +286,7 @@ class _BodyLimit:
     async def _too_large(self, send: Any) -> None:
         from fastapi.responses import JSONResponse
 
-        body = JSONResponse({"error": self._message(), "field": "body"}, 413)
+        body = JSONResponse({"error": f"body: {self._message()}", "field": "body"}, 413)
         await send({"type": "http.response.start", "status": 413, "headers": body.raw_headers})
         await send({"type": "http.response.body", "body": body.body})
 
