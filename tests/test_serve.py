@@ -6,6 +6,7 @@ import io
 import json
 import os
 import random
+import shutil
 import signal
 import socket
 import subprocess
@@ -18,7 +19,7 @@ import numpy as np
 import pytest
 
 pytest.importorskip("fastapi")
-pytest.importorskip("uvicorn")
+uvicorn = pytest.importorskip("uvicorn")
 httpx = pytest.importorskip("httpx")
 
 import graphae  # noqa: E402
@@ -298,9 +299,14 @@ def test_sigterm_stops_cleanly(run_folder: Path, tmp_path: Path) -> None:
     assert "Traceback" not in log
 
 
-def test_defaults_and_start_up_errors(run_folder: Path, capsys, monkeypatch) -> None:
+def test_defaults_and_start_up_errors(run_folder: Path, tmp_path: Path, capsys, monkeypatch) -> None:
     args = build_parser().parse_args(["serve", "--model", str(run_folder)])
     assert (args.host, args.port) == ("127.0.0.1", 8000)
+
+    def started(*args, **kwargs):  # each case below must fail before serving
+        raise AssertionError("the server started")
+
+    monkeypatch.setattr(uvicorn.Server, "run", started)
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
@@ -309,6 +315,13 @@ def test_defaults_and_start_up_errors(run_folder: Path, capsys, monkeypatch) -> 
     assert line.startswith(f"graphae: error: --port {port}: cannot listen on 127.0.0.1:{port} (")
     line = user_error(capsys, ["serve", "--model", str(run_folder / "missing")])
     assert "missing" in line
+    for name in ("model.pt", "metrics.json"):  # checksums are verified before the port opens
+        changed = tmp_path / name / "run"
+        shutil.copytree(run_folder, changed)
+        with open(changed / name, "ab") as f:
+            f.write(b" ")
+        line = user_error(capsys, ["serve", "--model", str(changed), "--port", "0"])
+        assert line.startswith(f"graphae: error: {changed / name}: the file is damaged or was changed"), line
     monkeypatch.setitem(sys.modules, "fastapi", None)
     line = user_error(capsys, ["serve", "--model", str(run_folder)])
     assert line == 'graphae: error: serving a model needs FastAPI and uvicorn: pip install "graphae[serve]"'

@@ -11,9 +11,11 @@ service reads nothing from the disk after start-up: no request names a path.
 
 Node ids keep their JSON type: a model whose ids are integers takes and returns JSON
 integers (``"3"`` is refused, not read as ``3``); one with string ids takes strings.
-(No ``from __future__ import annotations`` here: FastAPI reads the request models from the
-annotations of functions defined inside :func:`create_app`.) The estimator is called under one lock, so concurrent requests give the answers one
-request at a time would (and the answers of :func:`graphae.load` and the CLI).
+The estimator is called under one lock (it is not known to be thread safe), so concurrent
+requests get the answers of one request at a time: those of :func:`graphae.load` and the CLI.
+
+No ``from __future__ import annotations`` here: FastAPI reads the request models from the
+annotations of the endpoint functions defined inside :func:`create_app`.
 """
 
 import math
@@ -51,6 +53,7 @@ class RequestError(GraphaeError):
         super().__init__(f"{field}: {message}" if field else message)
         self.status = status
         self.field = field
+        self.message = message
 
 
 def _fastapi() -> Any:
@@ -129,7 +132,7 @@ def create_app(model: Any, metrics: Any = None, limits: Limits = LIMITS) -> Any:
 
     @app.exception_handler(RequestError)
     async def _request_error(request: Any, err: RequestError) -> Any:
-        return error(err.status, err.field, str(err).removeprefix(f"{err.field}: "))
+        return error(err.status, err.field, err.message)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Any, err: RequestValidationError) -> Any:
