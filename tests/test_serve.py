@@ -242,24 +242,35 @@ def test_concurrent_requests_agree(server: Server, model) -> None:
     assert answers == [expected for _, _, expected in jobs]
 
 
-def test_string_ids_keep_their_type() -> None:
-    names = np.array(["a", "b", "c", "d", "e"], dtype=object)
-    graph = Graph.from_edges([(0, 1), (1, 2), (2, 3), (3, 0), (0, 2), (4, 0)], node_ids=names)
+@pytest.mark.parametrize(
+    ("names", "query", "wrong", "what"),
+    [
+        (["a", "b", "c", "d", "e"], "e", 1, "a string"),
+        ([0.5, 1.5, 2.5, 3.5, 4.0], 4, "4.0", "a number"),
+    ],
+)
+def test_ids_keep_their_type(names, query, wrong, what) -> None:
+    ids = np.array(names, dtype=object if isinstance(names[0], str) else np.float64)
+    graph = Graph.from_edges([(0, 1), (1, 2), (2, 3), (3, 0), (0, 2), (4, 0)], node_ids=ids)
     fitted = graphae.GAE(epochs=2, random_state=0, device="cpu").fit(graph)
 
     async def ask() -> list:
         transport = httpx.ASGITransport(app=create_app(fitted))
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            good = await client.post("/recommend", json={"ids": ["e"], "k": 2})
-            bad = await client.post("/recommend", json={"ids": [1], "k": 2})
-        return [good, bad]
+            return [
+                await client.post("/recommend", json={"ids": [query], "k": 2}),
+                await client.post("/recommend", json={"ids": [wrong], "k": 2}),
+                await client.post("/predict", json={"pairs": [[query, 10**400]]}),
+            ]
 
-    good, bad = asyncio.run(ask())
+    good, bad, huge = asyncio.run(ask())
     (rec,) = good.json()["recommendations"]
-    assert rec == [list(pair) for pair in fitted.recommend("e", k=2)]
-    assert all(isinstance(other, str) for other, _ in rec)
+    assert rec == [list(pair) for pair in fitted.recommend(query, k=2)]
+    assert all(type(other) is type(names[0]) for other, _ in rec)
     assert bad.status_code == 422
-    assert bad.json()["error"] == "ids[0]: expected a node id, a string for this model; got 1"
+    assert bad.json()["error"] == f"ids[0]: expected a node id, {what} for this model; got {wrong!r}"
+    assert huge.status_code == 422, huge.text
+    assert huge.json()["field"] == "pairs[0][1]"
 
 
 def test_heuristic_model_has_no_embeddings() -> None:

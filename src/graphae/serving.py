@@ -161,7 +161,7 @@ def create_app(model: Any, metrics: Any = None, limits: Limits = LIMITS) -> Any:
     def node(value: Any, field: str) -> Any:
         ok = {
             "int": isinstance(value, int),
-            "float": isinstance(value, int | float) and math.isfinite(value),
+            "float": isinstance(value, int) or (isinstance(value, float) and math.isfinite(value)),
             "str": isinstance(value, str),
         }[id_kind] and not isinstance(value, bool)
         if not ok:
@@ -320,7 +320,12 @@ def run(
     if on_listen is not None:
         shown = f"[{host}]" if ":" in host else host
         on_listen(f"http://{shown}:{sock.getsockname()[1]}")
-    config = uvicorn.Config(app, log_level="info" if log else "warning", access_log=log)
+    config = uvicorn.Config(
+        app,
+        log_level="info" if log else "warning",
+        access_log=log,
+        timeout_graceful_shutdown=30,  # seconds the requests under way get to finish after SIGTERM
+    )
     server = uvicorn.Server(config)
     # uvicorn re-raises the signal that stopped it once it has shut down; a handler of
     # ours receives it, so a stop asked for by a signal ends the command with status 0.
@@ -360,7 +365,10 @@ def _field(loc: list[Any]) -> str:
 
 
 def _shown(value: Any) -> str:
-    text = repr(value)
+    try:
+        text = repr(value)
+    except ValueError:  # an integer of more digits than Python converts to text
+        return f"an integer of about {value.bit_length() * 0.30103:.0f} digits"
     return text if len(text) <= 60 else f"{text[:40]}...({len(text)} characters)"
 
 
