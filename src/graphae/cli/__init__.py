@@ -48,7 +48,7 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     from graphae import __version__
-    from graphae.cli import embed, evaluate, models, plot, predict, recommend, train
+    from graphae.cli import embed, evaluate, models, plot, predict, recommend, serve, train
 
     parser = _Parser(
         prog="graphae",
@@ -56,7 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"graphae {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for command in (train, evaluate, embed, predict, recommend, plot, models):
+    for command in (train, evaluate, embed, predict, recommend, serve, plot, models):
         command.add_command(sub)
     return parser
 
