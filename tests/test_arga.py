@@ -137,7 +137,9 @@ def test_training_beats_chance(small, model, loss):
     recon = [r["recon"] for r in result.history]
     assert recon[-1] < recon[0]
     assert {"loss", "recon", "gen", "disc", "val_auc"} <= result.history[-1].keys()
-    assert result.test_auc > 0.8 and result.test_ap > 0.75
+    # Untrained (epochs=1, lr=discriminator_lr=1e-12, same split and seed): AUC 0.728, AP
+    # 0.735. Trained: AUC 0.842-0.858, AP 0.843-0.860.
+    assert result.test_auc > 0.8 and result.test_ap > 0.8
     assert result.embedding.shape == (300, 32)
 
 
