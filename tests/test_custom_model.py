@@ -104,7 +104,7 @@ def test_a_registered_model_trains_scores_saves_and_loads(registered, graph, tmp
     est = make_estimator(registered, epochs=40, scale=0.5, device="cpu")
     assert isinstance(est, BilinearGAE) and est.get_params()["scale"] == 0.5
     result = run_link_prediction(graph, est, seed=0)
-    assert result.test_auc > 0.7
+    assert result.test_auc > 0.75  # untrained (epochs=1, lr=1e-12): 0.615; trained: 0.823
     fitted = result.estimator
     # Scores go through the bilinear decoder: asymmetric, unlike an inner product.
     forward, backward = fitted.predict_proba([(0, 1), (1, 0)])

@@ -180,9 +180,11 @@ def hubs():
     return Graph.from_edges(np.array(edges), num_nodes=158, directed=True, name="hubs")
 
 
-@pytest.mark.parametrize(("name", "auc"), [("gravity_gae", 0.95), ("source_target_gae", 0.65)])
+@pytest.mark.parametrize(("name", "auc"), [("gravity_gae", 0.95), ("source_target_gae", 0.7)])
 def test_directed_models_tell_an_edge_from_its_reverse(name, auc, hubs):
     # Gravity: the hubs are heavy. Source/target has no such shortcut and learns less here.
+    # Untrained (epochs=1, lr=1e-12, same split and seed): 0.502 (gravity), 0.539
+    # (source/target). Trained: 1.000 and 0.774.
     est = make_estimator(name, epochs=60, lr=0.05, device="cpu", threads=1)
     result = run_link_prediction(hubs, est, seed=0, task="biased", val_ratio=0.0, ranking_negatives=0)
     assert result.test_auc > auc

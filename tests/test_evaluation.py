@@ -43,9 +43,12 @@ def test_a_run_reports_every_metric(result):
     rank = 1 + (own > pos[:, None]).sum(1) + 0.5 * (own == pos[:, None]).sum(1)
     assert scores["test_hits_at_20"] == pytest.approx(np.mean(rank <= 20))
     assert scores["test_mrr"] == pytest.approx(np.mean(1 / rank))
-    assert scores["test_mrr"] > 0.1
-    # planted communities: a trained embedding clusters and classifies far above chance (1/3)
-    assert scores["cluster_acc"] > 0.6 and scores["probe_accuracy"] > 0.6
+    # Untrained (epochs=1, lr=1e-12, same split and seed): AUC 0.703, MRR 0.139; trained:
+    # AUC 0.826, MRR 0.189.
+    assert scores["test_auc"] > 0.76 and scores["test_mrr"] > 0.16
+    # Planted communities: chance is 1/3. An untrained GCN's embedding already clusters (0.977)
+    # and classifies (0.974) them: this checks that the node metrics are wired, not learning.
+    assert scores["cluster_acc"] > 0.9 and scores["probe_accuracy"] > 0.9
 
 
 def test_ranking_negatives_are_fixed_by_the_seed_and_never_edges(graph, result):

@@ -208,7 +208,8 @@ def test_fastgae_learns_the_communities():
     settings = {"epochs": 100, "device": "cpu", "threads": 1}
     fast = run_link_prediction(graph, GAE(loss="fastgae", fastgae_nodes=150, **settings), seed=0)
     exact = run_link_prediction(graph, GAE(loss="exact", **settings), seed=0)
-    assert fast.test_auc > 0.75  # chance is 0.5
+    # Untrained (epochs=1, lr=1e-12, same split and seed): 0.643. Trained: 0.829 (exact: 0.808).
+    assert fast.test_auc > 0.75
     assert fast.test_auc > exact.test_auc - 0.05
 
 

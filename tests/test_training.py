@@ -23,7 +23,9 @@ def test_training_learns_and_beats_chance(small, model, loss, features):
     losses = [r["loss"] for r in result.history]
     assert len(result.history) == 60
     assert losses[-1] < losses[0]
-    assert result.test_auc > 0.75 and result.test_ap > 0.7
+    # Untrained (epochs=1, lr=1e-12, same split and seed): AUC 0.640 with features, 0.653
+    # without; AP 0.645, 0.656. Trained: AUC 0.800-0.842, AP 0.801-0.830.
+    assert result.test_auc > 0.76 and result.test_ap > 0.75
     assert result.embedding.shape == (400, 16)
     assert {"val_auc", "val_ap"} <= result.history[19].keys()
     assert "val_auc" not in result.history[0]
@@ -122,7 +124,7 @@ def test_training_on_a_directed_graph(model, loss):
     graph = Graph.from_edges(np.stack([src, dst], axis=1), num_nodes=300, directed=True)
     result = run_link_prediction(graph, make_estimator(model, loss=loss, epochs=40, eval_every=10), seed=0)
     assert result.split.directed and result.estimator.graph_.directed
-    assert result.test_auc > 0.7
+    assert result.test_auc > 0.72  # untrained (epochs=1, lr=1e-12): 0.602; trained: 0.785-0.892
 
 
 def test_resolve_device():

@@ -8,7 +8,6 @@ module) and, when it trains differently, :meth:`~GraphAutoencoderEstimator.build
 
 from __future__ import annotations
 
-import numbers
 import os
 from typing import Any, ClassVar
 
@@ -18,14 +17,17 @@ from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError
 
 from graphae import modelnames, runfolder
-from graphae.errors import InputError, NonFiniteLossError
+from graphae.errors import InputError, NonFiniteLossError, ParameterError
 from graphae.indices import check_index_pairs
+from graphae.inductive import InductiveMixin
 from graphae.linkpred import LinkPredictionMixin
 from graphae.nn.models import GraphAutoencoder
 from graphae.params import (
+    SEED_MAX,
     Boolean,
     Constraint,
     Either,
+    FloatInterval,
     Integer,
     NoneOr,
     Options,
@@ -42,6 +44,7 @@ from graphae.training import (
     GraphTensors,
     Objective,
     ReconstructionObjective,
+    cpu_threads,
     distributed,
     embed,
     resolve_device,
@@ -52,21 +55,8 @@ from graphae.training.fastgae import DEFAULT_ALPHA, DEFAULT_NODES
 
 __all__ = ["GraphAutoencoderEstimator", "NotFittedError", "load"]
 
-_SEED_MAX = 2**32 - 1
 
-
-class _NonNegativeFloat(PositiveFloat):
-    """A finite real number >= 0 (``fastgae_alpha``)."""
-
-    description = "a float >= 0"
-
-    def accepts(self, value: Any) -> bool:
-        return super().accepts(value) or (
-            isinstance(value, numbers.Real) and not isinstance(value, bool) and value == 0
-        )
-
-
-class GraphAutoencoderEstimator(LinkPredictionMixin, BaseEstimator):
+class GraphAutoencoderEstimator(LinkPredictionMixin, InductiveMixin, BaseEstimator):
     """Base class of graphae's estimators (GAE, VGAE and every registered model).
 
     A scikit-learn ``BaseEstimator`` (``get_params``, ``set_params``, ``clone``, the
@@ -125,7 +115,7 @@ class GraphAutoencoderEstimator(LinkPredictionMixin, BaseEstimator):
         "out_channels": Integer(1),
         "loss": Options(LOSSES),
         "fastgae_nodes": Integer(2),
-        "fastgae_alpha": _NonNegativeFloat(),
+        "fastgae_alpha": FloatInterval(0),
         "batch_size": Either(Options(["auto"]), NoneOr(Integer(1))),
         "epochs": Integer(1),
         "lr": PositiveFloat(),
@@ -134,7 +124,7 @@ class GraphAutoencoderEstimator(LinkPredictionMixin, BaseEstimator):
         "eval_every": Integer(1),
         "select_best": Boolean(),
         "patience": NoneOr(Integer(1)),
-        "random_state": NoneOr(Integer(0, _SEED_MAX)),
+        "random_state": NoneOr(Integer(0, SEED_MAX)),
         "device": String(),
         "threads": NoneOr(Integer(1)),
         "verbose": Boolean(),
@@ -295,7 +285,7 @@ class GraphAutoencoderEstimator(LinkPredictionMixin, BaseEstimator):
             )
             for gen, seed in zip((init, noise), seeds, strict=True):
                 gen.seed() if seed is None else gen.manual_seed(int(seed))
-            with _threads(self.threads):
+            with cpu_threads(self.threads):
                 data = GraphTensors.from_graph(graph, device=device, features=features)
                 # build_module may read these: whether in_channels counts features or nodes.
                 self.features_used_, self.in_channels_ = features, data.in_channels
@@ -347,8 +337,6 @@ class GraphAutoencoderEstimator(LinkPredictionMixin, BaseEstimator):
         try:
             resolve_device(self.device)
         except InputError as err:
-            from graphae.errors import ParameterError
-
             raise ParameterError(f"{err} (the 'device' parameter of {type(self).__name__})") from None
 
     def transform(self, graph: Any = None) -> np.ndarray:
@@ -374,30 +362,6 @@ class GraphAutoencoderEstimator(LinkPredictionMixin, BaseEstimator):
             graph = graph.normalize_features()
         data = GraphTensors.from_graph(graph, features=self.features_used_)
         return embed(self.module_, data).numpy()
-
-    def embed_new_nodes(
-        self, edges: Any, features: Any = None, include_fitted: bool = False
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Embed nodes the model has not seen, from their edges and features (weights unchanged).
-
-        See :func:`graphae.inductive.extend_graph` for ``edges`` and ``features``.
-
-        Returns:
-            ``(ids, z)``: the new nodes' ids and ``[M, out_channels]`` codes (all nodes,
-            fitted ones first, with ``include_fitted``; their codes may move, as their
-            neighbourhoods may have grown).
-
-        Raises:
-            InputError: If the model was trained without node features (it has no input for
-                an unseen node), or on bad edges or features.
-        """
-        from graphae.inductive import check_inductive, extend_graph
-
-        self._check_fitted()
-        check_inductive(self)
-        graph, new = extend_graph(self, edges, features)
-        z = self.transform(graph)
-        return (graph.node_ids, z) if include_fitted else (graph.node_ids[new], z[new])
 
     def fit_transform(self, graph: Any, y: Any = None, **fit_params: Any) -> np.ndarray:
         """``fit(graph)`` then ``transform()``."""
@@ -432,18 +396,3 @@ def load(path: str | os.PathLike, legacy: bool = False) -> GraphAutoencoderEstim
             then shows that its files are the ones graphae wrote.
     """
     return from_saved(runfolder.read_model(path, legacy), path)
-
-
-class _threads:
-    """Temporarily set torch's CPU thread count (``None`` leaves it alone)."""
-
-    def __init__(self, threads: int | None) -> None:
-        self.threads = threads
-        self.before = torch.get_num_threads()
-
-    def __enter__(self) -> None:
-        if self.threads is not None:
-            torch.set_num_threads(int(self.threads))
-
-    def __exit__(self, *exc: object) -> None:
-        torch.set_num_threads(self.before)

@@ -33,6 +33,32 @@ if TYPE_CHECKING:
 _KINDS = {"int": "integers", "float": "numbers", "str": "text"}
 
 
+class InductiveMixin:
+    """:meth:`embed_new_nodes` for the autoencoders (see the module)."""
+
+    def embed_new_nodes(
+        self, edges: Any, features: Any = None, include_fitted: bool = False
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Embed nodes the model has not seen, from their edges and features (weights unchanged).
+
+        See :func:`graphae.inductive.extend_graph` for ``edges`` and ``features``.
+
+        Returns:
+            ``(ids, z)``: the new nodes' ids and ``[M, out_channels]`` codes (all nodes,
+            fitted ones first, with ``include_fitted``; their codes may move, as their
+            neighbourhoods may have grown).
+
+        Raises:
+            InputError: If the model was trained without node features (it has no input for
+                an unseen node), or on bad edges or features.
+        """
+        self._check_fitted()
+        check_inductive(self)
+        graph, new = extend_graph(self, edges, features)
+        z = self.transform(graph)
+        return (graph.node_ids, z) if include_fitted else (graph.node_ids[new], z[new])
+
+
 def check_inductive(model: GraphAutoencoderEstimator) -> None:
     """Refuse a model that cannot embed unseen nodes, saying why and what to do instead.
 

@@ -18,6 +18,8 @@ import numpy as np
 
 from graphae.errors import ParameterError, describe
 
+SEED_MAX = 2**32 - 1  # the largest ``random_state`` (numpy's seeds are 32-bit)
+
 
 class Constraint:
     """A check of one parameter value, with a description for error messages."""

@@ -49,7 +49,7 @@ from sklearn.base import BaseEstimator
 from graphae.errors import InputError
 from graphae.linkpred import LinkPredictionMixin
 from graphae.modelnames import RegisteredName
-from graphae.params import Constraint, Integer, NoneOr, validate_params
+from graphae.params import SEED_MAX, Constraint, Integer, NoneOr, validate_params
 
 __all__ = [
     "AdamicAdar",
@@ -59,7 +59,6 @@ __all__ = [
     "ResourceAllocation",
 ]
 
-_SEED_MAX = 2**32 - 1
 _BLOCK = 1 << 22  # entries of a dense block held at once (Katz), pairs scored at once
 _PAIR_BLOCK = 1 << 16
 
@@ -95,7 +94,7 @@ class HeuristicLinkPredictor(LinkPredictionMixin, BaseEstimator):
     learned: ClassVar[bool] = False
     model_name = RegisteredName()  # the name it is registered under, "" if none
     _fitted_attribute: ClassVar[str] = "adjacency_"
-    _parameter_constraints: ClassVar[dict[str, Constraint]] = {"random_state": NoneOr(Integer(0, _SEED_MAX))}
+    _parameter_constraints: ClassVar[dict[str, Constraint]] = {"random_state": NoneOr(Integer(0, SEED_MAX))}
 
     def __init__(self, *, random_state: int | None = None) -> None:
         self.random_state = random_state

@@ -7,7 +7,7 @@ format or command.
 """
 
 from graphae.training.checkpoint import Checkpointer, load_checkpoint
-from graphae.training.data import GraphTensors, features_to_tensor, resolve_device
+from graphae.training.data import GraphTensors, cpu_threads, features_to_tensor, resolve_device
 from graphae.training.distributed import DistributedContext
 from graphae.training.fastgae import SubgraphSampler
 from graphae.training.loop import FitResult, train
@@ -34,6 +34,7 @@ __all__ = [
     "Objective",
     "ReconstructionObjective",
     "SubgraphSampler",
+    "cpu_threads",
     "decode_pairs",
     "embed",
     "features_to_tensor",

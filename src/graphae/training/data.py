@@ -121,6 +121,21 @@ class GraphTensors:
         return (replace(self, edge_index=shard, rank=0, world_size=1),)
 
 
+class cpu_threads:
+    """Temporarily set torch's CPU thread count (``None`` leaves it alone)."""
+
+    def __init__(self, threads: int | None) -> None:
+        self.threads = threads
+        self.before = torch.get_num_threads()
+
+    def __enter__(self) -> None:
+        if self.threads is not None:
+            torch.set_num_threads(int(self.threads))
+
+    def __exit__(self, *exc: object) -> None:
+        torch.set_num_threads(self.before)
+
+
 def features_to_tensor(
     x: np.ndarray | sp.csr_matrix | None, device: torch.device | str
 ) -> torch.Tensor | None:
