@@ -82,7 +82,7 @@ def check_inductive(model: GraphAutoencoderEstimator) -> None:
         )
     if model.graph_.x is None:
         raise InputError(
-            f"This {name} was saved without the node features it was trained on (by graphae 0.3 or older), "
+            f"This {name} was saved without the node features it was trained on (by graphae 0.2 or older), "
             "and embedding a new node reads its neighbours' features: train and save it again."
         )
 
