@@ -20,6 +20,7 @@ SUMMARY = re.compile(
 OUTPUTS = [
     "adjacency.npz",
     "embeddings.npy",
+    "features.npz",  # the synthetic graph's sparse features, for embedding new nodes
     "history.json",
     "labels.npy",
     "metadata.json",

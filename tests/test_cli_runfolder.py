@@ -199,6 +199,14 @@ def test_embed_refuses_a_tampered_size_without_allocating_it(
     _forge(run, meta)
     line = user_error(capsys, ["embed", "--model", str(run)])
     assert (
+        "features.npz: a 2000 x 500 matrix, but node_ids.txt has 2000 ids and the model 1000000000000" in line
+    )
+    # Without the kept features (a folder of graphae 0.2), the weights' shapes are checked the same way.
+    (run / "features.npz").unlink()
+    del meta["files"]["features.npz"]
+    _forge(run, meta)
+    line = user_error(capsys, ["embed", "--model", str(run)])
+    assert (
         "the weights in model.pt do not fit a GAE with the parameters and in_channels=1000000000000" in line
     )
 

@@ -120,6 +120,7 @@ _AFTER_FIT = {
     "pair_logits": (np.array([[0], [1]]),),
     "pair_scores": (np.array([[0], [1]]),),  # heuristics only
     "recommend": ("a",),
+    "embed_new_nodes": ([("new", "a")],),
     "id_index": (),
     "save": None,  # a folder
 }

@@ -86,7 +86,9 @@ def _reseal(folder: Path) -> None:
 
 # model folders ------------------------------------------------------------------
 def test_model_folder_holds_the_documented_files(saved: Path) -> None:
-    assert sorted(p.name for p in saved.iterdir()) == sorted(graphae.runfolder.MODEL_FILES)
+    kept = [n for n in graphae.runfolder.FEATURES if (saved / n).is_file()]  # the features it was trained on
+    assert len(kept) == 1
+    assert sorted(p.name for p in saved.iterdir()) == sorted([*graphae.runfolder.MODEL_FILES, *kept])
     meta = json.loads((saved / METADATA).read_text())
     assert meta["format"] == "graphae-model" and meta["model"] == "vgae"
     assert meta["fit"]["in_channels"] == 500 and meta["fit"]["features_used"] is True
