@@ -100,7 +100,13 @@ class EvaluationSplit:
             from graphae.heart import heart_negatives
 
             heads, ranking = heart_negatives(
-                split.train.adj, graph.adj, pos, num_negatives, x=graph.x, random_state=rng
+                split.train.adj,
+                graph.adj,
+                pos,
+                num_negatives,
+                x=graph.x,
+                random_state=rng,
+                node_ids=graph.node_ids,
             )
         elif num_negatives > 0:
             ranking = sample_ranking_negatives(graph.adj, pos, num_negatives, random_state=rng)

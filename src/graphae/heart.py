@@ -65,6 +65,7 @@ def heart_negatives(
     alpha: float = 0.15,
     tol: float = 1e-7,
     random_state: int | np.random.Generator | None = 0,
+    node_ids: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """HeaRT's ``num_negatives`` hard negatives of each test edge (see the module docstring).
 
@@ -80,6 +81,7 @@ def heart_negatives(
         alpha: Teleport probability of the personalized PageRank.
         tol: The PageRank iteration stops when no column changes by more than ``tol`` (L1).
         random_state: Seed of the tie-breaking draws.
+        node_ids: The user's node ids, to name a test edge in an error (indices if ``None``).
 
     Returns:
         ``(heads, tails)``, each ``[P, K]``: negative ``j`` of test edge ``p`` is the pair
@@ -92,7 +94,7 @@ def heart_negatives(
     """
     full = sp.csr_matrix(full_adj)
     n = full.shape[0]
-    pos = _check(train_adj, full, pos, num_negatives, heuristics)
+    pos = _check(train_adj, full, pos, num_negatives, heuristics, node_ids)
     rng = np.random.default_rng(random_state)
     adj = sp.csr_matrix(train_adj, dtype=np.float64)
     adj = ((adj + adj.T) != 0).astype(np.float64)  # the undirected view of the training graph
@@ -236,7 +238,7 @@ def _choose(
     return np.take_along_axis(top, np.argsort(np.take_along_axis(key, top, axis=1), axis=1), axis=1)
 
 
-def _check(train_adj, full: sp.csr_matrix, pos, num_negatives, heuristics) -> np.ndarray:
+def _check(train_adj, full: sp.csr_matrix, pos, num_negatives, heuristics, node_ids) -> np.ndarray:
     n = full.shape[0]
     if (
         isinstance(num_negatives, bool)
@@ -245,7 +247,7 @@ def _check(train_adj, full: sp.csr_matrix, pos, num_negatives, heuristics) -> np
     ):
         raise InputError(
             f"HeaRT negatives need K >= 2 per test edge (half share its source, half its target). "
-            f"Got ranking_negatives={num_negatives!r}."
+            f"Got ranking_negatives (--ranking-negatives) = {num_negatives!r}."
         )
     if full.shape != (n, n) or getattr(train_adj, "shape", None) != (n, n):
         raise InputError(
@@ -278,10 +280,11 @@ def _check(train_adj, full: sp.csr_matrix, pos, num_negatives, heuristics) -> np
         if len(room) and room.min() < need:
             i = int(np.argmin(room))
             end = "source" if side == 0 else "target"
+            a, b = (arr[0, i], arr[1, i]) if node_ids is None else (node_ids[arr[0, i]], node_ids[arr[1, i]])
             raise InputError(
                 f"The graph has too few nodes for {num_negatives} HeaRT negatives per test edge: test edge "
-                f"({arr[0, i]}, {arr[1, i]}) has {int(room[i])} candidate nodes sharing its {end}, "
-                f"{need} needed. Lower --ranking-negatives."
+                f"({a}, {b}) has {int(room[i])} candidate nodes sharing its {end}, "
+                f"{need} needed. Lower ranking_negatives (--ranking-negatives)."
             )
     return arr
 
