@@ -206,6 +206,19 @@ def test_run_link_prediction_with_heart_negatives(graph):
         )
 
 
+def test_a_directed_featureless_run():
+    rng = np.random.default_rng(0)
+    edges = rng.integers(0, 120, size=(2, 600))
+    g = Graph.from_edge_index(edges[:, edges[0] != edges[1]], 120, directed=True)
+    assert g.directed and g.x is None
+    result = run_link_prediction(
+        g, GAE(epochs=2, device="cpu"), seed=0, negatives="heart", ranking_negatives=40
+    )
+    ev = result.evaluation
+    _check_pairs(g.adj, ev.test_pos, ev.ranking_src, ev.ranking_neg, 40)  # ordered pairs: no edge s -> t
+    assert 0.0 < result.scores["test_mrr"] <= 1.0
+
+
 def test_an_official_split_keeps_its_own_negatives(tmp_path):
     from graphae.data import load_dataset
     from ogb_helpers import write_ogbl
