@@ -6,7 +6,9 @@ model. :func:`evaluate` adds, on the same test split, scored once:
 - **Ranking** (as OGB does): each test edge ``(s, t)`` is ranked against its own
   ``num_negatives`` corrupted pairs ``(s, t')`` (never an edge of the full graph), giving
   ``test_hits_at_K`` and ``test_mrr``; and against all the shared test non-edges, giving
-  ``test_hits_at_K_shared`` and ``test_mrr_shared``.
+  ``test_hits_at_K_shared`` and ``test_mrr_shared``. With ``negatives="heart"`` the own
+  negatives are HeaRT's hard ones instead (:mod:`graphae.heart`: pairs ``(s, t')`` and
+  ``(s', t)`` chosen by heuristics), and ``test_hits_at_1`` and ``test_hits_at_3`` are added.
 - **Node clustering** when the graph has labels: k-means on the embedding with one
   cluster per class, scored by ACC (best matching of clusters to classes), NMI and ARI.
 - **Classification probe** when the graph has labels: logistic regression on the frozen
@@ -35,7 +37,10 @@ from graphae.sampling import sample_ranking_negatives
 from graphae.split import LinkSplit
 
 RANKING_KS = (10, 20, 50, 100)
+HEART_KS = (1, 3, *RANKING_KS)  # HeaRT reports Hits@1 and @3 too
 NUM_RANKING_NEGATIVES = 100
+NEGATIVES = ("random", "heart")
+HEART_METRICS = ("test_hits_at_1", "test_hits_at_3")  # added to METRICS under HeaRT negatives
 NODE_METRICS = ("cluster_acc", "cluster_nmi", "cluster_ari", "probe_accuracy")
 METRICS = (
     "test_auc",
@@ -60,6 +65,8 @@ class EvaluationSplit:
             (``K = 0``: no ranking against own negatives).
         labels: Node labels ``[N]`` (``-1``: unlabelled), or ``None``.
         probe_train, probe_test: Node indices of the probe's split, or ``None``.
+        ranking_src: Sources of the own negatives ``[P, K]`` when they are not the test
+            edge's source (HeaRT's ``(s', t)``), or ``None``: every one is ``(s, t')``.
     """
 
     test_pos: np.ndarray
@@ -68,18 +75,40 @@ class EvaluationSplit:
     labels: np.ndarray | None = None
     probe_train: np.ndarray | None = None
     probe_test: np.ndarray | None = None
+    ranking_src: np.ndarray | None = None
 
     @classmethod
     def from_split(
-        cls, graph: Graph, split: LinkSplit, *, seed: int, num_negatives: int = NUM_RANKING_NEGATIVES
+        cls,
+        graph: Graph,
+        split: LinkSplit,
+        *,
+        seed: int,
+        num_negatives: int = NUM_RANKING_NEGATIVES,
+        negatives: str = "random",
     ) -> EvaluationSplit:
         """The test pairs of ``split``, ranking negatives drawn from the non-edges of ``graph``.
 
+        ``negatives="random"``: uniform pairs ``(s, t')``; ``"heart"``: HeaRT's hard pairs,
+        ranked by heuristics on ``split.train`` (:func:`graphae.heart.heart_negatives`).
         The draws depend on ``seed`` alone (a stream of their own, apart from the split's).
         """
         rng = np.random.default_rng([seed, 0x5EED])
         pos = split.test_pos
-        if num_negatives > 0:
+        heads = None
+        if negatives == "heart":
+            from graphae.heart import heart_negatives
+
+            heads, ranking = heart_negatives(
+                split.train.adj,
+                graph.adj,
+                pos,
+                num_negatives,
+                x=graph.x,
+                random_state=rng,
+                node_ids=graph.node_ids,
+            )
+        elif num_negatives > 0:
             ranking = sample_ranking_negatives(graph.adj, pos, num_negatives, random_state=rng)
         else:
             ranking = np.empty((pos.shape[1], 0), dtype=np.int64)
@@ -90,14 +119,14 @@ class EvaluationSplit:
                 train, test = probe_split(labels, graph.label_split, random_state=seed)
             except InputError:
                 train = test = None  # too few labels per class for a probe: probe_accuracy is None
-        return cls(pos, split.test_neg, ranking, labels, train, test)
+        return cls(pos, split.test_neg, ranking, labels, train, test, heads)
 
     def save(self, path: str | os.PathLike) -> None:
         """Write the split as an ``.npz`` (atomically)."""
         from graphae.io import atomic_write
 
         arrays = {"test_pos": self.test_pos, "test_neg": self.test_neg, "ranking_neg": self.ranking_neg}
-        for name in ("labels", "probe_train", "probe_test"):
+        for name in ("labels", "probe_train", "probe_test", "ranking_src"):
             if getattr(self, name) is not None:
                 arrays[name] = getattr(self, name)
         atomic_write(path, lambda f: np.savez(f, **arrays))
@@ -127,9 +156,18 @@ class EvaluationSplit:
             raise InputError(f"{path}: test_pos and test_neg must be [2, k] arrays.")
         if ranking.ndim != 2 or ranking.shape[0] != pos.shape[1]:
             raise InputError(f"{path}: ranking_neg must have one row per test edge.")
+        src = arrays.get("ranking_src")
+        if src is not None and src.shape != ranking.shape:
+            raise InputError(f"{path}: ranking_src must have the shape of ranking_neg.")
         return cls(
-            pos, neg, ranking, arrays.get("labels"), arrays.get("probe_train"), arrays.get("probe_test")
+            pos, neg, ranking, arrays.get("labels"), arrays.get("probe_train"), arrays.get("probe_test"), src
         )
+
+    def ranking_pairs(self) -> np.ndarray:
+        """Each test edge's own negatives as pairs ``[2, P * K]``, row-major by test edge."""
+        num_pos, k = self.ranking_neg.shape
+        src = np.repeat(self.test_pos[0], k) if self.ranking_src is None else self.ranking_src.ravel()
+        return np.stack([src, self.ranking_neg.ravel()])
 
 
 def evaluate(estimator: Any, split: EvaluationSplit, *, random_state: int = 0) -> dict[str, float | None]:
@@ -143,6 +181,7 @@ def evaluate(estimator: Any, split: EvaluationSplit, *, random_state: int = 0) -
 
     Returns:
         The values of :data:`METRICS`, as fractions; ``None`` where a metric does not apply.
+        HeaRT negatives (``split.ranking_src`` set) add ``test_hits_at_1`` and ``test_hits_at_3``.
     """
     pos = _logits(estimator, split.test_pos)
     neg = _logits(estimator, split.test_neg)
@@ -150,12 +189,11 @@ def evaluate(estimator: Any, split: EvaluationSplit, *, random_state: int = 0) -
     # float64 probabilities, as the paper's evaluation: float32 sigmoids would tie large logits.
     out["test_auc"], out["test_ap"] = auc_ap(expit(pos), expit(neg))
     num_pos, k = split.ranking_neg.shape
-    own = None
-    if k:
-        sources = np.repeat(split.test_pos[0], k)
-        own = _logits(estimator, np.stack([sources, split.ranking_neg.ravel()])).reshape(num_pos, k)
-    for name, value in ranking_metrics(pos, own, neg, ks=RANKING_KS).items():
-        out[f"test_{name}"] = value
+    own = _logits(estimator, split.ranking_pairs()).reshape(num_pos, k) if k else None
+    ks = RANKING_KS if split.ranking_src is None else HEART_KS
+    for name, value in ranking_metrics(pos, own, neg, ks=ks).items():
+        if name not in ("hits_at_1_shared", "hits_at_3_shared"):
+            out[f"test_{name}"] = value
     embedding = getattr(estimator, "embedding_", None)
     if split.labels is not None and embedding is not None:
         out.update(clustering_scores(embedding, split.labels, random_state=random_state))
@@ -177,9 +215,7 @@ def evaluate_official(estimator: Any, split: EvaluationSplit, metric: str) -> fl
     positive's own (``ranking_neg``) for MRR."""
     if metric != "mrr":
         return official_score_of(estimator, split.test_pos, split.test_neg, metric)
-    k = split.ranking_neg.shape[1]
-    neg = np.stack([np.repeat(split.test_pos[0], k), split.ranking_neg.ravel()])
-    return official_score_of(estimator, split.test_pos, neg, metric)
+    return official_score_of(estimator, split.test_pos, split.ranking_pairs(), metric)
 
 
 def evaluate_pairs(estimator: Any, pairs: np.ndarray, labels: np.ndarray) -> dict[str, float]:

@@ -13,6 +13,7 @@ from sklearn.base import clone
 from graphae.errors import InputError
 from graphae.estimator import GraphAutoencoderEstimator
 from graphae.evaluation import (
+    NEGATIVES,
     NUM_RANKING_NEGATIVES,
     EvaluationSplit,
     evaluate,
@@ -20,6 +21,7 @@ from graphae.evaluation import (
     official_score_of,
 )
 from graphae.graph import Graph
+from graphae.heart import HEART_NUM_NEGATIVES
 from graphae.params import Integer
 from graphae.registry import get_model, model_names
 from graphae.split import LinkSplit
@@ -116,8 +118,9 @@ def run_link_prediction(
     checkpoint: str | os.PathLike | None = None,
     checkpoint_every: int | None = None,
     resume: bool = False,
-    ranking_negatives: int = NUM_RANKING_NEGATIVES,
+    ranking_negatives: int | None = None,
     task: str = "general",
+    negatives: str = "random",
 ) -> RunResult:
     """Split ``graph``, fit a clone of ``estimator`` on the training edges, score the test split.
 
@@ -144,28 +147,41 @@ def run_link_prediction(
         callback: Called with each epoch's history record.
         checkpoint, checkpoint_every, resume: As for the estimator's ``fit``.
         ranking_negatives: Negatives per test edge for Hits@K and MRR (0: rank against
-            the shared test non-edges only).
+            the shared test non-edges only; ``None``: 100 random ones, or HeaRT's 500).
         task: The split (:mod:`graphae.split_directed`): ``"general"`` (held-out edges
             against non-edges, any graph), or on a directed graph ``"biased"`` (held-out
             edges against their reverses) or ``"bidirectional"`` (pairs linked both ways
             against pairs linked one way), the tasks of Salha et al. (2019).
+        negatives: The test edges' own negatives: ``"random"`` pairs ``(s, t')`` (OGB
+            style), or ``"heart"``, the hard pairs ``(s, t')`` and ``(s', t)`` of HeaRT
+            (:mod:`graphae.heart`), which also adds Hits@1 and Hits@3 to the scores.
 
     Raises:
         InputError: If the graph cannot be split or a parameter is invalid.
     """
     from graphae.models.gae import GAE
 
+    if negatives not in NEGATIVES:
+        raise InputError(f"The 'negatives' parameter must be one of {NEGATIVES}. Got {negatives!r}.")
+    if ranking_negatives is None:
+        ranking_negatives = HEART_NUM_NEGATIVES if negatives == "heart" else NUM_RANKING_NEGATIVES
     if not Integer(0).accepts(ranking_negatives):
         raise InputError(f"The 'ranking_negatives' parameter must be an int >= 0. Got {ranking_negatives!r}.")
     est = clone(estimator if estimator is not None else GAE()).set_params(random_state=seed)
     if graph.official_split is not None:
         if task != "general":
             raise InputError(f"{graph.name} has an official split: task must be 'general'. Got {task!r}.")
+        if negatives != "random":
+            raise InputError(
+                f"{graph.name} has an official split with its own negatives: negatives must be 'random'. Got {negatives!r}."
+            )
         fit = {"callback": callback, "checkpoint": checkpoint, "checkpoint_every": checkpoint_every}
         return _run_official(graph, est, seed, resume=resume, **fit)
     split = split_for_task(graph, task, val_ratio=val_ratio, test_ratio=test_ratio, random_state=seed)
     # Drawn before training: a graph that cannot give them fails now, not after the fit.
-    evaluation = EvaluationSplit.from_split(graph, split, seed=seed, num_negatives=ranking_negatives)
+    evaluation = EvaluationSplit.from_split(
+        graph, split, seed=seed, num_negatives=ranking_negatives, negatives=negatives
+    )
     val = (split.val_pos, split.val_neg) if len(split.val_pos_keys) else None
     est.fit(
         split.train,

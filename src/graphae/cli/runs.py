@@ -14,7 +14,7 @@ import torch
 from graphae import runfolder
 from graphae.cli.common import UserError, log
 from graphae.estimator import GraphAutoencoderEstimator, load
-from graphae.evaluation import METRICS, EvaluationSplit
+from graphae.evaluation import HEART_METRICS, METRICS, EvaluationSplit
 from graphae.experiment import make_estimator, official_keys, run_link_prediction
 from graphae.graph import Graph
 from graphae.io import atomic_write, write_json, write_npy
@@ -212,6 +212,7 @@ class RunSession:
                 resume=resume,
                 ranking_negatives=getattr(args, "ranking_negatives", 100),  # runs.json of 0.2 lacks it
                 task=_task(args),
+                negatives=_negatives(args),
             )
         finally:
             progress.close()
@@ -249,6 +250,7 @@ class RunSession:
             "seed": args.seed,
             "directed": graph.directed,
             "task": _task(args),
+            **_heart(args, self.completed),
             **{name: _summary([r.get(name) for r in self.completed]) for name in (*METRICS, *self.official)},
             **_official(graph, first.estimator),
             "train_seconds": {"mean": float(np.mean(seconds)), "values": seconds},
@@ -275,6 +277,21 @@ class RunSession:
 def _task(args: argparse.Namespace) -> str:
     """The link-prediction task of the runs (``--task``; older runs.json files lack it)."""
     return getattr(args, "task", None) or "general"
+
+
+def _negatives(args: argparse.Namespace) -> str:
+    """The test edges' own negatives (``--negatives``; older runs.json files lack it)."""
+    return getattr(args, "negatives", None) or "random"
+
+
+def _heart(args: argparse.Namespace, completed: list[dict[str, Any]]) -> dict[str, Any]:
+    """For metrics.json under ``--negatives heart``: the kind, and Hits@1 and @3."""
+    if _negatives(args) != "heart":
+        return {}
+    return {
+        "negatives": "heart",
+        **{name: _summary([r.get(name) for r in completed]) for name in HEART_METRICS},
+    }
 
 
 def _write_scores(folder: Path, first: FirstRun) -> None:

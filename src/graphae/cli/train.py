@@ -153,9 +153,16 @@ def add_command(sub: Any) -> None:
     run.add_argument(
         "--ranking-negatives",
         type=non_negative_int,
-        default=100,
         metavar="K",
-        help="negatives per test edge for Hits@K and MRR (default 100; 0: shared negatives only)",
+        help="negatives per test edge for Hits@K and MRR (default 100, or 500 with --negatives heart; "
+        "0: shared negatives only)",
+    )
+    run.add_argument(
+        "--negatives",
+        choices=("random", "heart"),
+        default="random",
+        help="each test edge's own negatives: random pairs (s, t') (default), or heart: HeaRT's hard "
+        "pairs (s, t') and (s', t) chosen by heuristics on the training graph (Li et al. 2023)",
     )
     run.add_argument("--device", default="auto", help="cpu, cuda or auto (default)")
     run.add_argument("--threads", type=positive_int, help="CPU threads for torch")
