@@ -285,3 +285,22 @@ def test_without_faiss_the_index_is_a_missing_extra(model: GAE, monkeypatch: pyt
         est.recommend(0, exact=False)
     monkeypatch.setattr(topk, "EXACT_BELOW", 1)
     assert est.recommend(0) == est.recommend(0, exact=True)  # exact=None falls back to exact scoring
+
+
+def test_serve_reads_and_checks_the_index_at_start_up(
+    model: GAE, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("fastapi")
+    from graphae.serving import load_app
+
+    est = _fresh(model)
+    est.topk_index()
+    est.save(tmp_path / "m")
+    path = tmp_path / "m" / INDEX
+    path.write_bytes(path.read_bytes()[:-1])
+    load_app(tmp_path / "m")  # below the threshold the index is not used, so not read
+    monkeypatch.setattr(topk, "EXACT_BELOW", N)
+    with pytest.raises(
+        InputError, match=r"index\.faiss: the file is damaged .* \(\d+ bytes; metadata\.json records"
+    ):
+        load_app(tmp_path / "m")

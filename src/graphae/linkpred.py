@@ -200,6 +200,15 @@ class LinkPredictionMixin:
             )
         return None
 
+    def recommend_index(self) -> InnerProductIndex | None:
+        """The index ``recommend(exact=None)`` uses, read or built now; ``None`` if it scores exactly.
+
+        A service calls it at start-up, so that a damaged ``index.faiss`` is refused before
+        the first request and that request does not wait for the index.
+        """
+        self._check_fitted()
+        return self._index_for_recommend(required=False)
+
     def _index_for_recommend(self, required: bool) -> InnerProductIndex | None:
         """The index ``recommend`` uses: always when ``required``, else above the size threshold."""
         if not required and (

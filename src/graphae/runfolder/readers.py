@@ -111,6 +111,9 @@ def verify(folder: Path, name: str, files: dict[str, Any] | None) -> None:
     )
 
 
+_REBUILD = "graphae.load(DIR).save(NEW_DIR) builds the index anew"
+
+
 @dataclass(frozen=True)
 class IndexFile:
     """A model folder's ``index.faiss`` and the size and SHA-256 its ``metadata.json`` recorded.
@@ -130,8 +133,8 @@ class IndexFile:
         """
         if not self.path.is_file():
             raise MissingFileError(
-                f"{self.path} not found, though metadata.json lists it; restore it, save the model again "
-                "(graphae.load(DIR).save(DIR) rebuilds it) or recommend with exact=True (--exact)."
+                f"{self.path} not found, though metadata.json lists it; restore it, recommend with "
+                f"exact=True (--exact), or save the model into a new folder ({_REBUILD})."
             )
         data = self.path.read_bytes()
         if len(data) != self.entry["bytes"]:
@@ -141,8 +144,8 @@ class IndexFile:
         else:
             return data
         raise InputError(
-            f"{self.path}: the file is damaged or was changed since it was saved ({found}). Save the model "
-            "again (graphae.load(DIR).save(DIR) rebuilds it) or recommend with exact=True (--exact)."
+            f"{self.path}: the file is damaged or was changed since it was saved ({found}); recommend with "
+            f"exact=True (--exact), or save the model into a new folder ({_REBUILD})."
         )
 
 
