@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from cli_helpers import user_error
 from graphae import GAE, load
 from graphae.cli import main
 from graphae.data import make_communities, make_planted_partition
@@ -304,3 +305,31 @@ def test_serve_reads_and_checks_the_index_at_start_up(
         InputError, match=r"index\.faiss: the file is damaged .* \(\d+ bytes; metadata\.json records"
     ):
         load_app(tmp_path / "m")
+
+
+def test_cli_recommend_uses_the_index_above_the_threshold(
+    model: GAE, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    est = _fresh(model)
+    est.topk_index()
+    est.save(tmp_path / "m")
+    path = tmp_path / "m" / INDEX
+    data = bytearray(path.read_bytes())
+    data[-5] ^= 1
+    path.write_bytes(bytes(data))
+    monkeypatch.setattr(topk, "EXACT_BELOW", N)
+    argv = ["recommend", "--model", str(tmp_path / "m"), "--node", "7"]
+    line = user_error(capsys, argv)
+    assert line.startswith(f"graphae: error: {path}: the file is damaged or was changed since it was saved")
+    assert main([*argv, "--exact"]) == 0  # exact scoring reads no index
+
+
+def test_two_builds_of_one_embedding_are_the_same_index(model: GAE) -> None:
+    faiss = pytest.importorskip("faiss")
+    threads = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(1)  # faiss seeds the HNSW levels; one thread fixes the insertion order
+    try:
+        first = topk.InnerProductIndex.build(model.embedding_[:1000]).to_bytes()
+        assert topk.InnerProductIndex.build(model.embedding_[:1000]).to_bytes() == first
+    finally:
+        faiss.omp_set_num_threads(threads)

@@ -250,7 +250,7 @@ class LinkPredictionMixin:
         source = getattr(self, "_topk_file", None)
         return source[1] if source is not None and source[0] is self.embedding_ else None
 
-    def index_to_save(self) -> bytes | None:
+    def _index_to_save(self) -> bytes | None:
         """The index bytes ``save`` writes: the index in use, else one built above the threshold.
 
         A damaged or missing index file of the folder this model came from is rebuilt

@@ -85,7 +85,7 @@ def to_saved(est: GraphAutoencoderEstimator | HeuristicLinkPredictor) -> runfold
         node_ids=est.node_ids_,
         history=est.history_,
         features=graph.x if est.features_used_ else None,  # what embedding unseen nodes needs
-        index=est.index_to_save(),  # the top-k index (see graphae.topk), when it has one
+        index=est._index_to_save(),  # the top-k index (see graphae.topk), when it has one
     )
 
 
