@@ -121,6 +121,8 @@ _AFTER_FIT = {
     "pair_scores": (np.array([[0], [1]]),),  # heuristics only
     "recommend": ("a",),
     "id_index": (),
+    "topk_index": (),
+    "recommend_index": (),
     "save": None,  # a folder
 }
 
