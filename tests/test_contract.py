@@ -122,6 +122,8 @@ _AFTER_FIT = {
     "recommend": ("a",),
     "embed_new_nodes": ([("new", "a")],),
     "id_index": (),
+    "topk_index": (),
+    "recommend_index": (),
     "save": None,  # a folder
 }
 

@@ -20,8 +20,10 @@ import torch
 from scipy.special import expit
 from sklearn.exceptions import NotFittedError
 
-from graphae.errors import InputError
+from graphae import topk
+from graphae.errors import InputError, InputTypeError, MissingFileError
 from graphae.params import Integer
+from graphae.topk import InnerProductIndex
 from graphae.training import decode_pairs
 
 # Scores held at once by recommend (rows x nodes).
@@ -95,13 +97,26 @@ class LinkPredictionMixin:
             raise InputError(f"pairs must have shape [k, 2] (one (source, target) per row). Got {arr.shape}.")
         return np.stack([self._index_of(arr[:, 0]), self._index_of(arr[:, 1])])
 
-    def recommend(self, nodes: Any, k: int = 10, exclude_edges: bool = True) -> list:
+    def recommend(
+        self, nodes: Any, k: int = 10, exclude_edges: bool = True, exact: bool | None = None
+    ) -> list:
         """The ``k`` most likely new neighbours (out-neighbours when directed) of each node.
+
+        Exact scoring rates every node for each query. With a decoder that is an inner
+        product (GAE, VGAE, ARGA, linear; see :mod:`graphae.topk`), a top-k index proposes
+        candidates instead, which are scored again with the decoder: the probabilities are
+        the exact ones, and only a candidate the index missed can be absent (recall@10
+        against exact scoring: BENCHMARKS.md). Other decoders (MLP, gravity,
+        source/target) and the heuristics always score exactly.
 
         Args:
             nodes: One node id or a sequence of ids.
             k: Number of neighbours per node.
             exclude_edges: Leave out the existing neighbours (the node itself is never listed).
+            exact: ``True``: score every node. ``False``: use the index (built on first
+                use, or read from the model folder). ``None``: the index from
+                :data:`graphae.topk.EXACT_BELOW` nodes on, when faiss is installed and
+                the decoder is an inner product; exact scoring otherwise.
 
         Returns:
             For one id, a list of ``(neighbour id, probability)``, best first (equal
@@ -109,13 +124,27 @@ class LinkPredictionMixin:
             The probability is ``sigmoid`` of the logit (a heuristic's normalised score).
 
         Raises:
-            InputError: On an unknown id or ``k < 1``.
+            InputError: On an unknown id, ``k < 1``, or ``exact=False`` for a model whose
+                scores are no inner product; also if its saved index file is damaged.
+            MissingDependencyError: On ``exact=False`` without faiss.
         """
         self._check_fitted()
         if not Integer(1).accepts(k):
             raise InputError(f"The 'k' parameter of recommend must be an int >= 1. Got {k!r}.")
+        if exact is not None and not isinstance(exact, (bool, np.bool_)):
+            raise InputTypeError(
+                f"The 'exact' parameter of recommend must be True, False or None. Got {exact!r}."
+            )
         single = np.ndim(nodes) == 0
         index = self._index_of([nodes] if single else list(nodes))
+        ann = None if exact else self._index_for_recommend(required=exact is not None)
+        if ann is None:
+            out = self._recommend_exact(index, int(k), exclude_edges)
+        else:
+            out = [self._recommend_indexed(ann, int(i), int(k), exclude_edges) for i in index]
+        return out[0] if single else out
+
+    def _recommend_exact(self, index: np.ndarray, k: int, exclude_edges: bool) -> list:
         adj = self.graph_.adj
         n = adj.shape[0]
         block = max(1, _ROW_BLOCK // max(n, 1))  # rows scored at once: bounds the memory
@@ -127,10 +156,120 @@ class LinkPredictionMixin:
                 excluded[i] = True
                 if exclude_edges:
                     excluded[adj.indices[adj.indptr[i] : adj.indptr[i + 1]]] = True
-                top = _top_k(scores, np.flatnonzero(~excluded), int(k))
-                probs = expit(scores[top].astype(np.float64))
-                out.append([(_key(self.node_ids_[t]), float(p)) for t, p in zip(top, probs, strict=True)])
-        return out[0] if single else out
+                top = _top_k(scores, np.flatnonzero(~excluded), k)
+                out.append(self._entries(top, scores[top]))
+        return out
+
+    def _recommend_indexed(self, ann: InnerProductIndex, i: int, k: int, exclude_edges: bool) -> list:
+        """Candidates from ``ann``, the excluded ones dropped, the rest scored by the decoder.
+
+        Asks for ``k`` + the excluded nodes + a margin; while fewer than ``k`` survive, asks
+        for twice as many, and scores every node once that reaches ``EXACT_SHARE`` of them.
+        """
+        adj = self.graph_.adj
+        n = adj.shape[0]
+        neighbours = adj.indices[adj.indptr[i] : adj.indptr[i + 1]] if exclude_edges else np.empty(0, int)
+        count = k + len(neighbours) + 1 + topk.MARGIN
+        while count < topk.EXACT_SHARE * n:
+            found = ann.search(self.embedding_[i], count)
+            keep = found[(found != i) & ~np.isin(found, neighbours)]
+            if len(keep) >= k:
+                logits = self.pair_logits(np.stack([np.full(len(keep), i), keep]))
+                order = np.lexsort((keep, -logits))[:k]  # best first; ties: the lower index
+                return self._entries(keep[order], logits[order])
+            count *= 2
+        return self._recommend_exact(np.array([i]), k, exclude_edges)[0]
+
+    def _entries(self, top: np.ndarray, logits: np.ndarray) -> list:
+        probs = expit(np.asarray(logits, dtype=np.float64))
+        return [(_key(self.node_ids_[t]), float(p)) for t, p in zip(top, probs, strict=True)]
+
+    # The top-k index ----------------------------------------------------------------------
+    def _exact_only(self) -> str | None:
+        """Why this model has no top-k index (its scores are no inner product), or ``None``."""
+        decoder = getattr(getattr(self, "module_", None), "decoder", None)
+        if decoder is None:
+            return (
+                f"{type(self).__name__} scores pairs without an embedding, so it has no top-k index: "
+                "recommend scores every node exactly (exact=None or True)."
+            )
+        if not getattr(decoder, "inner_product", False):
+            return (
+                f"The decoder of this {type(self).__name__} ({type(decoder).__name__}) is not an inner "
+                "product, so it has no top-k index: recommend scores every node exactly (exact=None or True)."
+            )
+        return None
+
+    def recommend_index(self) -> InnerProductIndex | None:
+        """The index ``recommend(exact=None)`` uses, read or built now; ``None`` if it scores exactly.
+
+        A service calls it at start-up, so that a damaged ``index.faiss`` is refused before
+        the first request and that request does not wait for the index.
+        """
+        self._check_fitted()
+        return self._index_for_recommend(required=False)
+
+    def _index_for_recommend(self, required: bool) -> InnerProductIndex | None:
+        """The index ``recommend`` uses: always when ``required``, else above the size threshold."""
+        if not required and (
+            self._exact_only() is not None or self.graph_.num_nodes < topk.EXACT_BELOW or not topk.available()
+        ):
+            return None
+        return self.topk_index()
+
+    def topk_index(self) -> InnerProductIndex:
+        """The top-k index over the embedding: read from the model folder or built, once.
+
+        The index of a loaded model is read (checked against its checksum in
+        ``metadata.json`` first) on first use; one that is absent is built. It is kept
+        until the embedding changes (a refit).
+
+        Raises:
+            InputError: If the model's scores are no inner product, or the saved index
+                file is missing or damaged (naming the file).
+            MissingDependencyError: Without faiss (``pip install "graphae[index]"``).
+        """
+        self._check_fitted()
+        reason = self._exact_only()
+        if reason is not None:
+            raise InputError(reason)
+        cache = getattr(self, "_topk_cache", None)
+        if cache is not None and cache[0] is self.embedding_:
+            return cache[1]
+        n, d = self.embedding_.shape
+        saved = self._saved_index_file()
+        if saved is not None:
+            ann = InnerProductIndex.from_bytes(saved.read(), n, d, str(saved.path))
+        else:
+            ann = InnerProductIndex.build(self.embedding_)
+        self._topk_cache = (self.embedding_, ann)
+        return ann
+
+    def _saved_index_file(self) -> Any:
+        """The ``index.faiss`` this model was loaded with, while it still has that embedding."""
+        source = getattr(self, "_topk_file", None)
+        return source[1] if source is not None and source[0] is self.embedding_ else None
+
+    def _index_to_save(self) -> bytes | None:
+        """The index bytes ``save`` writes: the index in use, else one built above the threshold.
+
+        A damaged or missing index file of the folder this model came from is rebuilt
+        here, so saving the model again repairs the folder.
+        """
+        if self._exact_only() is not None:
+            return None
+        cache = getattr(self, "_topk_cache", None)
+        if cache is not None and cache[0] is self.embedding_:
+            return cache[1].to_bytes()
+        saved = self._saved_index_file()
+        if saved is not None:
+            try:
+                return saved.read()
+            except (InputError, MissingFileError):
+                self._topk_file = None  # damaged or missing: rebuilt below
+        elif self.graph_.num_nodes < topk.EXACT_BELOW:
+            return None
+        return self.topk_index().to_bytes() if topk.available() else None
 
     def _index_of(self, ids: Any, what: str = "node") -> np.ndarray:
         lookup = self.id_index()

@@ -85,6 +85,7 @@ def to_saved(est: GraphAutoencoderEstimator | HeuristicLinkPredictor) -> runfold
         node_ids=est.node_ids_,
         history=est.history_,
         features=graph.x if est.features_used_ else None,  # what embedding unseen nodes needs
+        index=est._index_to_save(),  # the top-k index (see graphae.topk), when it has one
     )
 
 
@@ -164,6 +165,8 @@ def from_saved(
     module.eval()
     est.module_ = module
     est.embedding_ = saved.embedding
+    if saved.index is not None:  # read when recommend needs it, checked then
+        est._topk_file = (est.embedding_, saved.index)
     est.best_epoch_ = fit.get("best_epoch", 0)
     # Folders saved before loss="auto" existed hold an explicit loss in their parameters.
     est.loss_ = fit.get("loss") or est.loss_for(est.graph_.num_nodes)

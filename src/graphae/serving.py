@@ -78,6 +78,7 @@ def load_app(folder: str | os.PathLike, legacy: bool = False, limits: Limits = L
     from graphae.estimator import load
 
     model = load(folder, legacy=legacy)
+    model.recommend_index()  # a top-k index (index.faiss) is read and checked now, not at the first request
     metrics = None
     if (Path(folder) / runfolder.METRICS).is_file():
         runfolder.verify_run_files(folder, (runfolder.METRICS,), legacy)

@@ -9,6 +9,8 @@ supports:
 - ``has_exact_loss``: whether it can compute the paper's exact loss over all ``N^2``
   pairs (:meth:`Decoder.exact_loss`). Asking for the exact loss with a decoder that has
   none is an error at fit time.
+- ``inner_product``: whether the logit is exactly ``z_i . z_j`` (what lets ``recommend``
+  search an inner-product index for candidates; see :mod:`graphae.topk`).
 
 Decoders return logits, not probabilities, so that losses use stable log-sigmoid forms.
 """
@@ -34,6 +36,7 @@ class Decoder(nn.Module):
 
     symmetric: bool = False
     has_exact_loss: bool = False
+    inner_product: bool = False
 
     def forward(self, z: torch.Tensor, pairs: torch.Tensor) -> torch.Tensor:
         """Logits of the pairs ``pairs[0] -> pairs[1]``.
@@ -81,6 +84,7 @@ class InnerProductDecoder(Decoder):
 
     symmetric = True
     has_exact_loss = True
+    inner_product = True
 
     def forward(self, z: torch.Tensor, pairs: torch.Tensor) -> torch.Tensor:
         return pair_logits(z, pairs)

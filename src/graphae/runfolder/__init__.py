@@ -11,6 +11,8 @@ A *model folder* (``estimator.save(DIR)``) holds a fitted estimator; a *run fold
 ``node_ids.txt``       the node ids, one per line, in row order
 ``adjacency.npz``      the graph's adjacency (what ``recommend`` leaves out)
 ``history.json``       per-epoch training loss and validation scores
+``index.faiss``        the top-k index of ``recommend`` (inner-product models from
+                       ``graphae.topk.EXACT_BELOW`` nodes, or once built); read when used
 ``metrics.json``       run folder: test scores of every run, options, timings
 ``test_scores.npz``    run folder: probabilities of the first run's test pairs
 ``split.npz``          run folder: the first run's test pairs, ranking negatives and probe split
@@ -71,6 +73,7 @@ from graphae.runfolder.names import (
     FIGURES,
     FITTED_ADJACENCY,
     HISTORY,
+    INDEX,
     LABELS,
     LEGACY_CONFIG,
     LEGACY_ESTIMATOR,
@@ -89,6 +92,7 @@ from graphae.runfolder.names import (
 )
 from graphae.runfolder.ownership import check_free, claimed, is_temporary, read_state, write_state
 from graphae.runfolder.readers import (
+    IndexFile,
     node_id_lines,
     node_id_type,
     read_adjacency,
@@ -114,6 +118,8 @@ __all__ = [
     "FIGURE_ROC_PR",
     "FITTED_ADJACENCY",
     "HISTORY",
+    "INDEX",
+    "IndexFile",
     "LABELS",
     "LEGACY_CONFIG",
     "LEGACY_ESTIMATOR",
@@ -175,6 +181,8 @@ class SavedModel:
         features: ``[N, F]`` node features (dense float32 or CSR) of a model that uses
             them, for embedding nodes it has not seen (``None``: none, or a folder saved
             before graphae kept them).
+        index: Writing: the bytes of ``index.faiss`` (``None``: no index). Reading: an
+            :class:`IndexFile`, read when ``recommend`` needs it (``None``: no index).
     """
 
     metadata: dict[str, Any]
@@ -185,6 +193,7 @@ class SavedModel:
     history: list[dict[str, Any]] = field(default_factory=list)
     fitted_adjacency: sp.csr_matrix | None = None
     features: np.ndarray | sp.csr_matrix | None = None
+    index: bytes | IndexFile | None = None
 
     @property
     def learned(self) -> bool:
@@ -210,11 +219,14 @@ def write_model(folder: str | os.PathLike, saved: SavedModel) -> None:
         atomic_write(folder / WEIGHTS, lambda f: torch.save(weights, f))
         write_npy(folder / EMBEDDINGS, saved.embedding)
         parts = (WEIGHTS, EMBEDDINGS, *_write_features(folder, saved.features))
+        if isinstance(saved.index, bytes):
+            atomic_write(folder / INDEX, lambda f: f.write(saved.index))
+            parts = (*parts, INDEX)
     else:
         atomic_write(folder / FITTED_ADJACENCY, lambda f: sp.save_npz(f, saved.fitted_adjacency))
         parts = (FITTED_ADJACENCY,)
     # A model of the other kind saved here before must not leave its files behind.
-    for name in (FITTED_ADJACENCY, *FEATURES, WEIGHTS, EMBEDDINGS):
+    for name in (FITTED_ADJACENCY, *FEATURES, WEIGHTS, EMBEDDINGS, INDEX):
         if name not in parts:
             (folder / name).unlink(missing_ok=True)
     atomic_write(folder / ADJACENCY, lambda f: sp.save_npz(f, saved.adjacency))
@@ -328,7 +340,11 @@ def read_model(folder: str | os.PathLike, legacy: bool = False) -> SavedModel:
         present = [folder / name for name in FEATURES if (folder / name).is_file()]
         features = read_features(present[0], n, metadata["fit"]["in_channels"]) if present else None
     weights = read_weights(folder / WEIGHTS)
-    return SavedModel(metadata, weights, embedding, adjacency, node_ids, history, features=features)
+    entry = (files or {}).get(INDEX)  # checked when read: see IndexFile
+    index = IndexFile(folder / INDEX, entry) if entry is not None else None
+    return SavedModel(
+        metadata, weights, embedding, adjacency, node_ids, history, features=features, index=index
+    )
 
 
 def verify_run_files(folder: str | os.PathLike, names: tuple[str, ...], legacy: bool = False) -> None:

@@ -7,6 +7,8 @@ NODE_IDS = "node_ids.txt"
 ADJACENCY = "adjacency.npz"
 FITTED_ADJACENCY = "fitted_adjacency.npz"  # non-learned models: instead of WEIGHTS and EMBEDDINGS
 HISTORY = "history.json"
+# The top-k index over the embeddings (faiss), of a model that has one (see graphae.topk).
+INDEX = "index.faiss"
 # The node features of a model that uses them (what embedding unseen nodes needs): dense or sparse.
 FEATURES_DENSE = "features.npy"
 FEATURES_SPARSE = "features.npz"
@@ -31,7 +33,7 @@ MODEL_FILES = (METADATA, WEIGHTS, EMBEDDINGS, NODE_IDS, ADJACENCY, HISTORY)
 RUN_FILES = (*MODEL_FILES, METRICS, TEST_SCORES, SPLIT, LABELS)
 REPORT_FILES = (REPORT, *FIGURES)
 # Every name graphae may have written into a folder: what --overwrite replaces.
-ALL_FILES = (*RUN_FILES, FITTED_ADJACENCY, *FEATURES, *REPORT_FILES, LEGACY_ESTIMATOR, LEGACY_CONFIG)
+ALL_FILES = (*RUN_FILES, FITTED_ADJACENCY, *FEATURES, INDEX, *REPORT_FILES, LEGACY_ESTIMATOR, LEGACY_CONFIG)
 
 # Run files whose checksums metadata.json records beside the model's (see seal).
 RUN_CHECKED_FILES = (METRICS, TEST_SCORES, SPLIT, LABELS)

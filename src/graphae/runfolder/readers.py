@@ -8,11 +8,13 @@ code from a file: weights are read with ``torch.load(weights_only=True)``, array
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import pickle
 import re
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +22,7 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
-from graphae.errors import InputError
+from graphae.errors import InputError, MissingFileError
 from graphae.io import read_npy, read_npz, sha256
 from graphae.sizing import physical_memory
 
@@ -107,6 +109,44 @@ def verify(folder: Path, name: str, files: dict[str, Any] | None) -> None:
     raise InputError(
         f"{path}: the file is damaged or was changed since it was saved ({found}). Save the model again."
     )
+
+
+_REBUILD = "graphae.load(DIR).save(NEW_DIR) builds the index anew"
+
+
+@dataclass(frozen=True)
+class IndexFile:
+    """A model folder's ``index.faiss`` and the size and SHA-256 its ``metadata.json`` recorded.
+
+    Recorded when the model is loaded and read only when ``recommend`` needs the index.
+    """
+
+    path: Path
+    entry: dict[str, Any]
+
+    def read(self) -> bytes:
+        """The file's bytes, checked against the recorded size and SHA-256 (the bytes read).
+
+        Raises:
+            MissingFileError: If the file is gone.
+            InputError: If it differs from what was saved.
+        """
+        if not self.path.is_file():
+            raise MissingFileError(
+                f"{self.path} not found, though metadata.json lists it; restore it, recommend with "
+                f"exact=True (--exact), or save the model into a new folder ({_REBUILD})."
+            )
+        data = self.path.read_bytes()
+        if len(data) != self.entry["bytes"]:
+            found = f"{len(data)} bytes; metadata.json records {self.entry['bytes']}"
+        elif hashlib.sha256(data).hexdigest() != self.entry["sha256"]:
+            found = "its SHA-256 differs from the one metadata.json records"
+        else:
+            return data
+        raise InputError(
+            f"{self.path}: the file is damaged or was changed since it was saved ({found}); recommend with "
+            f"exact=True (--exact), or save the model into a new folder ({_REBUILD})."
+        )
 
 
 def read_json(path: Path) -> Any:
