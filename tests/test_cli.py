@@ -19,6 +19,7 @@ SUMMARY = re.compile(
 )
 OUTPUTS = [
     "adjacency.npz",
+    "config.toml",
     "embeddings.npy",
     "history.json",
     "labels.npy",
@@ -39,6 +40,7 @@ METRIC_KEYS = {
     "seed",
     "directed",
     "task",
+    "parameters",
     "test_auc",
     "test_ap",
     "train_seconds",
