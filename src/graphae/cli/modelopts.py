@@ -46,15 +46,24 @@ class Parameter:
 
 def parameters(estimator: type) -> list[Parameter]:
     """The parameters of an estimator class, in the order of its ``__init__``."""
-    signature = inspect.signature(estimator.__init__)
     constraints = getattr(estimator, "_parameter_constraints", {})
     helps = _docstring_args(estimator)
-    out = []
-    for name in estimator._get_param_names():
-        default = signature.parameters[name].default
-        default = None if default is inspect.Parameter.empty else default
-        out.append(Parameter(name, default, constraints.get(name), helps.get(name, "")))
-    return sorted(out, key=lambda p: list(signature.parameters).index(p.name))
+    # Where each parameter is declared: the first __init__ along the MRO that names it (a
+    # subclass may pass the base's on as **kwargs); listed in the order of those signatures.
+    declared: dict[str, tuple[int, int, Any]] = {}
+    for depth, cls in enumerate(c for c in estimator.__mro__ if "__init__" in c.__dict__):
+        try:
+            signature = inspect.signature(cls.__dict__["__init__"])
+        except (TypeError, ValueError):
+            continue
+        for position, (name, item) in enumerate(signature.parameters.items()):
+            default = None if item.default is inspect.Parameter.empty else item.default
+            declared.setdefault(name, (depth, position, default))
+    names = estimator._get_param_names()
+    order = sorted(names, key=lambda n: declared.get(n, (len(declared), 0, None))[:2])
+    return [
+        Parameter(n, declared.get(n, (0, 0, None))[2], constraints.get(n), helps.get(n, "")) for n in order
+    ]
 
 
 def summary(estimator: type) -> str:
