@@ -124,7 +124,14 @@ def test_parameters_are_parsed_by_their_constraints():
             ["--model", "source_target_gae", "--out-channels", "0"],
             "argument --out-channels: expected a positive",
         ),
-        (["--model", "gae", "--gravity-lambda", "0.05"], "unrecognized arguments: --gravity-lambda"),
+        (
+            ["--model", "gae", "--gravity-lambda", "0.05"],
+            "--gravity-lambda: gae has no such parameter; it is one of gravity_gae, gravity_vgae",
+        ),
+        (
+            ["--model", "katz", "--mask-ratio=0.5"],
+            "--mask-ratio: katz has no such parameter; it is one of maskgae",
+        ),
     ],
 )
 def test_a_bad_parameter_value_is_one_line_naming_the_option(capsys, argv, expected):
@@ -302,7 +309,7 @@ def test_flags_override_the_file(tmp_path, capsys):
     [
         (
             "[model]\ngravity_lambda = 0.05\n",
-            "[model] gravity_lambda: unknown key; see `graphae train --model",
+            "[model] gravity_lambda: unknown key; see `graphae train --model gae --help`",
         ),
         ("[data]\nepochs = 3\n", "[data] epochs: unknown key; it belongs in [model]"),
         ("[runs]\nseed = 1\n", ": unknown section [runs]; expected [data], [model], [training], [output]"),

@@ -52,10 +52,27 @@ def prepare(parser: argparse.ArgumentParser, argv: list[str]) -> None:
         return  # the real parse reports it
     data = read(parser, known.config) if known.config else {}
     model = known.model or data.get("model", {}).get("model") or "gae"
-    if model in model_names():
-        add_options(parser, model, get_model(model).estimator)
+    if model not in model_names():
+        return  # the real parse reports it
+    add_options(parser, model, get_model(model).estimator)
+    _check_other_models(parser, model, argv)
     if known.config:
-        apply(parser, known.config, data)
+        apply(parser, known.config, data, model)
+
+
+def _check_other_models(parser: argparse.ArgumentParser, model: str, argv: list[str]) -> None:
+    """An option of another model's parameter (``--gravity-lambda`` with ``--model gae``) is named as such."""
+    from graphae.cli.modelopts import parameters
+    from graphae.registry import models
+
+    known = {s for action in parser._actions for s in action.option_strings}
+    for word in argv:
+        option = word.split("=")[0]
+        if word == "--" or not option.startswith("--") or any(s.startswith(option) for s in known):
+            continue
+        owners = [e.name for e in models() if any(p.option == option for p in parameters(e.estimator))]
+        if owners:
+            parser.error(f"{option}: {model} has no such parameter; it is one of {', '.join(owners)}")
 
 
 def read(parser: argparse.ArgumentParser, path: str) -> dict[str, Any]:
@@ -101,7 +118,7 @@ def layout(parser: argparse.ArgumentParser) -> Layout:
     return out
 
 
-def apply(parser: argparse.ArgumentParser, path: str, data: dict[str, Any]) -> None:
+def apply(parser: argparse.ArgumentParser, path: str, data: dict[str, Any], model: str) -> None:
     """Make the file's values the defaults of their options (so that flags override them)."""
     keys = layout(parser)
     defaults: dict[str, Any] = {}
@@ -111,7 +128,7 @@ def apply(parser: argparse.ArgumentParser, path: str, data: dict[str, Any]) -> N
             action = keys[section].get(key)
             if action is None:
                 home = next((s for s, k in keys.items() if key in k), None)
-                hint = f"it belongs in [{home}]" if home else "see `graphae train --model MODEL --help`"
+                hint = f"it belongs in [{home}]" if home else f"see `graphae train --model {model} --help`"
                 parser.error(f"{where}: unknown key; {hint}")
             defaults[action.dest] = _value(parser, action, value, where)
     parser.set_defaults(**defaults)
