@@ -43,7 +43,10 @@ def prepare(parser: argparse.ArgumentParser, argv: list[str]) -> None:
     from graphae.cli.modelopts import add_options
     from graphae.registry import get_model, model_names
 
-    pre = _PreParser(add_help=False, allow_abbrev=False)
+    if getattr(parser, "prepared", False):
+        return  # parsed before: the options are there already
+    parser.prepared = True  # type: ignore[attr-defined]
+    pre = _PreParser(add_help=False)
     pre.add_argument("--model")
     pre.add_argument("--config")
     try:
@@ -174,7 +177,10 @@ def dumps(options: dict[str, Any], keys: Layout) -> str:
                 if action.default is not argparse.SUPPRESS:
                     continue  # not given: the model's default
                 value = "none"  # a parameter's option given as none (modelopts: absent when not given)
-            lines.append(f"{key} = {toml_value(value)}")
+            try:
+                lines.append(f"{key} = {toml_value(value)}")
+            except TypeError:  # a model's parameter of another kind: the run is not lost for it
+                lines.append(f"# {key}: a {type(value).__name__}, which a config file cannot hold")
     return "\n".join(lines) + "\n"
 
 
@@ -193,7 +199,7 @@ def toml_value(value: Any) -> str:
     if isinstance(value, str):
         escaped = "".join(_ESCAPES.get(c, c if c.isprintable() else f"\\U{ord(c):08x}") for c in value)
         return f'"{escaped}"'
-    if isinstance(value, (list, tuple)):
+    if isinstance(value, list):
         return "[" + ", ".join(toml_value(v) for v in value) + "]"
     raise TypeError(f"cannot write {type(value).__name__} to TOML")
 

@@ -18,7 +18,7 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
-from graphae.params import Boolean, Constraint, NoneOr
+from graphae.params import Boolean, Constraint, NoneOr, plain
 
 # Parameters the command sets from its own options, never as --name.
 FROM_COMMAND = ("random_state", "verbose", "use_features")
@@ -127,6 +127,25 @@ def given(args: argparse.Namespace, estimator: type) -> dict[str, Any]:
         for p in parameters(estimator)
         if p.name not in skip and hasattr(args, p.name)
     }
+
+
+def record(args: argparse.Namespace, params: dict[str, Any], set_by_command: Any) -> dict[str, Any]:
+    """Store in ``args`` the parameters that ran (for runs.json and config.toml); return them for metrics.json.
+
+    ``args`` gets those with options of their own (not ``set_by_command``); metrics.json
+    gets those that say what was computed (not how: ``device``, ``threads``, ...).
+    """
+    for name, value in params.items():
+        value = plain(value)
+        if name not in set_by_command and name not in FROM_COMMAND and is_option_value(value):
+            setattr(args, name, value)
+    hidden = (*FROM_COMMAND, "device", "threads")
+    return {name: plain(value) for name, value in params.items() if name not in hidden}
+
+
+def is_option_value(value: Any) -> bool:
+    """Whether an option can give ``value`` (None, a bool, a number or a string)."""
+    return value is None or isinstance(value, (bool, int, float, str))
 
 
 def converter(param: Parameter) -> Any:

@@ -19,7 +19,6 @@ from graphae.evaluation import METRICS, EvaluationSplit
 from graphae.experiment import make_estimator, official_keys, run_link_prediction
 from graphae.graph import Graph
 from graphae.io import atomic_write, write_json, write_npy
-from graphae.params import plain
 from graphae.sizing import check_model_size
 from graphae.training import EpochProgress, distributed, load_checkpoint
 
@@ -159,11 +158,7 @@ class RunSession:
         if options["batch_size"] == "none":
             estimator.set_params(batch_size=None)
         params = estimator.get_params()
-        for name in declared:
-            if name not in options and name not in modelopts.FROM_COMMAND:
-                setattr(args, name, params[name])  # what runs: for runs.json and config.toml
-        hidden = (*modelopts.FROM_COMMAND, "device", "threads")  # how it ran, not what it computes
-        self.parameters = {k: plain(v) for k, v in params.items() if k not in hidden}
+        self.parameters = modelopts.record(args, params, set_by_command=options)
         for option, name in (
             ("hidden", "hidden_channels"),
             ("latent", "out_channels"),
