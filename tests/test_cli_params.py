@@ -227,6 +227,8 @@ def test_models_name_prints_the_summary_and_parameters(tempered, capsys):
     out = capsys.readouterr().out
     assert out.startswith("gravity_vgae: graphae.models.directed.GravityVGAE")
     assert "Gravity-inspired variational graph autoencoder" in out
+    assert "arXiv:1905.09570" in out  # the paper, from the module
+    assert "\\lambda \\log" in out  # the formula, from GravityGAE, which the docstring refers to
     assert any(line.split()[:2] == ["--gravity-lambda", "1.0"] for line in out.splitlines())
     assert main(["models", "katz"]) == 0
     out = capsys.readouterr().out

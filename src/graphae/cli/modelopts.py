@@ -67,13 +67,20 @@ def parameters(estimator: type) -> list[Parameter]:
 
 
 def summary(estimator: type) -> str:
-    """The first paragraph of the class docstring and its formula, if it shows one."""
-    doc = inspect.cleandoc(estimator.__doc__ or "")
-    paragraphs = [p for p in doc.split("\n\n") if p.strip()]
+    """The first paragraph of the class docstring and its formula (or that of a class it refers to)."""
+    paragraphs = _paragraphs(estimator)
     keep = paragraphs[:1]
-    if len(paragraphs) > 1 and paragraphs[1].lstrip().startswith(".. math::"):
-        keep.append(paragraphs[1])
-    return "\n\n".join(keep)
+    math = [p for p in paragraphs[1:3] if p.lstrip().startswith(".. math::")]
+    if not math:
+        keep += [p for p in paragraphs[1:2] if p.startswith("As ")]  # "As :class:`GravityGAE` with ..."
+        others = (_paragraphs(cls)[1:3] for cls in _referenced(estimator))
+        math = [p for found in others for p in found if p.lstrip().startswith(".. math::")]
+    return "\n\n".join(keep + math[:1])
+
+
+def _paragraphs(cls: type) -> list[str]:
+    doc = inspect.cleandoc(cls.__dict__.get("__doc__") or "")
+    return [p for p in doc.split("\n\n") if p.strip()]
 
 
 def show_value(value: Any) -> str:

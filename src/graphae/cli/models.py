@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import inspect
+import re
+import sys
 from typing import Any
 
 from graphae.cli.common import UserError
@@ -60,6 +63,10 @@ def describe(name: str, estimator: type) -> str:
     width = max((len(r[0]) for r in rows), default=0)
     value_width = max((len(r[1]) for r in rows), default=0)
     lines = [f"{name}: {estimator.__module__}.{estimator.__qualname__}", "", summary(estimator), ""]
+    module = [p for p in (inspect.getdoc(sys.modules.get(estimator.__module__)) or "").split("\n\n") if p]
+    if module:  # where the built-in models cite their paper in full: up to the paragraph with a year
+        cited = next((i for i, p in enumerate(module[:2]) if re.search(r"\b(19|20)\d\d\b", p)), 0)
+        lines += [f"{estimator.__module__}: {module[0]}", *(f"\n{p}" for p in module[1 : cited + 1]), ""]
     lines.append(f"Parameters (graphae train --model {name} OPTION VALUE; default, then meaning):")
     lines += [f"  {o:<{width}}  {d:<{value_width}}  {h}".rstrip() for o, d, h in rows]
     return "\n".join(lines)
