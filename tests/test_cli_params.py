@@ -132,6 +132,10 @@ def test_parameters_are_parsed_by_their_constraints():
             ["--model", "katz", "--mask-ratio=0.5"],
             "--mask-ratio: katz has no such parameter; it is one of maskgae",
         ),
+        (
+            ["--model", "gae", "--no-batch-norm"],
+            "--no-batch-norm: gae has no such parameter; it is one of maskgae",
+        ),
     ],
 )
 def test_a_bad_parameter_value_is_one_line_naming_the_option(capsys, argv, expected):

@@ -4,7 +4,8 @@ The command line (``--model`` choices, ``graphae models``), :func:`graphae.load`
 :func:`graphae.experiment.make_estimator` and the contract tests all read it. The
 built-in models are listed by import path in :data:`graphae.modelnames.BUILTIN` (one
 line each) and imported on first use; a model of your own is one module with an
-estimator class plus one call to :func:`register_model`. A model's name
+estimator class plus one call to :func:`register_model`, or, in an installed package, an
+entry point of the group ``graphae.models`` (registered when the models are first listed). A model's name
 (``model_name``) is the one it is registered under: nothing else states it.
 
 A model is *learned* (a :class:`~graphae.estimator.GraphAutoencoderEstimator`: weights

@@ -73,7 +73,11 @@ def _check_other_models(parser: argparse.ArgumentParser, model: str, argv: list[
         option = word.split("=")[0]
         if word == "--" or not option.startswith("--") or any(s.startswith(option) for s in known):
             continue
-        owners = [e.name for e in models() if any(p.option == option for p in parameters(e.estimator))]
+        owners = [
+            e.name
+            for e in models()
+            if any(option in (p.option, f"--no-{p.option[2:]}") for p in parameters(e.estimator))
+        ]
         if owners:
             parser.error(f"{option}: {model} has no such parameter; it is one of {', '.join(owners)}")
 
