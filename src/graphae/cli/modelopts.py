@@ -200,7 +200,7 @@ def _metavar(param: Parameter) -> str:
     options = getattr(inner, "options", None)
     if options is not None:
         return "{" + ",".join(options) + "}"
-    return param.name.upper().split("_")[-1] if param.name.count("_") < 2 else "X"
+    return param.name.upper().split("_")[-1]
 
 
 def _escape(text: str) -> str:
