@@ -19,6 +19,7 @@ SUMMARY = re.compile(
 )
 OUTPUTS = [
     "adjacency.npz",
+    "config.toml",
     "embeddings.npy",
     "features.npz",  # the synthetic graph's sparse features, for embedding new nodes
     "history.json",
@@ -40,6 +41,7 @@ METRIC_KEYS = {
     "seed",
     "directed",
     "task",
+    "parameters",
     "test_auc",
     "test_ap",
     "train_seconds",

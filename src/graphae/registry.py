@@ -4,7 +4,8 @@ The command line (``--model`` choices, ``graphae models``), :func:`graphae.load`
 :func:`graphae.experiment.make_estimator` and the contract tests all read it. The
 built-in models are listed by import path in :data:`graphae.modelnames.BUILTIN` (one
 line each) and imported on first use; a model of your own is one module with an
-estimator class plus one call to :func:`register_model`. A model's name
+estimator class plus one call to :func:`register_model`, or, in an installed package, an
+entry point of the group ``graphae.models`` (registered when the models are first listed). A model's name
 (``model_name``) is the one it is registered under: nothing else states it.
 
 A model is *learned* (a :class:`~graphae.estimator.GraphAutoencoderEstimator`: weights
@@ -22,6 +23,7 @@ Example:
 from __future__ import annotations
 
 import inspect
+import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
@@ -54,6 +56,10 @@ class ModelEntry:
 
 # Descriptions given to register_model; otherwise the first line of the class docstring.
 _descriptions: dict[str, str] = {}
+
+# Installed packages register models as entry points of this group: name = "module:Class".
+ENTRY_POINT_GROUP = "graphae.models"
+_entry_points_loaded = False
 
 
 def register_model(name: str, estimator: E, description: str | None = None, *, replace: bool = False) -> E:
@@ -120,6 +126,7 @@ def get_model(name: str) -> ModelEntry:
     Raises:
         InputError: If no model has that name.
     """
+    load_entry_points()
     estimator = modelnames.class_of(name) if isinstance(name, str) else None
     if estimator is None:
         raise InputError(f"Unknown model {name!r}: expected one of {model_names()}.")
@@ -130,7 +137,32 @@ def get_model(name: str) -> ModelEntry:
 
 def model_names() -> list[str]:
     """Names of the registered models: built-ins first, in registry order."""
+    load_entry_points()
     return modelnames.names()
+
+
+def load_entry_points(reload: bool = False) -> None:
+    """Register the models of installed packages (entry point group ``graphae.models``), once.
+
+    In ``pyproject.toml``: ``[project.entry-points."graphae.models"] my_gae = "my_pkg:MyGAE"``.
+    A model that cannot be imported or registered is skipped with a warning naming it:
+    another package's fault should not stop graphae.
+    """
+    global _entry_points_loaded
+    if _entry_points_loaded and not reload:
+        return
+    _entry_points_loaded = True
+    from importlib.metadata import entry_points
+
+    for point in entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            register_model(point.name, point.load())
+        except Exception as err:  # the installed package's error, not graphae's
+            warnings.warn(
+                f"the model {point.name!r} of the entry point group {ENTRY_POINT_GROUP} ({point.value}) "
+                f"was not loaded: {type(err).__name__}: {err}",
+                stacklevel=2,
+            )
 
 
 def models() -> list[ModelEntry]:

@@ -36,7 +36,13 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         self.exit(2, f"graphae: error: {message} (see `{self.prog} --help`)\n")
 
+    # Called with the arguments before they are parsed: ``graphae train`` adds the options of
+    # the chosen model and the values of its --config file (see graphae.cli.config.prepare).
+    prepare: Any = None
+
     def parse_known_args(self, args: Any = None, namespace: Any = None) -> Any:  # type: ignore[override]
+        if self.prepare is not None:
+            self.prepare(self, list(sys.argv[1:] if args is None else args))
         parsed, extra = super().parse_known_args(args, namespace)
         for action in self._actions:
             value = getattr(parsed, action.dest, None)

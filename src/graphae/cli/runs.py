@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 from graphae import runfolder
+from graphae.cli import config, modelopts
 from graphae.cli.common import UserError, log
 from graphae.estimator import GraphAutoencoderEstimator, load
 from graphae.evaluation import HEART_METRICS, METRICS, EvaluationSplit
@@ -52,6 +53,8 @@ class RunSession:
         self.fresh = False  # a new run: its checkpoint folder is made once the checks have passed
         self.loss: str | None = None
         self.official: tuple[str, ...] = ()  # valid_hits@20, test_hits@20 on a graph with an official split
+        self.config_keys: config.Layout | None = None  # the keys of config.toml (None: not written)
+        self.parameters: dict[str, Any] = {}  # the model's parameters that ran, for metrics.json
 
     # Starting and resuming -------------------------------------------------------
     @staticmethod
@@ -92,13 +95,18 @@ class RunSession:
             return None
         return self.out / runfolder.CHECKPOINT_DIR
 
-    def _save_state(self) -> None:
+    def _options(self) -> dict[str, Any]:
+        """The options of the run, paths made absolute (for runs.json and config.toml)."""
         options = {k: v for k, v in vars(self.args).items() if k not in ("handler", "argv")}
         for key in _PATH_OPTIONS:
             if options.get(key) is not None:
                 options[key] = str(Path(options[key]).absolute())
         if options.get("dataset") and Path(options["dataset"]).suffix == ".npz":
             options["dataset"] = str(Path(options["dataset"]).absolute())
+        return options
+
+    def _save_state(self) -> None:
+        options = self._options()
         runfolder.write_state(self.checkpoint_dir / STATE, {"args": options, "completed": self.completed})
 
     # Running ---------------------------------------------------------------------
@@ -141,12 +149,16 @@ class RunSession:
                 f"--batch-size: {args.model} does not take it (it chunks the sampled reconstruction loss "
                 "of the autoencoders that have one); leave it out"
             )
+        # The parameters given as options of their own (--gravity-lambda), checked by the model's
+        # constraints when parsed; None among them is a value given (--walk-length none).
+        own = {k: v for k, v in modelopts.given(args, entry.estimator).items() if k not in options}
         estimator = make_estimator(
-            args.model, **{k: v for k, v in options.items() if k in declared and v is not None}
+            args.model, **{k: v for k, v in options.items() if k in declared and v is not None}, **own
         )
         if options["batch_size"] == "none":
             estimator.set_params(batch_size=None)
         params = estimator.get_params()
+        self.parameters = modelopts.record(args, params, set_by_command=options)
         for option, name in (
             ("hidden", "hidden_channels"),
             ("latent", "out_channels"),
@@ -251,6 +263,7 @@ class RunSession:
             "directed": graph.directed,
             "task": _task(args),
             **_heart(args, self.completed),
+            "parameters": self.parameters,
             **{name: _summary([r.get(name) for r in self.completed]) for name in (*METRICS, *self.official)},
             **_official(graph, first.estimator),
             "train_seconds": {"mean": float(np.mean(seconds)), "values": seconds},
@@ -267,9 +280,11 @@ class RunSession:
             _write_scores(staging, first)
             if graph.y is not None:
                 write_npy(staging / runfolder.LABELS, np.asarray(graph.y))
-            runfolder.seal(
-                staging, (runfolder.METRICS, runfolder.TEST_SCORES, runfolder.SPLIT, runfolder.LABELS)
-            )
+            checked = (runfolder.METRICS, runfolder.TEST_SCORES, runfolder.SPLIT, runfolder.LABELS)
+            if self.config_keys is not None:
+                config.write(staging / runfolder.CONFIG, self._options(), self.config_keys)
+                checked = (*checked, runfolder.CONFIG)
+            runfolder.seal(staging, checked)
 
         runfolder.publish(self.out, write)
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from graphae import runfolder
+from graphae.cli import config
 from graphae.cli.common import SEED_MAX, UserError, non_negative_int, positive_float, positive_int, seed
 from graphae.cli.runs import RunSession
 from graphae.data import DATASETS, DEFAULT_DATASET, load_dataset
@@ -39,6 +40,14 @@ def add_command(sub: Any) -> None:
         description="An ogbl-* data set is scored by OGB's protocol: its official split (never re-split), "
         "training on its training edges, selection (--select-best, --patience) on its validation metric "
         "(Hits@20 ddi, Hits@50 collab, Hits@100 ppa, MRR citation2), the test pairs scored once.",
+    )
+    train.prepare = config.prepare  # the chosen model's options, the --config file's values
+    train.add_argument(
+        "--config",
+        metavar="FILE",
+        help="read the options from a TOML file with sections [data], [model], [training] and [output], "
+        "keys named as the options (reverse_edges = true); options given here override it. Every "
+        "run folder keeps its options as config.toml",
     )
     src = train.add_argument_group("data")
     src.add_argument(
@@ -86,7 +95,12 @@ def add_command(sub: Any) -> None:
         help="download missing Planetoid files, or OGB's archive of an ogbl-* data set",
     )
     model = train.add_argument_group("model")
-    model.add_argument("--model", choices=model_names(), default="gae", help="see `graphae models`")
+    model.add_argument(
+        "--model",
+        choices=model_names(),
+        default="gae",
+        help="see `graphae models`; `graphae train --model NAME --help` lists its parameters",
+    )
     model.add_argument(
         "--no-features", action="store_true", help="ignore node features (the paper's GAE*/VGAE*)"
     )
@@ -231,8 +245,21 @@ def _train(args: argparse.Namespace, main: bool) -> int:
     except InputError as err:
         raise UserError(f"--device: {err}") from None
     graph = load_training_graph(args)
+    session.config_keys = config_keys(session.args.model)
     session.run(graph, device)
     return 0
+
+
+def config_keys(model: str) -> config.Layout:
+    """The keys of a config file for ``model``: those of a train parser with that model's options."""
+    from graphae.cli.modelopts import add_options
+    from graphae.registry import get_model
+
+    sub = argparse.ArgumentParser(add_help=False).add_subparsers()
+    add_command(sub)
+    train = sub.choices["train"]
+    add_options(train, model, get_model(model).estimator)
+    return config.layout(train)
 
 
 def _runtime_overrides(args: argparse.Namespace) -> dict[str, Any]:

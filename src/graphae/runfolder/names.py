@@ -17,6 +17,7 @@ METRICS = "metrics.json"
 TEST_SCORES = "test_scores.npz"
 SPLIT = "split.npz"
 LABELS = "labels.npy"
+CONFIG = "config.toml"  # the options of `graphae train` that made the run (graphae train --config)
 REPORT = "report.html"
 FIGURE_HISTORY = "training.png"
 FIGURE_ROC_PR = "roc_pr.png"
@@ -30,10 +31,10 @@ LEGACY_ESTIMATOR = "estimator.json"
 LEGACY_CONFIG = "model.json"
 
 MODEL_FILES = (METADATA, WEIGHTS, EMBEDDINGS, NODE_IDS, ADJACENCY, HISTORY)
-RUN_FILES = (*MODEL_FILES, METRICS, TEST_SCORES, SPLIT, LABELS)
+RUN_FILES = (*MODEL_FILES, METRICS, TEST_SCORES, SPLIT, LABELS, CONFIG)
 REPORT_FILES = (REPORT, *FIGURES)
 # Every name graphae may have written into a folder: what --overwrite replaces.
 ALL_FILES = (*RUN_FILES, FITTED_ADJACENCY, *FEATURES, INDEX, *REPORT_FILES, LEGACY_ESTIMATOR, LEGACY_CONFIG)
 
 # Run files whose checksums metadata.json records beside the model's (see seal).
-RUN_CHECKED_FILES = (METRICS, TEST_SCORES, SPLIT, LABELS)
+RUN_CHECKED_FILES = (METRICS, TEST_SCORES, SPLIT, LABELS, CONFIG)

@@ -1,0 +1,264 @@
+"""A model's parameters as ``graphae train`` options, read from the model itself.
+
+Every parameter ``foo_bar`` of the model's ``__init__`` becomes ``--foo-bar``; its value is
+parsed by what its constraint (``_parameter_constraints``) accepts and checked by that
+constraint, and its help is the first sentence of its entry in the ``Args`` section of the
+class docstring (or of a base class's). A parameter that an older option already sets
+keeps that option (``--epochs``, ``--lr``, ...; ``--hidden`` and ``--latent`` also answer
+to ``--hidden-channels`` and ``--out-channels``); those the command sets from other
+options (``--seed``, ``--no-features``) are not options of their own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import re
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+from graphae.params import Boolean, Constraint, NoneOr, plain
+
+# Parameters the command sets from its own options, never as --name.
+FROM_COMMAND = ("random_state", "verbose", "use_features")
+# Parameters whose option has another name: parameter -> dest of that option.
+RENAMED = {"hidden_channels": "hidden", "out_channels": "latent"}
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """One parameter of a model: its name, default, constraint (``None``: none declared) and help."""
+
+    name: str
+    default: Any
+    constraint: Constraint | None
+    help: str
+
+    @property
+    def option(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+    @property
+    def dest(self) -> str:
+        return RENAMED.get(self.name, self.name)
+
+
+def parameters(estimator: type) -> list[Parameter]:
+    """The parameters of an estimator class, in the order of its ``__init__``."""
+    constraints = getattr(estimator, "_parameter_constraints", {})
+    helps = _docstring_args(estimator)
+    # Where each parameter is declared: the first __init__ along the MRO that names it (a
+    # subclass may pass the base's on as **kwargs); listed in the order of those signatures.
+    declared: dict[str, tuple[int, int, Any]] = {}
+    for depth, cls in enumerate(c for c in estimator.__mro__ if "__init__" in c.__dict__):
+        try:
+            signature = inspect.signature(cls.__dict__["__init__"])
+        except (TypeError, ValueError):
+            continue
+        for position, (name, item) in enumerate(signature.parameters.items()):
+            default = None if item.default is inspect.Parameter.empty else item.default
+            declared.setdefault(name, (depth, position, default))
+    names = estimator._get_param_names()
+    order = sorted(names, key=lambda n: declared.get(n, (len(declared), 0, None))[:2])
+    return [
+        Parameter(n, declared.get(n, (0, 0, None))[2], constraints.get(n), helps.get(n, "")) for n in order
+    ]
+
+
+def summary(estimator: type) -> str:
+    """The first paragraph of the class docstring and its formula (or that of a class it refers to)."""
+    paragraphs = _paragraphs(estimator)
+    keep = paragraphs[:1]
+    math = [p for p in paragraphs[1:3] if p.lstrip().startswith(".. math::")]
+    if not math:
+        keep += [p for p in paragraphs[1:2] if p.startswith("As ")]  # "As :class:`GravityGAE` with ..."
+        others = (_paragraphs(cls)[1:3] for cls in _referenced(estimator))
+        math = [p for found in others for p in found if p.lstrip().startswith(".. math::")]
+    return "\n\n".join(keep + math[:1])
+
+
+def _paragraphs(cls: type) -> list[str]:
+    doc = inspect.cleandoc(cls.__dict__.get("__doc__") or "")
+    return [p for p in doc.split("\n\n") if p.strip()]
+
+
+def show_value(value: Any) -> str:
+    """A default as the user would type it."""
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def add_options(parser: argparse.ArgumentParser, model: str, estimator: type) -> None:
+    """Add the options of ``estimator``'s parameters; note its defaults in the older options' help."""
+    taken = {s: a for a in parser._actions for s in a.option_strings}
+    group = parser.add_argument_group(f"{model} parameters", f"see `graphae models {model}`")
+    for param in parameters(estimator):
+        if param.name in FROM_COMMAND:
+            continue
+        default = f"default: {show_value(param.default)}"
+        existing = taken.get(param.option) or next(
+            (a for a in parser._actions if a.dest == param.dest and param.name in RENAMED), None
+        )
+        if existing is not None:
+            if existing.dest != param.dest:
+                continue  # a command option of the same name: the parameter keeps its default
+            if existing.default is None:  # the model's default applies when it is not given
+                existing.help = f"{existing.help or ''} [{model} {_escape(default)}]"
+            if param.option not in taken:  # --hidden-channels beside --hidden
+                group.add_argument(
+                    param.option, dest=param.dest, type=existing.type, default=argparse.SUPPRESS,
+                    metavar=existing.metavar, help=f"same as {existing.option_strings[0]}",
+                )  # fmt: skip
+            continue
+        text = _escape(f"{param.help} ({default})" if param.help else f"({default})")
+        if _is_boolean(param):
+            group.add_argument(
+                param.option, action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS, help=text
+            )
+        else:
+            group.add_argument(
+                param.option, type=converter(param), default=argparse.SUPPRESS, metavar=_metavar(param),
+                help=text,
+            )  # fmt: skip
+
+
+def given(args: argparse.Namespace, estimator: type) -> dict[str, Any]:
+    """The parameters given as options of their own (absent: the model's default)."""
+    skip = {*FROM_COMMAND, *RENAMED}
+    return {
+        p.name: getattr(args, p.name)
+        for p in parameters(estimator)
+        if p.name not in skip and hasattr(args, p.name)
+    }
+
+
+def record(args: argparse.Namespace, params: dict[str, Any], set_by_command: Any) -> dict[str, Any]:
+    """Store in ``args`` the parameters that ran (for runs.json and config.toml); return them for metrics.json.
+
+    ``args`` gets those with options of their own (not ``set_by_command``); metrics.json
+    gets those that say what was computed (not how: ``device``, ``threads``, ...).
+    """
+    for name, value in params.items():
+        value = plain(value)
+        if name not in set_by_command and name not in FROM_COMMAND and is_option_value(value):
+            setattr(args, name, value)
+    hidden = (*FROM_COMMAND, "device", "threads")
+    return {name: plain(value) for name, value in params.items() if name not in hidden}
+
+
+def is_option_value(value: Any) -> bool:
+    """Whether an option can give ``value`` (None, a bool, a number or a string)."""
+    return value is None or isinstance(value, (bool, int, float, str))
+
+
+def converter(param: Parameter) -> Any:
+    """The argparse ``type`` of a parameter: the text read as what its constraint accepts."""
+    constraint = param.constraint
+
+    def accepts(value: Any) -> bool:
+        if constraint is not None:
+            return constraint.accepts(value)
+        kind = type(param.default)
+        return param.default is None or isinstance(value, kind) or (kind is float and isinstance(value, int))
+
+    def convert(text: str) -> Any:
+        word = text.strip().lower()
+        candidates: list[Any] = []
+        if word == "none":
+            candidates.append(None)
+        if word in ("true", "false"):
+            candidates.append(word == "true")
+        number_types = (float, int) if isinstance(param.default, float) else (int, float)
+        for kind in number_types:
+            try:
+                candidates.append(kind(text))
+            except ValueError:
+                pass
+        candidates.append(text)
+        for value in candidates:
+            if accepts(value):
+                return value
+        what = constraint.description if constraint is not None else f"a {type(param.default).__name__}"
+        raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
+
+    convert.__name__ = param.name  # argparse names the type in some messages
+    return convert
+
+
+def _is_boolean(param: Parameter) -> bool:
+    if isinstance(param.constraint, Boolean):
+        return True
+    return param.constraint is None and isinstance(param.default, bool)
+
+
+def _metavar(param: Parameter) -> str:
+    inner = param.constraint.inner if isinstance(param.constraint, NoneOr) else param.constraint
+    options = getattr(inner, "options", None)
+    if options is not None:
+        return "{" + ",".join(options) + "}"
+    return param.name.upper().split("_")[-1]
+
+
+def _escape(text: str) -> str:
+    return text.replace("%", "%%")
+
+
+_ENTRY = re.compile(r"^(\s*)([A-Za-z_][A-Za-z0-9_]*): ?(.*)$")
+
+
+def _docstring_args(estimator: type) -> dict[str, str]:
+    """``name -> first sentence`` of the ``Args`` entries of the class and its bases (the class first)."""
+    found: dict[str, str] = {}
+    for cls in (*estimator.__mro__, *_referenced(estimator)):
+        doc = cls.__dict__.get("__doc__")
+        if doc:
+            for name, text in _args_section(inspect.cleandoc(doc)).items():
+                found.setdefault(name, text)
+    return found
+
+
+def _referenced(estimator: type) -> list[type]:
+    """The classes of its module that the class docstring refers to (``As :class:`GravityGAE` ...``)."""
+    module = sys.modules.get(estimator.__module__)
+    names = re.findall(r":class:`~?(?:[\w.]*\.)?(\w+)`", estimator.__dict__.get("__doc__") or "")
+    found = (getattr(module, name, None) for name in names)
+    return [cls for cls in found if isinstance(cls, type)]
+
+
+def _args_section(doc: str) -> dict[str, str]:
+    entries: dict[str, list[str]] = {}
+    lines = doc.splitlines()
+    try:
+        start = next(i for i, line in enumerate(lines) if line.strip() == "Args:")
+    except StopIteration:
+        return {}
+    indent = len(lines[start]) - len(lines[start].lstrip())
+    entry_indent = None
+    current: list[str] | None = None
+    for line in lines[start + 1 :]:
+        if not line.strip():
+            continue
+        depth = len(line) - len(line.lstrip())
+        if depth <= indent:
+            break  # the next section
+        match = _ENTRY.match(line)
+        if match and (entry_indent is None or depth == entry_indent):
+            entry_indent = depth
+            current = entries.setdefault(match.group(2), [])
+            current.append(match.group(3))
+        elif current is not None and depth > (entry_indent or 0):
+            current.append(line.strip())
+        else:
+            current = None  # an entry for several names ("epochs, lr, ...: As for ...")
+    return {name: _first_sentence(" ".join(parts)) for name, parts in entries.items()}
+
+
+def _first_sentence(text: str) -> str:
+    text = text.replace("``", "").replace(":class:", "").replace(":mod:", "").replace("`", "").strip()
+    text = re.sub(r"~?graphae\.(?:[a-z_]+\.)*", "", text)
+    match = re.search(r"(?<!e\.g)(?<!i\.e)(?<!al)\.(\s|$)", text)
+    return text[: match.start() + 1] if match else text
