@@ -14,6 +14,7 @@ import torch
 from graphae import runfolder
 from graphae.cli import config, modelopts
 from graphae.cli.common import UserError, log
+from graphae.cli.scores import headline, mean_scores, summary
 from graphae.estimator import GraphAutoencoderEstimator, load
 from graphae.evaluation import HEART_METRICS, METRICS, EvaluationSplit
 from graphae.experiment import make_estimator, official_keys, run_link_prediction
@@ -192,8 +193,8 @@ class RunSession:
             self._run_one(i, graph, estimator)
         runs = f"{args.runs} run{'s' if args.runs > 1 else ''}"
         if distributed.rank() == 0:  # under torchrun, rank 0 alone prints (and writes: self.out)
-            means = _mean_scores(self.completed, self.official)
-            print(f"{_headline(means, self.official, spread=self.completed)}  ({runs})", flush=True)
+            means = mean_scores(self.completed, self.official)
+            print(f"{headline(means, self.official, spread=self.completed)}  ({runs})", flush=True)
         if self.out is not None:
             self._write_outputs(graph, features, device)
             if self.checkpoint_dir is not None:
@@ -241,7 +242,7 @@ class RunSession:
             self._save_state()
         log(
             args.quiet,
-            f"run {i + 1}/{args.runs}  seed {result.seed}  {_headline(result.scores, self.official)}  "
+            f"run {i + 1}/{args.runs}  seed {result.seed}  {headline(result.scores, self.official)}  "
             f"({result.train_seconds:.2f} s)",
         )
 
@@ -264,7 +265,7 @@ class RunSession:
             "task": _task(args),
             **_heart(args, self.completed),
             "parameters": self.parameters,
-            **{name: _summary([r.get(name) for r in self.completed]) for name in (*METRICS, *self.official)},
+            **{name: summary([r.get(name) for r in self.completed]) for name in (*METRICS, *self.official)},
             **_official(graph, first.estimator),
             "train_seconds": {"mean": float(np.mean(seconds)), "values": seconds},
             "num_nodes": graph.num_nodes,
@@ -305,7 +306,7 @@ def _heart(args: argparse.Namespace, completed: list[dict[str, Any]]) -> dict[st
         return {}
     return {
         "negatives": "heart",
-        **{name: _summary([r.get(name) for r in completed]) for name in HEART_METRICS},
+        **{name: summary([r.get(name) for r in completed]) for name in HEART_METRICS},
     }
 
 
@@ -334,17 +335,6 @@ def _load_first(folder: Path) -> FirstRun:
         return FirstRun(estimator, scores["pos_scores"], scores["neg_scores"], evaluation)
 
 
-def _summary(values: list[float | None]) -> dict[str, Any] | None:
-    """``{mean, std, values}`` of one metric over the runs; ``None`` where it does not apply."""
-    if any(v is None for v in values):
-        return None
-    return {
-        "mean": float(np.mean(values)),
-        "std": float(np.std(values)),
-        "values": [float(v) for v in values],
-    }
-
-
 def _official(graph: Graph, estimator: Any) -> dict[str, Any]:
     """With an official split, its metric's name and the model's parameter count, for metrics.json."""
     if graph.official_split is None:
@@ -354,48 +344,3 @@ def _official(graph: Graph, estimator: Any) -> dict[str, Any]:
         "official_metric": graph.official_split.metric,
         "num_parameters": 0 if module is None else sum(p.numel() for p in module.parameters()),
     }
-
-
-def _mean_scores(completed: list[dict[str, Any]], official: tuple[str, ...] = ()) -> dict[str, float | None]:
-    means: dict[str, float | None] = {}
-    for name in (*METRICS, *official):
-        summary = _summary([r.get(name) for r in completed])
-        means[name] = None if summary is None else summary["mean"]
-    return means
-
-
-# The metrics the command line prints, in order: (key, label).
-HEADLINE = (
-    ("test_auc", "AUC"),
-    ("test_ap", "AP"),
-    ("test_hits_at_50", "Hits@50"),
-    ("test_mrr", "MRR"),
-    ("cluster_acc", "cluster ACC"),
-    ("probe_accuracy", "probe acc"),
-)
-
-
-def _headline(
-    scores: dict[str, float | None],
-    official: tuple[str, ...] = (),
-    spread: list[dict[str, Any]] | None = None,
-) -> str:
-    """``test AUC 91.2 ± 0.8  AP ...``: the headline metrics in percent (± over runs when given).
-
-    The official metric (``official``: its test key, then its validation key) comes first.
-    """
-    parts = []
-    first = []
-    for key in official[::-1]:
-        stage, metric = key.split("_", 1)
-        name = metric.replace("hits@", "Hits@").replace("mrr", "MRR")
-        first.append((key, name if stage == "test" else f"valid {name}"))
-    for key, label in [*first, *(item for item in HEADLINE if item[0] not in official)]:
-        value = scores.get(key)
-        if value is None:
-            continue
-        text = f"{label} {100 * value:.1f}"
-        if spread is not None:
-            text += f" ± {100 * np.std([r[key] for r in spread]):.1f}"
-        parts.append(text)
-    return "test " + "  ".join(parts)
