@@ -6,7 +6,8 @@ model. :func:`evaluate` adds, on the same test split, scored once:
 - **Ranking** (as OGB does): each test edge ``(s, t)`` is ranked against its own
   ``num_negatives`` corrupted pairs ``(s, t')`` (never an edge of the full graph), giving
   ``test_hits_at_K`` and ``test_mrr``; and against all the shared test non-edges, giving
-  ``test_hits_at_K_shared`` and ``test_mrr_shared``.
+  ``test_hits_at_K_shared`` and ``test_mrr_shared``. A Hits@K whose K is not below the
+  number of negatives is ``None``: it would be 1.0 for almost any model.
 - **Node clustering** when the graph has labels: k-means on the embedding with one
   cluster per class, scored by ACC (best matching of clusters to classes), NMI and ARI.
 - **Classification probe** when the graph has labels: logistic regression on the frozen
@@ -141,7 +142,9 @@ def evaluate(estimator: Any, split: EvaluationSplit, *, random_state: int = 0) -
         random_state: Seed of k-means and the probe.
 
     Returns:
-        The values of :data:`METRICS`, as fractions; ``None`` where a metric does not apply.
+        The values of :data:`METRICS`, as fractions; ``None`` where a metric does not apply
+        or cannot tell models apart (a Hits@K with K >= the negatives, a clustering score
+        on a single class or one class per node).
     """
     pos = _logits(estimator, split.test_pos)
     neg = _logits(estimator, split.test_neg)
@@ -153,7 +156,7 @@ def evaluate(estimator: Any, split: EvaluationSplit, *, random_state: int = 0) -
     if k:
         sources = np.repeat(split.test_pos[0], k)
         own = _logits(estimator, np.stack([sources, split.ranking_neg.ravel()])).reshape(num_pos, k)
-    for name, value in ranking_metrics(pos, own, neg, ks=RANKING_KS).items():
+    for name, value in _informative(ranking_metrics(pos, own, neg, ks=RANKING_KS), k, len(neg)).items():
         out[f"test_{name}"] = value
     embedding = getattr(estimator, "embedding_", None)
     if split.labels is not None and embedding is not None:
@@ -165,7 +168,7 @@ def evaluate(estimator: Any, split: EvaluationSplit, *, random_state: int = 0) -
     return out
 
 
-def evaluate_pairs(estimator: Any, pairs: np.ndarray, labels: np.ndarray) -> dict[str, float]:
+def evaluate_pairs(estimator: Any, pairs: np.ndarray, labels: np.ndarray) -> dict[str, float | None]:
     """AUC, AP and the shared-negative ranking metrics of labelled node-index pairs.
 
     Args:
@@ -181,9 +184,30 @@ def evaluate_pairs(estimator: Any, pairs: np.ndarray, labels: np.ndarray) -> dic
     scores = _logits(estimator, pairs)
     pos, neg = scores[labels == 1], scores[labels == 0]
     auc, ap = auc_ap(expit(pos), expit(neg))
-    out = {"auc": auc, "ap": ap, "num_pairs": int(len(labels)), "num_positive": int(len(pos))}
-    for name, value in ranking_metrics(pos, None, neg, ks=RANKING_KS).items():
+    out: dict[str, float | None] = {
+        "auc": auc,
+        "ap": ap,
+        "num_pairs": int(len(labels)),
+        "num_positive": int(len(pos)),
+    }
+    for name, value in _informative(ranking_metrics(pos, None, neg, ks=RANKING_KS), 0, len(neg)).items():
         out[name.removesuffix("_shared")] = value
+    return out
+
+
+def _informative(scores: dict[str, float], own: int, shared: int) -> dict[str, float | None]:
+    """``scores`` with ``None`` for each Hits@K whose K is not below the number of negatives.
+
+    A positive ranked against ``n`` negatives misses the top ``K >= n`` only when it
+    scores below all of them (never, for ``K > n``): such a Hits@K is 1.0 for almost any
+    model, so it is left out rather than reported.
+    """
+    out: dict[str, float | None] = dict(scores)
+    for k in RANKING_KS:
+        if k >= own and f"hits_at_{k}" in out:
+            out[f"hits_at_{k}"] = None
+        if k >= shared and f"hits_at_{k}_shared" in out:
+            out[f"hits_at_{k}_shared"] = None
     return out
 
 
