@@ -80,6 +80,7 @@ class EvaluationSplit:
         rng = np.random.default_rng([seed, 0x5EED])
         pos = split.test_pos
         if num_negatives > 0:
+            pos = _sources_with_negatives(graph, pos)
             ranking = sample_ranking_negatives(graph.adj, pos, num_negatives, random_state=rng)
         else:
             ranking = np.empty((pos.shape[1], 0), dtype=np.int64)
@@ -130,6 +131,40 @@ class EvaluationSplit:
         return cls(
             pos, neg, ranking, arrays.get("labels"), arrays.get("probe_train"), arrays.get("probe_test")
         )
+
+
+def _sources_with_negatives(graph: Graph, pos: np.ndarray) -> np.ndarray:
+    """Test edges ``[2, P]`` whose sources each have a non-neighbour to rank against.
+
+    A node joined to every other node has no negative target. An undirected test edge
+    is ranked from its other end instead, so the result does not depend on which end
+    the split lists first (which follows the order of the input rows).
+
+    Raises:
+        InputError: If both ends (the source, when directed) are joined to every node.
+    """
+    n = graph.num_nodes
+    full = np.diff(graph.adj.indptr) >= n - 1
+    if not full[pos[0]].any():
+        return pos
+    if not graph.directed:
+        turn = full[pos[0]] & ~full[pos[1]]
+        pos = pos.copy()
+        pos[:, turn] = pos[::-1, turn]
+    stuck = full[pos[0]]
+    if not stuck.any():
+        return pos
+    node = int(pos[0, stuck][0])
+    ends = "" if graph.directed else f" (and so is node {_show(graph, int(pos[1, stuck][0]))}, its other end)"
+    raise InputError(
+        f"Cannot rank the test edges of node {_show(graph, node)} against non-edges: it is joined to every "
+        f"other node{ends}, so it has none. Pass ranking_negatives=0 (CLI: --ranking-negatives 0) "
+        "to rank test edges only against the shared test non-edges."
+    )
+
+
+def _show(graph: Graph, node: int) -> str:
+    return repr(node if graph.node_ids is None else np.asarray(graph.node_ids)[node].item())
 
 
 def evaluate(estimator: Any, split: EvaluationSplit, *, random_state: int = 0) -> dict[str, float | None]:

@@ -13,7 +13,7 @@ import torch
 
 from graphae import runfolder
 from graphae.cli.common import UserError, log
-from graphae.errors import InputError
+from graphae.errors import InputError, NonFiniteLossError
 from graphae.estimator import GraphAutoencoderEstimator, load
 from graphae.evaluation import METRICS, EvaluationSplit
 from graphae.experiment import make_estimator, run_link_prediction
@@ -58,6 +58,16 @@ class RunSession:
     def unfinished(out: Path) -> bool:
         return (out / runfolder.CHECKPOINT_DIR / STATE).is_file()
 
+    @staticmethod
+    def diverged(out: Path) -> str | None:
+        """The error of the run that diverged in ``out``'s unfinished runs, if one did."""
+        try:
+            state = runfolder.read_json(out / runfolder.CHECKPOINT_DIR / STATE)
+        except (OSError, InputError):
+            return None
+        reason = state.get("diverged") if isinstance(state, dict) else None
+        return reason if isinstance(reason, str) else None
+
     @classmethod
     def start(cls, out: Path | None, args: argparse.Namespace) -> RunSession:
         session = cls(out, args, [])
@@ -77,6 +87,16 @@ class RunSession:
         state = runfolder.read_json(path)
         if not isinstance(state, dict) or not isinstance(state.get("args"), dict):
             raise InputError(f"{path}: not a graphae run state; start the run again with --overwrite.")
+        if isinstance(state.get("diverged"), str):
+            raise UserError(
+                f"--resume {out}: {state['diverged']} Resuming would repeat the same training; "
+                f"start over with other options and --overwrite (`graphae train ... --out {out} --overwrite`)."
+            )
+        runs = state["args"].get("runs")
+        if isinstance(runs, bool) or not isinstance(runs, int) or runs < 1:
+            raise InputError(
+                f"{path}: 'runs' must be an integer >= 1; got {runs!r}. Start the run again with --overwrite."
+            )
         args = argparse.Namespace(**state["args"])
         # How the resumed run shows progress is the new command's choice; threads and
         # device stay as they were unless given again.
@@ -94,14 +114,17 @@ class RunSession:
             return None
         return self.out / runfolder.CHECKPOINT_DIR
 
-    def _save_state(self) -> None:
+    def _save_state(self, diverged: str | None = None) -> None:
         options = {k: v for k, v in vars(self.args).items() if k not in ("handler", "argv")}
         for key in _PATH_OPTIONS:
             if options.get(key) is not None:
                 options[key] = str(Path(options[key]).absolute())
         if options.get("dataset") and Path(options["dataset"]).suffix == ".npz":
             options["dataset"] = str(Path(options["dataset"]).absolute())
-        write_json(self.checkpoint_dir / STATE, {"args": options, "completed": self.completed})
+        state: dict[str, Any] = {"args": options, "completed": self.completed}
+        if diverged is not None:
+            state["diverged"] = diverged  # resuming would diverge again: --resume refuses
+        write_json(self.checkpoint_dir / STATE, state)
 
     # Running ---------------------------------------------------------------------
     def run(self, graph: Graph, device: torch.device) -> None:
@@ -212,6 +235,10 @@ class RunSession:
                 ranking_negatives=getattr(args, "ranking_negatives", 100),  # runs.json of 0.2 lacks it
                 task=_task(args),
             )
+        except NonFiniteLossError as err:
+            if self.checkpoint_dir is not None:
+                self._save_state(diverged=str(err))
+            raise
         finally:
             progress.close()
         # Recommendations must skip every edge of the user's graph, held-out test edges included.
@@ -297,7 +324,7 @@ def _load_first(folder: Path) -> FirstRun:
 
 def _summary(values: list[float | None]) -> dict[str, Any] | None:
     """``{mean, std, values}`` of one metric over the runs; ``None`` where it does not apply."""
-    if any(v is None for v in values):
+    if not values or any(v is None for v in values):
         return None
     return {
         "mean": float(np.mean(values)),

@@ -274,6 +274,12 @@ def _check_out(out: str | None, overwrite: bool) -> Path | None:
         ancestor = ancestor.parent
     if not ancestor.is_dir():
         raise UserError(f"--out {out}: {ancestor} is not a folder")
+    diverged = RunSession.diverged(path)
+    if diverged is not None and not overwrite:
+        raise UserError(
+            f"--out {out}: {diverged} Resuming would repeat the same training; "
+            "start over with other options and --overwrite"
+        )
     if RunSession.unfinished(path) and not overwrite:
         raise UserError(
             f"--out {out}: holds an unfinished run; continue it with `graphae train --resume {out}`, "

@@ -1,0 +1,80 @@
+"""Hostile runs of issue 19: hubs, run states, sizes and seeds the command line must name."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from cli_helpers import user_error
+from graphae.cli import main
+from graphae.errors import InputError
+from graphae.evaluation import EvaluationSplit
+from graphae.graph import Graph
+from graphae.split import split_edges
+
+FAST = ["--epochs", "2", "--device", "cpu", "--threads", "1", "--quiet"]
+
+
+def _hub_rows(hub_first: bool) -> str:
+    """Node ``h`` joined to all 19 others, which form a path; the hub's rows first or last."""
+    hub = [f"h,n{i}\n" for i in range(1, 20)]
+    path = [f"n{i},n{i + 1}\n" for i in range(1, 19)]
+    return "source,target\n" + "".join(hub + path if hub_first else path + hub)
+
+
+# Item 23: hubs and run order ------------------------------------------------------------
+@pytest.mark.parametrize("hub_first", [True, False])
+def test_a_hub_trains_whatever_the_row_order(tmp_path: Path, hub_first: bool) -> None:
+    # Listed first, the hub was node 0 and the source of its test edges: "source node 0"
+    # blocked training, while the same graph listed the other way trained.
+    edges = tmp_path / "hub.csv"
+    edges.write_text(_hub_rows(hub_first))
+    assert main(["train", "--edges", str(edges), *FAST, "--seed", "3"]) == 0
+
+
+def test_a_source_joined_to_every_node_is_named_by_its_id() -> None:
+    # Directed: the hub's test edges cannot be ranked from their other end.
+    ids = np.array(["hub", *(f"n{i}" for i in range(1, 20))])
+    edges = [(0, i) for i in range(1, 20)] + [(i, i + 1) for i in range(1, 19)]
+    graph = Graph.from_edges(np.array(edges), 20, directed=True, node_ids=ids)
+    split = split_edges(graph, random_state=0)
+    assert (split.test_pos[0] == 0).any()
+    with pytest.raises(
+        InputError,
+        match=r"^Cannot rank the test edges of node 'hub' against non-edges: it is joined to every other "
+        r"node, so it has none. Pass ranking_negatives=0 \(CLI: --ranking-negatives 0\)",
+    ):
+        EvaluationSplit.from_split(graph, split, seed=0)
+    assert EvaluationSplit.from_split(graph, split, seed=0, num_negatives=0).ranking_neg.shape[1] == 0
+
+
+def test_a_diverged_run_is_not_advised_to_resume(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "run"
+    argv = ["train", *FAST, "--lr", "1e30", "--checkpoint-every", "1", "--out", str(out)]
+    assert "Training diverged at epoch 1" in user_error(capsys, argv)
+    again = user_error(capsys, ["train", *FAST, "--checkpoint-every", "1", "--out", str(out)])
+    assert again.startswith(f"graphae: error: --out {out}: Training diverged at epoch 1")
+    assert again.endswith(
+        "Resuming would repeat the same training; start over with other options and --overwrite"
+    )
+    resumed = user_error(capsys, ["train", "--resume", str(out)])
+    assert resumed.startswith(f"graphae: error: --resume {out}: Training diverged at epoch 1")
+    assert "--resume" not in resumed.split(":", 3)[-1] and "--overwrite" in resumed
+    assert main(["train", *FAST, "--checkpoint-every", "1", "--out", str(out), "--overwrite"]) == 0
+
+
+def test_a_run_state_of_zero_runs_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "run"
+    assert main(["train", *FAST, "--lr", "1e30", "--checkpoint-every", "1", "--out", str(out)]) == 2
+    state_file = out / "checkpoint" / "runs.json"
+    state = json.loads(state_file.read_text())
+    del state["diverged"]
+    state["args"]["runs"], state["args"]["lr"] = 0, 0.01
+    state_file.write_text(json.dumps(state))
+    line = user_error(capsys, ["train", "--resume", str(out)])
+    assert line == (
+        f"graphae: error: {state_file}: 'runs' must be an integer >= 1; got 0. "
+        "Start the run again with --overwrite."
+    )
+    assert "nan" not in line
