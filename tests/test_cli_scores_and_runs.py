@@ -78,3 +78,21 @@ def test_a_run_state_of_zero_runs_is_refused(tmp_path: Path, capsys: pytest.Capt
         "Start the run again with --overwrite."
     )
     assert "nan" not in line
+
+
+# Item 13: sizes checked before training -----------------------------------------------
+def test_ranking_negatives_beyond_memory_are_refused_before_training(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # 10^9 negatives for each test edge used to end in an internal MemoryError.
+    line = user_error(capsys, ["train", *FAST, "--ranking-negatives", "1000000000"])
+    assert line.startswith(
+        "graphae: error: ranking_negatives=1000000000 (CLI: --ranking-negatives) ranks each of the 800 "
+        "test edges against 1000000000 negatives: about 35762.8 GiB; this machine has "
+    )
+    assert line.endswith(
+        "Choose fewer (the default is 100), or 0 to rank against the shared test non-edges only."
+    )
+    graph = Graph.from_edges(np.array([(i, (i + 1) % 50) for i in range(50)]), 50)
+    with pytest.raises(InputError, match=r"^ranking_negatives=10000000000000000000000 \(CLI"):
+        EvaluationSplit.from_split(graph, split_edges(graph, random_state=0), seed=0, num_negatives=10**22)

@@ -32,6 +32,7 @@ from graphae.errors import InputError
 from graphae.graph import Graph
 from graphae.metrics import auc_ap, clustering_scores, probe_accuracy, probe_split, ranking_metrics
 from graphae.sampling import sample_ranking_negatives
+from graphae.sizing import check_ranking_size
 from graphae.split import LinkSplit
 
 RANKING_KS = (10, 20, 50, 100)
@@ -80,6 +81,7 @@ class EvaluationSplit:
         rng = np.random.default_rng([seed, 0x5EED])
         pos = split.test_pos
         if num_negatives > 0:
+            check_ranking_size(pos.shape[1], num_negatives)
             pos = _sources_with_negatives(graph, pos)
             ranking = sample_ranking_negatives(graph.adj, pos, num_negatives, random_state=rng)
         else:
