@@ -96,3 +96,57 @@ def test_ranking_negatives_beyond_memory_are_refused_before_training(
     graph = Graph.from_edges(np.array([(i, (i + 1) % 50) for i in range(50)]), 50)
     with pytest.raises(InputError, match=r"^ranking_negatives=10000000000000000000000 \(CLI"):
         EvaluationSplit.from_split(graph, split_edges(graph, random_state=0), seed=0, num_negatives=10**22)
+
+
+# Item 14: one rule for seeds, wherever one is read ----------------------------------------
+@pytest.fixture(scope="module")
+def labelled_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("seeds") / "run"
+    assert main(["train", "--dataset", "synthetic", *FAST, "--out", str(out)]) == 0
+    return out
+
+
+@pytest.mark.parametrize("command", ["evaluate", "plot"])
+@pytest.mark.parametrize("value", ["-1", "99999999999"])
+def test_bad_seeds_of_evaluate_and_plot_are_one_line(
+    labelled_run: Path, capsys: pytest.CaptureFixture[str], command: str, value: str
+) -> None:
+    # evaluate: internal errors from k-means; plot: blamed embeddings.npy and TSNE's random_state.
+    argv = (
+        ["evaluate", "--model", str(labelled_run)] if command == "evaluate" else ["plot", str(labelled_run)]
+    )
+    with pytest.raises(SystemExit) as exc:  # argparse's errors
+        main([*argv, f"--seed={value}"])
+    assert exc.value.code == 2
+    out, line = capsys.readouterr()
+    assert out == "" and line.count("\n") == 1
+    assert line.rstrip("\n") == (
+        f"graphae: error: argument --seed: expected an integer in [0, 4294967295], got '{value}' "
+        f"(see `graphae {command} --help`)"
+    )
+
+
+@pytest.mark.parametrize(("seed", "shown"), [(-1, "-1"), ("7", "'7'"), (2**32 - 1, None)])
+def test_a_bad_seed_in_runs_json_is_refused_on_resume(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], seed: object, shown: str | None
+) -> None:
+    out = tmp_path / "run"
+    assert (
+        main(["train", *FAST, "--runs", "2", "--lr", "1e30", "--checkpoint-every", "1", "--out", str(out)])
+        == 2
+    )
+    state_file = out / "checkpoint" / "runs.json"
+    state = json.loads(state_file.read_text())
+    del state["diverged"]
+    state["args"]["seed"], state["args"]["lr"] = seed, 0.01
+    state_file.write_text(json.dumps(state))
+    line = user_error(capsys, ["train", "--resume", str(out)])
+    if shown is None:  # the last run's seed is out of range: the rule of --seed with --runs
+        assert line.startswith(
+            f"graphae: error: {state_file}: 'seed' 4294967295 with --runs 2: run 2 would use"
+        )
+    else:
+        assert (
+            line
+            == f"graphae: error: {state_file}: 'seed': expected an integer in [0, 4294967295], got {shown}"
+        )

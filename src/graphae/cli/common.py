@@ -51,6 +51,7 @@ SEED_MAX = 2**32 - 1  # numpy and torch seeds
 
 
 def seed(text: str) -> int:
+    """A ``--seed`` option (argparse type): the rule of :func:`check_seed`."""
     try:
         value = int(text)
     except ValueError:
@@ -59,6 +60,28 @@ def seed(text: str) -> int:
         shown = repr(text) if len(text) <= 24 else f"{text[:12]}...{text[-6:]} ({len(text)} digits)"
         raise argparse.ArgumentTypeError(f"expected an integer in [0, {SEED_MAX}], got {shown}")
     return value
+
+
+def check_seeds(first: Any, runs: int, where: str) -> int:
+    """The one rule for a seed read from a file (``metrics.json``, ``runs.json``), as ``--seed``'s.
+
+    Run ``i`` of ``runs`` uses seed ``first + i``: the last must be a seed too.
+
+    Raises:
+        UserError: Naming ``where`` (the file and key, or the option), unless
+            ``first .. first + runs - 1`` are integers in ``[0, SEED_MAX]``.
+    """
+    if isinstance(first, bool) or not isinstance(first, int) or not 0 <= first <= SEED_MAX:
+        shown = repr(first)
+        shown = shown if len(shown) <= 24 else f"{shown[:12]}...{shown[-6:]} ({len(shown)} characters)"
+        raise UserError(f"{where}: expected an integer in [0, {SEED_MAX}], got {shown}")
+    last = first + runs - 1
+    if last > SEED_MAX:
+        raise UserError(
+            f"{where} {first} with --runs {runs}: run {runs} would use seed {last}, above the largest "
+            f"seed {SEED_MAX}; choose --seed {SEED_MAX - runs + 1} or smaller"
+        )
+    return first
 
 
 def log(quiet: bool, message: str) -> None:

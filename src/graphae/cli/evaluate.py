@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from graphae import runfolder
-from graphae.cli.common import UserError, load_model, parse_id
+from graphae.cli.common import UserError, check_seeds, load_model, parse_id, seed
 from graphae.errors import InputError
 
 
@@ -32,7 +32,7 @@ def add_command(sub: Any) -> None:
     )
     evaluate.add_argument("--out", metavar="FILE", help="also write the JSON to FILE")
     evaluate.add_argument(
-        "--seed", type=int, default=None, help="seed of k-means and the probe (default: the run's)"
+        "--seed", type=seed, default=None, help="seed of k-means and the probe (default: the run's)"
     )
     evaluate.set_defaults(handler=run)
 
@@ -53,8 +53,8 @@ def run(args: argparse.Namespace) -> int:
             )
         runfolder.verify_run_files(folder, (runfolder.SPLIT, runfolder.METRICS))
         split = EvaluationSplit.load(path, len(model.node_ids_))
-        seed = args.seed if args.seed is not None else _run_seed(folder)
-        scores = {"model": model.model_name, **evaluate(model, split, random_state=seed)}
+        random_state = args.seed if args.seed is not None else _run_seed(folder)
+        scores = {"model": model.model_name, **evaluate(model, split, random_state=random_state)}
     text = json.dumps(scores, indent=1)
     print(text, flush=True)
     if args.out is not None:
@@ -88,7 +88,7 @@ def _run_seed(folder: Path) -> int:
     path = folder / runfolder.METRICS
     if path.is_file():
         metrics = runfolder.read_json(path)
-        if isinstance(metrics, dict) and isinstance(metrics.get("seed"), int):
-            return metrics["seed"]
+        if isinstance(metrics, dict) and metrics.get("seed") is not None:
+            return check_seeds(metrics["seed"], 1, f"{path}: 'seed'")
     print(f"graphae: notice: {path} gives no seed; k-means and the probe use seed 0", file=sys.stderr)
     return 0

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from graphae.cli.common import seed
+
 
 def add_command(sub: Any) -> None:
     plot = sub.add_parser("plot", help="training curves, ROC/PR curves, embedding map and report.html")
@@ -12,7 +14,7 @@ def add_command(sub: Any) -> None:
     plot.add_argument(
         "--method", choices=["auto", "tsne", "pca"], default="auto", help="2-D map of the embeddings"
     )
-    plot.add_argument("--seed", type=int, default=0)
+    plot.add_argument("--seed", type=seed, default=0, help="seed of the embedding map (t-SNE)")
     plot.set_defaults(handler=run)
 
 

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from graphae import runfolder
-from graphae.cli.common import UserError, log
+from graphae.cli.common import UserError, check_seeds, log
 from graphae.errors import InputError, NonFiniteLossError
 from graphae.estimator import GraphAutoencoderEstimator, load
 from graphae.evaluation import METRICS, EvaluationSplit
@@ -97,6 +97,7 @@ class RunSession:
             raise InputError(
                 f"{path}: 'runs' must be an integer >= 1; got {runs!r}. Start the run again with --overwrite."
             )
+        check_seeds(state["args"].get("seed"), runs, f"{path}: 'seed'")
         args = argparse.Namespace(**state["args"])
         # How the resumed run shows progress is the new command's choice; threads and
         # device stay as they were unless given again.

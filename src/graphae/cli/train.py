@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from graphae.cli.common import SEED_MAX, UserError, non_negative_int, positive_float, positive_int, seed
+from graphae.cli.common import UserError, check_seeds, non_negative_int, positive_float, positive_int, seed
 from graphae.cli.runs import RunSession
 from graphae.data import DATASETS, DEFAULT_DATASET, load_dataset
 from graphae.errors import InputError
@@ -195,7 +195,7 @@ def _train(args: argparse.Namespace, main: bool) -> int:
         args = session.args
     else:
         _check_direction_options(args)
-        _check_seeds(args.seed, args.runs)
+        check_seeds(args.seed, args.runs, "--seed")
         out = _check_out(args.out, args.overwrite)
         if args.checkpoint_every is not None and out is None:
             raise UserError("--checkpoint-every needs --out DIR (the checkpoints go there)")
@@ -234,16 +234,6 @@ def _check_direction_options(args: argparse.Namespace) -> None:
         raise UserError("--reverse-edges needs --edges FILE")
     if args.reverse_edges and not args.directed:
         raise UserError("--reverse-edges needs --directed (an undirected graph has no direction to reverse)")
-
-
-def _check_seeds(first: int, runs: int) -> None:
-    """Run i uses seed SEED+i: the last one must still be a valid seed."""
-    last = first + runs - 1
-    if last > SEED_MAX:
-        raise UserError(
-            f"--seed {first} with --runs {runs}: run {runs} would use seed {last}, above the largest "
-            f"seed {SEED_MAX}; choose --seed {SEED_MAX - runs + 1} or smaller"
-        )
 
 
 def _at_least_two(text: str) -> int:
