@@ -150,3 +150,21 @@ def test_a_bad_seed_in_runs_json_is_refused_on_resume(
             line
             == f"graphae: error: {state_file}: 'seed': expected an integer in [0, 4294967295], got {shown}"
         )
+
+
+# Item 20: options a model does not take ----------------------------------------------------
+def test_training_options_of_a_heuristic_are_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # They were ignored without a word, and metrics.json recorded "epochs": 7.
+    out = tmp_path / "run"
+    argv = ["train", "--model", "common_neighbors", "--quiet", "--out", str(out)]
+    line = user_error(capsys, [*argv, "--epochs", "7", "--lr", "0.5", "--hidden", "4"])
+    assert line == (
+        "graphae: error: --hidden, --epochs, --lr: common_neighbors does not take them "
+        "(a heuristic: nothing is trained); leave them out"
+    )
+    assert not out.exists()
+    assert main(argv) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["epochs"] is None and metrics["loss"] is None
