@@ -168,3 +168,23 @@ def test_training_options_of_a_heuristic_are_refused(
     assert main(argv) == 0
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["epochs"] is None and metrics["loss"] is None
+
+
+# Item 21: a model saved into a run folder --------------------------------------------------
+def test_saving_a_model_into_a_run_folder_is_refused(labelled_run: Path, tmp_path: Path) -> None:
+    # The old run's metrics.json, split.npz and test_scores.npz stayed beside the new model.
+    from graphae import GAE, load
+
+    model = load(labelled_run)
+    before = {p.name: p.read_bytes() for p in labelled_run.iterdir() if p.is_file()}
+    with pytest.raises(
+        InputError,
+        match=rf"^{labelled_run}: holds a graphae train run \(metrics.json, test_scores.npz, split.npz, "
+        r"labels.npy\); a model saved here would lie beside scores that are not its own. Save it into "
+        r"another folder \(nothing was written\).$",
+    ):
+        GAE(epochs=1, device="cpu").fit(model.graph_).save(labelled_run)
+    assert {p.name: p.read_bytes() for p in labelled_run.iterdir() if p.is_file()} == before
+    model.save(tmp_path / "m")
+    model.save(tmp_path / "m")  # a model folder is saved over as before
+    assert load(tmp_path / "m").embedding_.shape == model.embedding_.shape

@@ -337,6 +337,7 @@ def _write_scores(folder: Path, first: FirstRun) -> None:
 
 
 def _save_first(first: FirstRun, folder: Path) -> None:
+    shutil.rmtree(folder, ignore_errors=True)  # graphae's own, of an interrupted session
     first.estimator.save(folder)
     _write_scores(folder, first)
 
