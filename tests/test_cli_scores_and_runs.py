@@ -188,3 +188,58 @@ def test_saving_a_model_into_a_run_folder_is_refused(labelled_run: Path, tmp_pat
     model.save(tmp_path / "m")
     model.save(tmp_path / "m")  # a model folder is saved over as before
     assert load(tmp_path / "m").embedding_.shape == model.embedding_.shape
+
+
+# Item 19: the right file and option named ---------------------------------------------------
+@pytest.mark.parametrize("command", ["embed", "evaluate", "predict"])
+def test_an_out_file_in_a_missing_folder_fails_before_any_output(
+    labelled_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    # The message named a temporary file (.x.csv.XXXX.tmp); evaluate printed its JSON first.
+    pairs = tmp_path / "p.csv"
+    pairs.write_text("source,target\n0,1\n")
+    target = tmp_path / "nodir" / "x.csv"
+    extra = ["--pairs", str(pairs)] if command == "predict" else []
+    line = user_error(capsys, [command, "--model", str(labelled_run), *extra, "--out", str(target)])
+    assert line == f"graphae: error: --out {target}: the folder {target.parent} does not exist"
+    line = user_error(capsys, [command, "--model", str(labelled_run), *extra, "--out", str(tmp_path)])
+    assert line == f"graphae: error: --out {tmp_path}: is a folder; give a file name"
+
+
+def test_predict_reads_parquet_pairs(
+    labelled_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # "not UTF-8 text", although train reads Parquet.
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.table({"u": [0, 3, 7], "v": [1, 2, 9]}), tmp_path / "p.parquet")
+    (tmp_path / "p.csv").write_text("u,v\n0,1\n3,2\n7,9\n")
+    printed = []
+    for name in ("p.parquet", "p.csv"):
+        capsys.readouterr()
+        assert main(["predict", "--model", str(labelled_run), "--pairs", str(tmp_path / name)]) == 0
+        printed.append(capsys.readouterr().out)
+    assert printed[0] == printed[1] and printed[0].count("\n") == 4
+    pq.write_table(pa.table({"u": [0, 999999]}).append_column("v", pa.array([1, 2])), tmp_path / "q.parquet")
+    line = user_error(
+        capsys, ["predict", "--model", str(labelled_run), "--pairs", str(tmp_path / "q.parquet")]
+    )
+    assert line == f"graphae: error: {tmp_path / 'q.parquet'}: row 2: unknown node id 999999"
+
+
+def test_plot_names_the_heuristic_and_checks_its_seed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # It said the folder was not written by `graphae train`; make_report(random_state=-1)
+    # blamed embeddings.npy and TSNE's random_state.
+    from graphae.plotting import make_report
+
+    out = tmp_path / "cn"
+    assert main(["train", "--model", "common_neighbors", "--quiet", "--out", str(out)]) == 0
+    assert user_error(capsys, ["plot", str(out)]) == (
+        f"graphae: error: {out}: common_neighbors is a link-prediction heuristic without node embeddings "
+        "or training curves, so there is no report to draw; its scores are in metrics.json and test_scores.npz."
+    )
+    with pytest.raises(InputError, match=r"^The 'random_state' parameter of make_report must be an int in "):
+        make_report(out, random_state=-1)

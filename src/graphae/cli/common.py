@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -84,6 +85,25 @@ def check_seeds(first: Any, runs: int, where: str) -> int:
     return first
 
 
+def check_out_file(path: str | None) -> None:
+    """Refuse an ``--out FILE`` that cannot be written, before any work or output.
+
+    Raises:
+        UserError: If ``path`` is a folder, or its folder does not exist or cannot be written.
+    """
+    if path is None:
+        return
+    target = Path(path)
+    folder = target.absolute().parent
+    if target.is_dir():
+        raise UserError(f"--out {path}: is a folder; give a file name")
+    if not folder.is_dir():
+        what = "does not exist" if not folder.exists() else "is not a folder"
+        raise UserError(f"--out {path}: the folder {folder} {what}")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise UserError(f"--out {path}: cannot write into the folder {folder}")
+
+
 def log(quiet: bool, message: str) -> None:
     if not quiet:
         print(message, file=sys.stderr, flush=True)
@@ -144,6 +164,7 @@ def write_columns(path: str | None, header: list[str], columns: Sequence[np.ndar
     if path is None:
         _write_csv(sys.stdout, ",", header, columns)
         return
+    check_out_file(path)
     suffix = Path(path).suffix.lower()
     if suffix in (".parquet", ".pq"):
         try:

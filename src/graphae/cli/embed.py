@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from graphae.cli.common import UserError, load_model, write_columns
+from graphae.cli.common import UserError, check_out_file, load_model, write_columns
 
 
 def add_command(sub: Any) -> None:
@@ -20,6 +20,7 @@ def add_command(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    check_out_file(args.out)
     model = load_model(args.model)
     if not model.learned:
         raise UserError(

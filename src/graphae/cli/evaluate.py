@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from graphae import runfolder
-from graphae.cli.common import UserError, check_seeds, load_model, parse_id, seed
+from graphae.cli.common import UserError, check_out_file, check_seeds, load_model, parse_id, seed
 from graphae.errors import InputError
 
 
@@ -40,6 +40,7 @@ def add_command(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from graphae.evaluation import EvaluationSplit, evaluate, evaluate_pairs
 
+    check_out_file(args.out)
     model = load_model(args.model)
     folder = Path(args.model)
     if args.pairs is not None:
@@ -56,11 +57,11 @@ def run(args: argparse.Namespace) -> int:
         random_state = args.seed if args.seed is not None else _run_seed(folder)
         scores = {"model": model.model_name, **evaluate(model, split, random_state=random_state)}
     text = json.dumps(scores, indent=1)
-    print(text, flush=True)
-    if args.out is not None:
+    if args.out is not None:  # first: a failure to write prints no scores
         from graphae.io import write_text
 
         write_text(Path(args.out), text + "\n")
+    print(text, flush=True)
     return 0
 
 
