@@ -243,3 +243,25 @@ def test_plot_names_the_heuristic_and_checks_its_seed(
     )
     with pytest.raises(InputError, match=r"^The 'random_state' parameter of make_report must be an int in "):
         make_report(out, random_state=-1)
+
+
+def test_bad_seeds_in_python_name_the_parameter() -> None:
+    # run_link_prediction(seed=-1): numpy's "expected non-negative integer"; evaluate(random_state=-1):
+    # scikit-learn's error about KMeans.
+    from graphae import GAE
+    from graphae.evaluation import evaluate
+    from graphae.experiment import run_link_prediction
+
+    graph = Graph.from_edges(np.array([(i, (i + 1) % 30) for i in range(30)] + [(0, 15), (5, 20)]), 30)
+    for seed in (-1, 2**32, 1.5, True):
+        with pytest.raises(
+            InputError,
+            match=r"^The 'seed' parameter of run_link_prediction must be an int in \[0, 4294967295\]",
+        ):
+            run_link_prediction(graph, GAE(epochs=1, device="cpu"), seed=seed)
+    result = run_link_prediction(graph, GAE(epochs=1, device="cpu"), seed=0)
+    with pytest.raises(
+        InputError,
+        match=r"^The 'random_state' parameter of evaluate must be an int in \[0, 4294967295\]. Got -1.$",
+    ):
+        evaluate(result.estimator, result.evaluation, random_state=-1)

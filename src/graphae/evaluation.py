@@ -28,9 +28,10 @@ from typing import Any
 import numpy as np
 from scipy.special import expit
 
-from graphae.errors import InputError
+from graphae.errors import InputError, describe
 from graphae.graph import Graph
 from graphae.metrics import auc_ap, clustering_scores, probe_accuracy, probe_split, ranking_metrics
+from graphae.params import Integer
 from graphae.sampling import sample_ranking_negatives
 from graphae.sizing import check_ranking_size
 from graphae.split import LinkSplit
@@ -48,6 +49,20 @@ METRICS = (
     *NODE_METRICS,
 )
 _CHUNK = 1 << 20  # pairs scored at once
+SEED = Integer(0, 2**32 - 1)  # the seeds numpy, torch and scikit-learn all take
+
+
+def check_seed(value: Any, name: str, func: str) -> int:
+    """``value`` if it is a seed (see :data:`SEED`), the one rule of every seed graphae reads.
+
+    Raises:
+        InputError: Naming the parameter ``name`` of ``func``.
+    """
+    if not SEED.accepts(value):
+        raise InputError(
+            f"The '{name}' parameter of {func} must be {SEED.description}. Got {describe(value)}."
+        )
+    return int(value)
 
 
 @dataclass(frozen=True)
@@ -183,6 +198,7 @@ def evaluate(estimator: Any, split: EvaluationSplit, *, random_state: int = 0) -
         or cannot tell models apart (a Hits@K with K >= the negatives, a clustering score
         on a single class or one class per node).
     """
+    check_seed(random_state, "random_state", "evaluate")
     pos = _logits(estimator, split.test_pos)
     neg = _logits(estimator, split.test_neg)
     out: dict[str, float | None] = dict.fromkeys(METRICS)

@@ -12,7 +12,7 @@ from sklearn.base import clone
 
 from graphae.errors import InputError
 from graphae.estimator import GraphAutoencoderEstimator
-from graphae.evaluation import NUM_RANKING_NEGATIVES, EvaluationSplit, evaluate
+from graphae.evaluation import NUM_RANKING_NEGATIVES, EvaluationSplit, check_seed, evaluate
 from graphae.graph import Graph
 from graphae.params import Integer
 from graphae.registry import get_model, model_names
@@ -122,6 +122,7 @@ def run_link_prediction(
     """
     from graphae.models.gae import GAE
 
+    check_seed(seed, "seed", "run_link_prediction")
     if not Integer(0).accepts(ranking_negatives):
         raise InputError(f"The 'ranking_negatives' parameter must be an int >= 0. Got {ranking_negatives!r}.")
     est = clone(estimator if estimator is not None else GAE()).set_params(random_state=seed)
