@@ -265,3 +265,25 @@ def test_bad_seeds_in_python_name_the_parameter() -> None:
         match=r"^The 'random_state' parameter of evaluate must be an int in \[0, 4294967295\]. Got -1.$",
     ):
         evaluate(result.estimator, result.evaluation, random_state=-1)
+
+
+def test_evaluate_reads_parquet_labelled_pairs(
+    labelled_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    table = {"source": [0, 3, 7, 1], "target": [1, 2, 9, 5], "label": [1, 0, 1, 0]}
+    pq.write_table(pa.table(table), tmp_path / "l.parquet")
+    (tmp_path / "l.csv").write_text("source,target,label\n0,1,1\n3,2,0\n7,9,1\n1,5,0\n")
+    printed = []
+    for name in ("l.parquet", "l.csv"):
+        capsys.readouterr()
+        assert main(["evaluate", "--model", str(labelled_run), "--pairs", str(tmp_path / name)]) == 0
+        printed.append(json.loads(capsys.readouterr().out))
+    assert {**printed[0], "pairs": ""} == {**printed[1], "pairs": ""}
+    pq.write_table(pa.table({**table, "label": [1, 0, 2, 0]}), tmp_path / "bad.parquet")
+    line = user_error(
+        capsys, ["evaluate", "--model", str(labelled_run), "--pairs", str(tmp_path / "bad.parquet")]
+    )
+    assert line == f"graphae: error: {tmp_path / 'bad.parquet'}: row 3: label must be 0 or 1, got 2"

@@ -67,15 +67,20 @@ def run(args: argparse.Namespace) -> int:
 
 def _score_file(model: Any, path: str, evaluate_pairs: Any) -> dict[str, Any]:
     from graphae.data.files import read_labelled_pairs
+    from graphae.data.parquet import PARQUET_SUFFIXES
+    from graphae.data.parquet_pairs import read_parquet_labelled_pairs
 
-    rows = read_labelled_pairs(path)
+    if Path(path).suffix.lower() in PARQUET_SUFFIXES:
+        rows, at = read_parquet_labelled_pairs(path), f"{path}: row "
+    else:
+        rows, at = read_labelled_pairs(path), f"{path}:"
     ids, lookup = model.node_ids_, model.id_index()
     index = np.empty((2, len(rows)), dtype=np.int64)
     for k, (a, b, _, line) in enumerate(rows):
         for side, text in enumerate((a, b)):
-            node = parse_id(ids, text, f"{path}:{line}")
+            node = parse_id(ids, text, f"{at}{line}")
             if node not in lookup:
-                raise UserError(f"{path}:{line}: unknown node id {node!r}")
+                raise UserError(f"{at}{line}: unknown node id {node!r}")
             index[side, k] = lookup[node]
     labels = np.array([label for _, _, label, _ in rows])
     try:
