@@ -59,6 +59,18 @@ def test_perfect_clustering_with_permuted_ids_and_unlabelled_rows_left_out():
     }
 
 
+@pytest.mark.parametrize(
+    ("labels", "what"),
+    [(np.zeros(60, dtype=int), "a single class"), (np.arange(60), r"one class per node \(60 nodes\)")],
+)
+def test_clustering_that_cannot_fail_is_not_scored(labels, what):
+    # Any clustering scores 1.0 against one class, or against one class per node.
+    z, _ = _blobs()
+    with pytest.warns(UserWarning, match=f"Node clustering is not scored: the labelled nodes hold {what}"):
+        out = clustering_scores(z, labels)
+    assert out == {"cluster_acc": None, "cluster_nmi": None, "cluster_ari": None}
+
+
 def test_imperfect_clustering_by_hand():
     # k-means splits {0, 0.1, 0.2} from {10, 10.1}; the labels put node 2 with the far pair.
     z = np.array([[0.0], [0.1], [0.2], [10.0], [10.1]])

@@ -32,8 +32,8 @@ def test_a_run_reports_every_metric(result):
     scores = result.scores
     assert set(scores) == set(METRICS)
     assert scores["test_auc"] == result.test_auc and scores["test_ap"] == result.test_ap
-    assert all(0.0 <= v <= 1.0 for v in scores.values())
-    hits = [scores[f"test_hits_at_{k}"] for k in (10, 20, 50, 100)]
+    assert all(0.0 <= v <= 1.0 for v in scores.values() if v is not None)
+    hits = [scores[f"test_hits_at_{k}"] for k in (10, 20, 50)]
     assert hits == sorted(hits)
     # recomputed by hand from the model's scores: rank = 1 + own negatives above (ties half)
     ev, est = result.evaluation, result.estimator
@@ -49,6 +49,22 @@ def test_a_run_reports_every_metric(result):
     # Planted communities: chance is 1/3. An untrained GCN's embedding already clusters (0.977)
     # and classifies (0.974) them: this checks that the node metrics are wired, not learning.
     assert scores["cluster_acc"] > 0.9 and scores["probe_accuracy"] > 0.9
+
+
+def test_hits_at_k_that_cannot_fail_are_left_out(graph, result):
+    # 100 own negatives: a positive misses the top 100 only below all of them, so
+    # Hits@100 was 1.0 in every run, even at AUC 0.34. Left out (None); the others stay.
+    scores = result.scores
+    assert scores["test_hits_at_100"] is None
+    assert all(scores[f"test_hits_at_{k}"] is not None for k in (10, 20, 50))
+    assert all(scores[f"test_hits_at_{k}_shared"] is not None for k in (10, 20, 50, 100))
+    few = EvaluationSplit.from_split(graph, result.split, seed=2, num_negatives=20)
+    fewer = evaluate(result.estimator, few)
+    assert [fewer[f"test_hits_at_{k}"] is None for k in (10, 20, 50, 100)] == [False, True, True, True]
+    # shared negatives: the same rule, for evaluate_pairs too
+    pairs = np.hstack([result.evaluation.test_pos[:, :30], result.evaluation.test_neg[:, :15]])
+    out = evaluate_pairs(result.estimator, pairs, np.r_[np.ones(30), np.zeros(15)])
+    assert out["hits_at_10"] is not None and out["hits_at_20"] is None and out["hits_at_100"] is None
 
 
 def test_ranking_negatives_are_fixed_by_the_seed_and_never_edges(graph, result):
@@ -160,8 +176,8 @@ def run_dir(tmp_path_factory, graph):
 def test_metrics_json_carries_every_score(run_dir):
     metrics = json.loads((run_dir / "metrics.json").read_text())
     for name in METRICS:
-        if name in NODE_METRICS:
-            assert metrics[name] is None  # an edge list without labels
+        if name in NODE_METRICS or name == "test_hits_at_100":
+            assert metrics[name] is None  # an edge list without labels; 100 own negatives
         else:
             assert len(metrics[name]["values"]) == 2
             assert metrics[name]["mean"] == pytest.approx(np.mean(metrics[name]["values"]))

@@ -9,6 +9,8 @@ model. :func:`evaluate` adds, on the same test split, scored once:
   ``test_hits_at_K_shared`` and ``test_mrr_shared``. With ``negatives="heart"`` the own
   negatives are HeaRT's hard ones instead (:mod:`graphae.heart`: pairs ``(s, t')`` and
   ``(s', t)`` chosen by heuristics), and ``test_hits_at_1`` and ``test_hits_at_3`` are added.
+  A Hits@K whose K is not below the number of negatives is ``None``: it would be 1.0 for
+  almost any model.
 - **Node clustering** when the graph has labels: k-means on the embedding with one
   cluster per class, scored by ACC (best matching of clusters to classes), NMI and ARI.
 - **Classification probe** when the graph has labels: logistic regression on the frozen
@@ -29,11 +31,13 @@ from typing import Any
 import numpy as np
 from scipy.special import expit
 
-from graphae.errors import InputError
+from graphae.errors import InputError, describe
 from graphae.graph import Graph
 from graphae.metrics import auc_ap, clustering_scores, probe_accuracy, probe_split, ranking_metrics
 from graphae.metrics_ogb import official_score
+from graphae.params import Integer
 from graphae.sampling import sample_ranking_negatives
+from graphae.sizing import check_ranking_size
 from graphae.split import LinkSplit
 
 RANKING_KS = (10, 20, 50, 100)
@@ -52,6 +56,20 @@ METRICS = (
     *NODE_METRICS,
 )
 _CHUNK = 1 << 20  # pairs scored at once
+SEED = Integer(0, 2**32 - 1)  # the seeds numpy, torch and scikit-learn all take
+
+
+def check_seed(value: Any, name: str, func: str) -> int:
+    """``value`` if it is a seed (see :data:`SEED`), the one rule of every seed graphae reads.
+
+    Raises:
+        InputError: Naming the parameter ``name`` of ``func``.
+    """
+    if not SEED.accepts(value):
+        raise InputError(
+            f"The '{name}' parameter of {func} must be {SEED.description}. Got {describe(value)}."
+        )
+    return int(value)
 
 
 @dataclass(frozen=True)
@@ -109,6 +127,8 @@ class EvaluationSplit:
                 node_ids=graph.node_ids,
             )
         elif num_negatives > 0:
+            check_ranking_size(pos.shape[1], num_negatives)
+            pos = _sources_with_negatives(graph, pos)
             ranking = sample_ranking_negatives(graph.adj, pos, num_negatives, random_state=rng)
         else:
             ranking = np.empty((pos.shape[1], 0), dtype=np.int64)
@@ -170,6 +190,40 @@ class EvaluationSplit:
         return np.stack([src, self.ranking_neg.ravel()])
 
 
+def _sources_with_negatives(graph: Graph, pos: np.ndarray) -> np.ndarray:
+    """Test edges ``[2, P]`` whose sources each have a non-neighbour to rank against.
+
+    A node joined to every other node has no negative target. An undirected test edge
+    is ranked from its other end instead, so the result does not depend on which end
+    the split lists first (which follows the order of the input rows).
+
+    Raises:
+        InputError: If both ends (the source, when directed) are joined to every node.
+    """
+    n = graph.num_nodes
+    full = np.diff(graph.adj.indptr) >= n - 1
+    if not full[pos[0]].any():
+        return pos
+    if not graph.directed:
+        turn = full[pos[0]] & ~full[pos[1]]
+        pos = pos.copy()
+        pos[:, turn] = pos[::-1, turn]
+    stuck = full[pos[0]]
+    if not stuck.any():
+        return pos
+    node = int(pos[0, stuck][0])
+    ends = "" if graph.directed else f" (and so is node {_show(graph, int(pos[1, stuck][0]))}, its other end)"
+    raise InputError(
+        f"Cannot rank the test edges of node {_show(graph, node)} against non-edges: it is joined to every "
+        f"other node{ends}, so it has none. Pass ranking_negatives=0 (CLI: --ranking-negatives 0) "
+        "to rank test edges only against the shared test non-edges."
+    )
+
+
+def _show(graph: Graph, node: int) -> str:
+    return repr(node if graph.node_ids is None else np.asarray(graph.node_ids)[node].item())
+
+
 def evaluate(estimator: Any, split: EvaluationSplit, *, random_state: int = 0) -> dict[str, float | None]:
     """Every score of a fitted model on ``split``: see the module docstring for their meaning.
 
@@ -180,9 +234,12 @@ def evaluate(estimator: Any, split: EvaluationSplit, *, random_state: int = 0) -
         random_state: Seed of k-means and the probe.
 
     Returns:
-        The values of :data:`METRICS`, as fractions; ``None`` where a metric does not apply.
-        HeaRT negatives (``split.ranking_src`` set) add ``test_hits_at_1`` and ``test_hits_at_3``.
+        The values of :data:`METRICS`, as fractions; ``None`` where a metric does not apply
+        or cannot tell models apart (a Hits@K with K >= the negatives, a clustering score
+        on a single class or one class per node). HeaRT negatives (``split.ranking_src``
+        set) add ``test_hits_at_1`` and ``test_hits_at_3``.
     """
+    check_seed(random_state, "random_state", "evaluate")
     pos = _logits(estimator, split.test_pos)
     neg = _logits(estimator, split.test_neg)
     out: dict[str, float | None] = dict.fromkeys(METRICS)
@@ -191,7 +248,7 @@ def evaluate(estimator: Any, split: EvaluationSplit, *, random_state: int = 0) -
     num_pos, k = split.ranking_neg.shape
     own = _logits(estimator, split.ranking_pairs()).reshape(num_pos, k) if k else None
     ks = RANKING_KS if split.ranking_src is None else HEART_KS
-    for name, value in ranking_metrics(pos, own, neg, ks=ks).items():
+    for name, value in _informative(ranking_metrics(pos, own, neg, ks=ks), k, len(neg)).items():
         if name not in ("hits_at_1_shared", "hits_at_3_shared"):
             out[f"test_{name}"] = value
     embedding = getattr(estimator, "embedding_", None)
@@ -218,7 +275,7 @@ def evaluate_official(estimator: Any, split: EvaluationSplit, metric: str) -> fl
     return official_score_of(estimator, split.test_pos, split.ranking_pairs(), metric)
 
 
-def evaluate_pairs(estimator: Any, pairs: np.ndarray, labels: np.ndarray) -> dict[str, float]:
+def evaluate_pairs(estimator: Any, pairs: np.ndarray, labels: np.ndarray) -> dict[str, float | None]:
     """AUC, AP and the shared-negative ranking metrics of labelled node-index pairs.
 
     Args:
@@ -234,9 +291,30 @@ def evaluate_pairs(estimator: Any, pairs: np.ndarray, labels: np.ndarray) -> dic
     scores = _logits(estimator, pairs)
     pos, neg = scores[labels == 1], scores[labels == 0]
     auc, ap = auc_ap(expit(pos), expit(neg))
-    out = {"auc": auc, "ap": ap, "num_pairs": int(len(labels)), "num_positive": int(len(pos))}
-    for name, value in ranking_metrics(pos, None, neg, ks=RANKING_KS).items():
+    out: dict[str, float | None] = {
+        "auc": auc,
+        "ap": ap,
+        "num_pairs": int(len(labels)),
+        "num_positive": int(len(pos)),
+    }
+    for name, value in _informative(ranking_metrics(pos, None, neg, ks=RANKING_KS), 0, len(neg)).items():
         out[name.removesuffix("_shared")] = value
+    return out
+
+
+def _informative(scores: dict[str, float], own: int, shared: int) -> dict[str, float | None]:
+    """``scores`` with ``None`` for each Hits@K whose K is not below the number of negatives.
+
+    A positive ranked against ``n`` negatives misses the top ``K >= n`` only when it
+    scores below all of them (never, for ``K > n``): such a Hits@K is 1.0 for almost any
+    model, so it is left out rather than reported.
+    """
+    out: dict[str, float | None] = dict(scores)
+    for k in RANKING_KS:
+        if k >= own and f"hits_at_{k}" in out:
+            out[f"hits_at_{k}"] = None
+        if k >= shared and f"hits_at_{k}_shared" in out:
+            out[f"hits_at_{k}_shared"] = None
     return out
 
 

@@ -16,6 +16,7 @@ from graphae.evaluation import (
     NEGATIVES,
     NUM_RANKING_NEGATIVES,
     EvaluationSplit,
+    check_seed,
     evaluate,
     evaluate_official,
     official_score_of,
@@ -161,6 +162,7 @@ def run_link_prediction(
     """
     from graphae.models.gae import GAE
 
+    check_seed(seed, "seed", "run_link_prediction")
     if negatives not in NEGATIVES:
         raise InputError(f"The 'negatives' parameter must be one of {NEGATIVES}. Got {negatives!r}.")
     if ranking_negatives is None:

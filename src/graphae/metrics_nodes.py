@@ -13,6 +13,7 @@ inside the functions, so importing this module stays cheap.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -86,7 +87,7 @@ def cluster_accuracy(labels_true: Any, labels_pred: Any) -> float:
 
 def clustering_scores(
     embedding: Any, labels: Any, *, n_clusters: int | None = None, random_state: int = 0
-) -> dict[str, float]:
+) -> dict[str, float | None]:
     """k-means on the labelled rows of the embedding, scored against the labels.
 
     Args:
@@ -97,7 +98,9 @@ def clustering_scores(
 
     Returns:
         ``cluster_acc`` (:func:`cluster_accuracy`), ``cluster_nmi`` and ``cluster_ari``
-        (scikit-learn's ``normalized_mutual_info_score`` and ``adjusted_rand_score``).
+        (scikit-learn's ``normalized_mutual_info_score`` and ``adjusted_rand_score``);
+        all three ``None``, with a warning, when the labelled nodes hold a single class
+        or one class per node, where every clustering would score 1.0.
 
     Raises:
         InputError: On shapes that disagree, no labelled node, or ``n_clusters`` not in
@@ -116,7 +119,17 @@ def clustering_scores(
             f"The 'n_clusters' parameter of clustering_scores must be an int in [1, {known.sum()}] "
             f"(the labelled nodes). Got {describe(n_clusters)}."
         )
-    true, pred = y[known], kmeans_labels(z[known], int(k), random_state)
+    true = y[known]
+    classes = len(np.unique(true))
+    if classes < 2 or classes == len(true):
+        what = "a single class" if classes < 2 else f"one class per node ({classes} nodes)"
+        warnings.warn(
+            f"Node clustering is not scored: the labelled nodes hold {what}, where any clustering "
+            "scores 1.0; cluster_acc, cluster_nmi and cluster_ari are null.",
+            stacklevel=2,
+        )
+        return dict.fromkeys(("cluster_acc", "cluster_nmi", "cluster_ari"))
+    pred = kmeans_labels(z[known], int(k), random_state)
     return {
         "cluster_acc": cluster_accuracy(true, pred),
         "cluster_nmi": float(normalized_mutual_info_score(true, pred)),

@@ -1,5 +1,8 @@
 """Sizes checked before anything is allocated: a model's memory against the machine's.
 
+The ranking negatives of the evaluation (``P`` test edges times ``K`` negatives) are
+checked the same way (:func:`check_ranking_size`).
+
 A model is built once on PyTorch's ``meta`` device, where tensors have shapes but no
 storage, so its exact parameter count is known without allocating it. The estimate of
 what training needs is then
@@ -82,6 +85,30 @@ def check_model_size(
             f"{need / GIB:.1f} GiB to train (parameters, gradients, Adam state, activations); "
             f"{where} has {available / GIB:.1f} GiB. {_ADVICE}"
         )
+
+
+# Bytes per ranking pair at the peak: the drawn targets and their temporaries (int64),
+# then the pairs and their float64 scores when the run is scored.
+RANKING_PAIR_BYTES = 48
+
+
+def check_ranking_size(num_pos: int, num_negatives: int) -> None:
+    """Refuse ``num_negatives`` ranking negatives per test edge that cannot fit in memory.
+
+    Raises:
+        InputError: If ``num_pos * num_negatives`` pairs exceed the machine's memory; the
+            message names the option and its value.
+    """
+    available = physical_memory(None)
+    need = RANKING_PAIR_BYTES * int(num_pos) * int(num_negatives)
+    if available is None or need <= available:
+        return
+    raise InputError(
+        f"ranking_negatives={num_negatives} (CLI: --ranking-negatives) ranks each of the {num_pos} test "
+        f"edges against {num_negatives} negatives: about {need / GIB:.1f} GiB; this machine has "
+        f"{available / GIB:.1f} GiB. Choose fewer (the default is 100), or 0 to rank against the "
+        "shared test non-edges only."
+    )
 
 
 def _describe(est: GraphAutoencoderEstimator) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -51,6 +52,7 @@ SEED_MAX = 2**32 - 1  # numpy and torch seeds
 
 
 def seed(text: str) -> int:
+    """A ``--seed`` option (argparse type): the rule of :func:`check_seed`."""
     try:
         value = int(text)
     except ValueError:
@@ -59,6 +61,47 @@ def seed(text: str) -> int:
         shown = repr(text) if len(text) <= 24 else f"{text[:12]}...{text[-6:]} ({len(text)} digits)"
         raise argparse.ArgumentTypeError(f"expected an integer in [0, {SEED_MAX}], got {shown}")
     return value
+
+
+def check_seeds(first: Any, runs: int, where: str) -> int:
+    """The one rule for a seed read from a file (``metrics.json``, ``runs.json``), as ``--seed``'s.
+
+    Run ``i`` of ``runs`` uses seed ``first + i``: the last must be a seed too.
+
+    Raises:
+        UserError: Naming ``where`` (the file and key, or the option), unless
+            ``first .. first + runs - 1`` are integers in ``[0, SEED_MAX]``.
+    """
+    if isinstance(first, bool) or not isinstance(first, int) or not 0 <= first <= SEED_MAX:
+        shown = repr(first)
+        shown = shown if len(shown) <= 24 else f"{shown[:12]}...{shown[-6:]} ({len(shown)} characters)"
+        raise UserError(f"{where}: expected an integer in [0, {SEED_MAX}], got {shown}")
+    last = first + runs - 1
+    if last > SEED_MAX:
+        raise UserError(
+            f"{where} {first} with --runs {runs}: run {runs} would use seed {last}, above the largest "
+            f"seed {SEED_MAX}; choose --seed {SEED_MAX - runs + 1} or smaller"
+        )
+    return first
+
+
+def check_out_file(path: str | None) -> None:
+    """Refuse an ``--out FILE`` that cannot be written, before any work or output.
+
+    Raises:
+        UserError: If ``path`` is a folder, or its folder does not exist or cannot be written.
+    """
+    if path is None:
+        return
+    target = Path(path)
+    folder = target.absolute().parent
+    if target.is_dir():
+        raise UserError(f"--out {path}: is a folder; give a file name")
+    if not folder.is_dir():
+        what = "does not exist" if not folder.exists() else "is not a folder"
+        raise UserError(f"--out {path}: the folder {folder} {what}")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise UserError(f"--out {path}: cannot write into the folder {folder}")
 
 
 def log(quiet: bool, message: str) -> None:
@@ -137,6 +180,7 @@ def write_columns(path: str | None, header: list[str], columns: Sequence[np.ndar
     if path is None:
         _write_csv(sys.stdout, ",", header, columns)
         return
+    check_out_file(path)
     suffix = Path(path).suffix.lower()
     if suffix in (".parquet", ".pq"):
         try:

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from graphae.cli.common import UserError, add_legacy_option, load_model, write_columns
+from graphae.cli.common import UserError, add_legacy_option, check_out_file, load_model, write_columns
 
 
 def add_command(sub: Any) -> None:
@@ -31,6 +31,7 @@ def add_command(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    check_out_file(args.out)
     model = load_model(args.model, args.legacy)
     if not model.learned:
         raise UserError(

@@ -11,7 +11,15 @@ from typing import Any
 import numpy as np
 
 from graphae import runfolder
-from graphae.cli.common import UserError, add_legacy_option, load_model, parse_id
+from graphae.cli.common import (
+    UserError,
+    add_legacy_option,
+    check_out_file,
+    check_seeds,
+    load_model,
+    parse_id,
+    seed,
+)
 from graphae.errors import InputError
 
 
@@ -32,7 +40,7 @@ def add_command(sub: Any) -> None:
     )
     evaluate.add_argument("--out", metavar="FILE", help="also write the JSON to FILE")
     evaluate.add_argument(
-        "--seed", type=int, default=None, help="seed of k-means and the probe (default: the run's)"
+        "--seed", type=seed, default=None, help="seed of k-means and the probe (default: the run's)"
     )
     add_legacy_option(evaluate)
     evaluate.set_defaults(handler=run)
@@ -41,6 +49,7 @@ def add_command(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from graphae.evaluation import EvaluationSplit, evaluate, evaluate_official, evaluate_pairs
 
+    check_out_file(args.out)
     model = load_model(args.model, args.legacy)
     folder = Path(args.model)
     if args.pairs is not None:
@@ -54,32 +63,37 @@ def run(args: argparse.Namespace) -> int:
             )
         runfolder.verify_run_files(folder, (runfolder.SPLIT, runfolder.METRICS), args.legacy)
         split = EvaluationSplit.load(path, len(model.node_ids_))
-        seed = args.seed if args.seed is not None else _run_seed(folder)
-        scores = {"model": model.model_name, **evaluate(model, split, random_state=seed)}
+        random_state = args.seed if args.seed is not None else _run_seed(folder)
+        scores = {"model": model.model_name, **evaluate(model, split, random_state=random_state)}
         metric = _official_metric(folder)
         if metric is not None:  # an OGB run: its official metric, as `graphae train` scored it
             scores["official_metric"] = metric
             scores[f"test_{metric}"] = evaluate_official(model, split, metric)
     text = json.dumps(scores, indent=1)
-    print(text, flush=True)
-    if args.out is not None:
+    if args.out is not None:  # first: a failure to write prints no scores
         from graphae.io import write_text
 
         write_text(Path(args.out), text + "\n")
+    print(text, flush=True)
     return 0
 
 
 def _score_file(model: Any, path: str, evaluate_pairs: Any) -> dict[str, Any]:
     from graphae.data.files import read_labelled_pairs
+    from graphae.data.parquet import PARQUET_SUFFIXES
+    from graphae.data.parquet_pairs import read_parquet_labelled_pairs
 
-    rows = read_labelled_pairs(path)
+    if Path(path).suffix.lower() in PARQUET_SUFFIXES:
+        rows, at = read_parquet_labelled_pairs(path), f"{path}: row "
+    else:
+        rows, at = read_labelled_pairs(path), f"{path}:"
     ids, lookup = model.node_ids_, model.id_index()
     index = np.empty((2, len(rows)), dtype=np.int64)
     for k, (a, b, _, line) in enumerate(rows):
         for side, text in enumerate((a, b)):
-            node = parse_id(ids, text, f"{path}:{line}")
+            node = parse_id(ids, text, f"{at}{line}")
             if node not in lookup:
-                raise UserError(f"{path}:{line}: unknown node id {node!r}")
+                raise UserError(f"{at}{line}: unknown node id {node!r}")
             index[side, k] = lookup[node]
     labels = np.array([label for _, _, label, _ in rows])
     try:
@@ -107,7 +121,7 @@ def _run_seed(folder: Path) -> int:
     path = folder / runfolder.METRICS
     if path.is_file():
         metrics = runfolder.read_json(path)
-        if isinstance(metrics, dict) and isinstance(metrics.get("seed"), int):
-            return metrics["seed"]
+        if isinstance(metrics, dict) and metrics.get("seed") is not None:
+            return check_seeds(metrics["seed"], 1, f"{path}: 'seed'")
     print(f"graphae: notice: {path} gives no seed; k-means and the probe use seed 0", file=sys.stderr)
     return 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from graphae.cli.common import add_legacy_option
+from graphae.cli.common import add_legacy_option, seed
 
 
 def add_command(sub: Any) -> None:
@@ -14,7 +14,7 @@ def add_command(sub: Any) -> None:
     plot.add_argument(
         "--method", choices=["auto", "tsne", "pca"], default="auto", help="2-D map of the embeddings"
     )
-    plot.add_argument("--seed", type=int, default=0)
+    plot.add_argument("--seed", type=seed, default=0, help="seed of the embedding map (t-SNE)")
     add_legacy_option(plot)
     plot.set_defaults(handler=run)
 

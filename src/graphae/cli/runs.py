@@ -15,6 +15,7 @@ from graphae import runfolder
 from graphae.cli import config, modelopts
 from graphae.cli.common import UserError, log
 from graphae.cli.scores import headline, mean_scores, summary
+from graphae.errors import InputError, NonFiniteLossError
 from graphae.estimator import GraphAutoencoderEstimator, load
 from graphae.evaluation import HEART_METRICS, METRICS, EvaluationSplit
 from graphae.experiment import make_estimator, official_keys, run_link_prediction
@@ -62,6 +63,16 @@ class RunSession:
     def unfinished(out: Path) -> bool:
         return (out / runfolder.CHECKPOINT_DIR / STATE).is_file()
 
+    @staticmethod
+    def diverged(out: Path) -> str | None:
+        """The error of the run that diverged in ``out``'s unfinished runs, if one did."""
+        try:
+            state = runfolder.read_json(out / runfolder.CHECKPOINT_DIR / STATE)
+        except (OSError, InputError):
+            return None
+        reason = state.get("diverged") if isinstance(state, dict) else None
+        return reason if isinstance(reason, str) else None
+
     @classmethod
     def start(cls, out: Path | None, args: argparse.Namespace) -> RunSession:
         session = cls(out, args, [])
@@ -79,6 +90,11 @@ class RunSession:
                 f"start one with `graphae train ... --out {out} --checkpoint-every K`"
             )
         state = runfolder.read_state(path)  # checksummed: what a resumed run does comes from graphae alone
+        if isinstance(state.get("diverged"), str):
+            raise UserError(
+                f"--resume {out}: {state['diverged']} Resuming would repeat the same training; "
+                f"start over with other options and --overwrite (`graphae train ... --out {out} --overwrite`)."
+            )
         args = argparse.Namespace(**state["args"])
         # How the resumed run shows progress is the new command's choice; threads and
         # device stay as they were unless given again.
@@ -106,9 +122,11 @@ class RunSession:
             options["dataset"] = str(Path(options["dataset"]).absolute())
         return options
 
-    def _save_state(self) -> None:
-        options = self._options()
-        runfolder.write_state(self.checkpoint_dir / STATE, {"args": options, "completed": self.completed})
+    def _save_state(self, diverged: str | None = None) -> None:
+        state: dict[str, Any] = {"args": self._options(), "completed": self.completed}
+        if diverged is not None:
+            state["diverged"] = diverged  # resuming would diverge again: --resume refuses
+        runfolder.write_state(self.checkpoint_dir / STATE, state)
 
     # Running ---------------------------------------------------------------------
     def run(self, graph: Graph, device: torch.device) -> None:
@@ -150,6 +168,7 @@ class RunSession:
                 f"--batch-size: {args.model} does not take it (it chunks the sampled reconstruction loss "
                 "of the autoencoders that have one); leave it out"
             )
+        _refuse_ignored(args, declared, learned=entry.learned)
         # The parameters given as options of their own (--gravity-lambda), checked by the model's
         # constraints when parsed; None among them is a value given (--walk-length none).
         own = {k: v for k, v in modelopts.given(args, entry.estimator).items() if k not in options}
@@ -227,6 +246,10 @@ class RunSession:
                 task=_task(args),
                 negatives=_negatives(args),
             )
+        except NonFiniteLossError as err:
+            if self.checkpoint_dir is not None:
+                self._save_state(diverged=str(err))
+            raise
         finally:
             progress.close()
         # Recommendations must skip every edge of the user's graph, held-out test edges included.
@@ -290,6 +313,30 @@ class RunSession:
         runfolder.publish(self.out, write)
 
 
+# Model options of `graphae train` and the parameter each sets.
+_MODEL_OPTIONS = (
+    ("--hidden", "hidden", "hidden_channels"),
+    ("--latent", "latent", "out_channels"),
+    ("--loss", "loss", "loss"),
+    ("--epochs", "epochs", "epochs"),
+    ("--lr", "lr", "lr"),
+    ("--patience", "patience", "patience"),
+)
+
+
+def _refuse_ignored(args: argparse.Namespace, declared: list[str], *, learned: bool) -> None:
+    """Refuse model options given for a model that has no such parameter (they would be ignored)."""
+    ignored = [
+        option
+        for option, key, name in _MODEL_OPTIONS
+        if getattr(args, key, None) is not None and name not in declared
+    ]
+    if ignored:
+        why = "a heuristic: nothing is trained" if not learned else "it has no such parameter"
+        them = "it" if len(ignored) == 1 else "them"
+        raise UserError(f"{', '.join(ignored)}: {args.model} does not take {them} ({why}); leave {them} out")
+
+
 def _task(args: argparse.Namespace) -> str:
     """The link-prediction task of the runs (``--task``; older runs.json files lack it)."""
     return getattr(args, "task", None) or "general"
@@ -319,6 +366,7 @@ def _write_scores(folder: Path, first: FirstRun) -> None:
 
 
 def _save_first(first: FirstRun, folder: Path) -> None:
+    shutil.rmtree(folder, ignore_errors=True)  # graphae's own, of an interrupted session
     first.estimator.save(folder)
     _write_scores(folder, first)
     runfolder.seal(folder, _FIRST_SCORES)

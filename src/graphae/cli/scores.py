@@ -11,7 +11,7 @@ from graphae.evaluation import METRICS
 
 def summary(values: list[float | None]) -> dict[str, Any] | None:
     """``{mean, std, values}`` of one metric over the runs; ``None`` where it does not apply."""
-    if any(v is None for v in values):
+    if not values or any(v is None for v in values):
         return None
     return {
         "mean": float(np.mean(values)),

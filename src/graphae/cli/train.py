@@ -8,7 +8,7 @@ from typing import Any
 
 from graphae import runfolder
 from graphae.cli import config
-from graphae.cli.common import SEED_MAX, UserError, non_negative_int, positive_float, positive_int, seed
+from graphae.cli.common import UserError, check_seeds, non_negative_int, positive_float, positive_int, seed
 from graphae.cli.runs import RunSession
 from graphae.data import DATASETS, DEFAULT_DATASET, load_dataset
 from graphae.errors import InputError
@@ -229,7 +229,7 @@ def _train(args: argparse.Namespace, main: bool) -> int:
         args = session.args
     else:
         _check_direction_options(args)
-        _check_seeds(args.seed, args.runs)
+        check_seeds(args.seed, args.runs, "--seed")
         out = _check_out(args.out, args.overwrite)
         if args.checkpoint_every is not None and out is None:
             raise UserError("--checkpoint-every needs --out DIR (the checkpoints go there)")
@@ -283,16 +283,6 @@ def _check_direction_options(args: argparse.Namespace) -> None:
         raise UserError("--reverse-edges needs --directed (an undirected graph has no direction to reverse)")
 
 
-def _check_seeds(first: int, runs: int) -> None:
-    """Run i uses seed SEED+i: the last one must still be a valid seed."""
-    last = first + runs - 1
-    if last > SEED_MAX:
-        raise UserError(
-            f"--seed {first} with --runs {runs}: run {runs} would use seed {last}, above the largest "
-            f"seed {SEED_MAX}; choose --seed {SEED_MAX - runs + 1} or smaller"
-        )
-
-
 def _at_least_two(text: str) -> int:
     value = positive_int(text)
     if value < 2:
@@ -321,6 +311,12 @@ def _check_out(out: str | None, overwrite: bool) -> Path | None:
         ancestor = ancestor.parent
     if not ancestor.is_dir():
         raise UserError(f"--out {out}: {ancestor} is not a folder")
+    diverged = RunSession.diverged(path)
+    if diverged is not None and not overwrite:
+        raise UserError(
+            f"--out {out}: {diverged} Resuming would repeat the same training; "
+            "start over with other options and --overwrite"
+        )
     if RunSession.unfinished(path) and not overwrite:
         raise UserError(
             f"--out {out}: holds an unfinished run; continue it with `graphae train --resume {out}`, "

@@ -47,7 +47,7 @@ from graphae.data.text import (
 )
 from graphae.weights import bad_weights
 
-__all__ = ["arrow", "fast_text_edges"]
+__all__ = ["arrow", "csv_read_options", "fast_text_edges"]
 
 _BOM = b"\xef\xbb\xbf"
 # Bytes that need no second look: printable ASCII, tab and line ends.
@@ -66,6 +66,18 @@ def arrow() -> tuple[Any, Any, Any] | None:
     except ImportError:
         return None
     return pa, pc, pacsv
+
+
+def csv_read_options(pacsv: Any, names: list[str]) -> Any:
+    """pyarrow's ``ReadOptions`` for an edge list: the given column names, parsed on this thread.
+
+    ``use_threads=False``: the threaded CSV reader leaves work on Arrow's thread pools
+    after it returns, and with torch in the process an exit that follows aborts the
+    interpreter now and then (``terminate called without an active exception``, exit 134;
+    apache/arrow#34314). The parse stays pyarrow's; the id hashing after it still uses
+    Arrow's threads. ``benchmarks/abort_check.py`` counts the aborts.
+    """
+    return pacsv.ReadOptions(column_names=names, use_threads=False)
 
 
 def fast_text_edges(
@@ -215,7 +227,7 @@ def _parse(
     trim = _has_spaces(rest, sep)
     table = pacsv.read_csv(
         pa.BufferReader(pa.py_buffer(rest)),
-        read_options=pacsv.ReadOptions(column_names=names),
+        read_options=csv_read_options(pacsv, names),
         parse_options=pacsv.ParseOptions(
             delimiter=sep, quote_char=False, escape_char=False, newlines_in_values=False
         ),

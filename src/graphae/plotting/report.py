@@ -57,6 +57,15 @@ def make_report(
         MissingMatplotlibError: If matplotlib is not installed.
     """
     run_dir = Path(run_dir)
+    if (
+        isinstance(random_state, bool)
+        or not isinstance(random_state, (int, np.integer))
+        or not (0 <= random_state < 2**32)
+    ):
+        raise InputError(
+            f"The 'random_state' parameter of make_report must be an int in [0, {2**32 - 1}]. "
+            f"Got {random_state!r}."
+        )
     _check_folder(run_dir)
     runfolder.verify_run_files(run_dir, (*REQUIRED_FILES, runfolder.LABELS, runfolder.TEST_SCORES), legacy)
     runfolder.check_free(run_dir, runfolder.REPORT_FILES)
@@ -113,6 +122,14 @@ def make_report(
 def _check_folder(run_dir: Path) -> None:
     if not run_dir.is_dir():
         raise MissingFileError(f"{run_dir}: no such folder; {_EXPECTED_FOLDER}")
+    metadata = run_dir / runfolder.METADATA
+    saved = _read_json(metadata) if metadata.is_file() else None
+    if isinstance(saved, dict) and saved.get("learned") is False:
+        raise InputError(
+            f"{run_dir}: {saved.get('model', 'the model')} is a link-prediction heuristic without node "
+            f"embeddings or training curves, so there is no report to draw; its scores are in "
+            f"{runfolder.METRICS} and {runfolder.TEST_SCORES}."
+        )
     for name in REQUIRED_FILES:
         if not (run_dir / name).is_file():
             raise MissingFileError(f"{run_dir / name} not found; {_EXPECTED_FOLDER}")

@@ -207,12 +207,20 @@ def write_model(folder: str | os.PathLike, saved: SavedModel) -> None:
     """Write a model folder; every file is written atomically, ``metadata.json`` last.
 
     Raises:
-        InputError: If the node ids cannot be saved (see :func:`node_id_lines`).
+        InputError: If the node ids cannot be saved (see :func:`node_id_lines`), or if
+            ``folder`` holds the run files of a ``graphae train`` run, which would then lie
+            beside a model they do not describe (nothing is written).
     """
     if not os.fspath(folder).strip():
         raise InputError("The model folder is an empty path; give the folder to save into.")
     folder = Path(folder)
     text = "".join(f"{t}\n" for t in node_id_lines(saved.node_ids))
+    stale = [name for name in (*RUN_CHECKED_FILES, *REPORT_FILES) if (folder / name).exists()]
+    if stale:
+        raise InputError(
+            f"{folder}: holds a graphae train run ({', '.join(stale)}); a model saved here would lie beside "
+            "scores that are not its own. Save it into another folder (nothing was written)."
+        )
     folder.mkdir(parents=True, exist_ok=True)
     metadata = {"format": FORMAT, "format_version": FORMAT_VERSION, **saved.metadata}
     metadata["graph"] = {**metadata["graph"], "node_id_type": node_id_type(saved.node_ids)}
