@@ -193,8 +193,35 @@ def run_link_prediction(
         checkpoint_every=checkpoint_every,
         resume=resume,
     )
+    return _scored(est, seed, split, evaluation, (split.test_pos, split.test_neg))
+
+
+def _scored(
+    est: Any,
+    seed: int,
+    split: Any,
+    evaluation: EvaluationSplit,
+    test: tuple[np.ndarray, np.ndarray],
+    official: Any = None,
+) -> RunResult:
+    """Score a fitted model once on the test pairs (rank 0 under torchrun, then shared).
+
+    ``test``: the positive and negative pairs whose probabilities the run keeps;
+    ``official``: an :class:`~graphae.split_official.OfficialSplit` whose metric is
+    scored too, on validation and test.
+    """
     group = distributed.current()  # initialised by the fit of a learned model under torchrun
-    scores = evaluate(est, evaluation, random_state=seed) if group is None or group.is_main else None
+    scores = None
+    if group is None or group.is_main:
+        scores = evaluate(est, evaluation, random_state=seed)
+        if official is not None:
+            valid_key, test_key = official_keys(official.metric)
+            scores[valid_key] = official_score_of(
+                est, official.valid_pos, official.valid_neg, official.metric
+            )
+            scores[test_key] = evaluate_official(
+                est, evaluation, official.metric
+            )  # as `graphae evaluate` does
     if group is not None:
         scores = group.broadcast(scores)
     return RunResult(
@@ -203,8 +230,8 @@ def run_link_prediction(
         test_ap=scores["test_ap"],
         estimator=est,
         split=split,
-        test_pos_scores=expit(est.pair_logits(split.test_pos).astype(np.float64)),
-        test_neg_scores=expit(est.pair_logits(split.test_neg).astype(np.float64)),
+        test_pos_scores=expit(est.pair_logits(test[0]).astype(np.float64)),
+        test_neg_scores=expit(est.pair_logits(test[1]).astype(np.float64)),
         scores=scores,
         evaluation=evaluation,
     )
@@ -233,23 +260,4 @@ def _run_official(
         ranking, shared = np.empty((official.test_pos.shape[1], 0), dtype=np.int64), official.test_neg
     evaluation = EvaluationSplit(official.test_pos, shared, ranking)
     est.fit(train, val_pairs=official.val_pairs(), resume=resume, **fit)
-    group = distributed.current()
-    scores = None
-    if group is None or group.is_main:
-        valid_key, test_key = official_keys(official.metric)
-        scores = evaluate(est, evaluation, random_state=seed)
-        scores[valid_key] = official_score_of(est, official.valid_pos, official.valid_neg, official.metric)
-        scores[test_key] = evaluate_official(est, evaluation, official.metric)  # as `graphae evaluate` does
-    if group is not None:
-        scores = group.broadcast(scores)
-    return RunResult(
-        seed=seed,
-        test_auc=scores["test_auc"],
-        test_ap=scores["test_ap"],
-        estimator=est,
-        split=official,
-        test_pos_scores=expit(est.pair_logits(evaluation.test_pos).astype(np.float64)),
-        test_neg_scores=expit(est.pair_logits(evaluation.test_neg).astype(np.float64)),
-        scores=scores,
-        evaluation=evaluation,
-    )
+    return _scored(est, seed, official, evaluation, (evaluation.test_pos, evaluation.test_neg), official)
