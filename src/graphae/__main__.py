@@ -1,5 +1,3 @@
-import sys
+from graphae.cli import entry
 
-from graphae.cli import main
-
-sys.exit(main())
+entry()

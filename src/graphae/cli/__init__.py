@@ -98,6 +98,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
+def entry() -> None:
+    """The ``graphae`` process (console script, ``python -m graphae``): :func:`main`, then exit.
+
+    Once pyarrow is loaded, the process ends with ``os._exit`` after flushing its output:
+    a normal interpreter exit runs the C++ static destructors of pyarrow's thread pools
+    and torch's, and that order aborts now and then (``terminate called without an active
+    exception``, exit 134, seen under torchrun too; apache/arrow#34314). Everything graphae
+    writes is on disk by then (written, flushed and renamed), and the process group of a
+    torchrun launch is already shut down.
+    """
+    code = main()
+    if "pyarrow" not in sys.modules:
+        sys.exit(code)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed or broken pipe: nothing more can be said there
+            pass
+    os._exit(code)
+
+
 def _rank() -> str:
     """`` (rank r)`` in a process of a torchrun launch other than rank 0, else nothing."""
     from graphae.training import distributed
