@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from graphae.data.ogb_files import read_csv_gz, read_split_part
+from graphae.data.planetoid import data_folder
 from graphae.errors import InputError, MissingFileError
 from graphae.graph import Graph
 from graphae.split_official import OfficialSplit
@@ -66,14 +67,7 @@ OGBL_NAMES = tuple(OGBL)
 
 def resolve_ogb_root(root: str | os.PathLike[str] | None) -> Path:
     """The folder holding ``ogbl_<name>/``: ``root``, else ``$GRAPHAE_DATA/ogb``, else ``~/.cache/graphae/ogb``."""
-    if root is not None:
-        return Path(root).expanduser()
-    data = os.environ.get("GRAPHAE_DATA")
-    if data:
-        return Path(data).expanduser() / "ogb"
-    cache_home = os.environ.get("XDG_CACHE_HOME")
-    base = Path(cache_home).expanduser() if cache_home else Path.home() / ".cache"
-    return base / "graphae" / "ogb"
+    return data_folder("ogb", root)
 
 
 def load_ogbl(

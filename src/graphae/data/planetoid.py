@@ -67,14 +67,20 @@ def resolve_root(root: str | os.PathLike[str] | None) -> Path:
     Returns:
         The folder as a :class:`pathlib.Path`; it need not exist.
     """
+    return data_folder("planetoid", root)
+
+
+def data_folder(kind: str, root: str | os.PathLike[str] | None) -> Path:
+    """``root`` (``~`` expanded), else ``$GRAPHAE_DATA/<kind>``, else ``$XDG_CACHE_HOME/graphae/<kind>``
+    (default ``~/.cache/graphae/<kind>``): where the data sets of one source live."""
     if root is not None:
         return Path(root).expanduser()
     data = os.environ.get("GRAPHAE_DATA")
     if data:
-        return Path(data).expanduser() / "planetoid"
+        return Path(data).expanduser() / kind
     cache_home = os.environ.get("XDG_CACHE_HOME")
     base = Path(cache_home).expanduser() if cache_home else Path.home() / ".cache"
-    return base / "graphae" / "planetoid"
+    return base / "graphae" / kind
 
 
 def load_planetoid(
