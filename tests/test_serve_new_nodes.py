@@ -89,7 +89,6 @@ def test_recommend_new_nodes_equals_python_api_and_cli(
     )
     assert answer.json() == {"recommendations": [[[o, p] for o, p in recs] for recs in expected]}
     listed = [o for o, _ in answer.json()["recommendations"][0]]
-    assert (3 in listed or 17 in listed or 2001 in listed) is not exclude or not exclude
     if exclude:  # the given edges of 2000 are existing neighbours now
         assert not {3, 17, 2001} & set(listed)
     # The CLI: the same edges and features as files.

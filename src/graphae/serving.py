@@ -9,6 +9,11 @@ A bad request gets a 4xx answer ``{"error": "FIELD: what was wrong", "field": "F
 (``field`` is ``null`` when no field is at fault); it is never a 500 or a traceback. The
 service reads nothing from the disk after start-up: no request names a path.
 
+``/embed`` and ``/recommend`` also take nodes the model has not seen, as ``"edges"`` and
+``"features"`` (see :mod:`graphae.serving_nodes`): the model is run on the fitted graph
+enlarged with them (:meth:`~graphae.inductive.InductiveMixin.embed_new_nodes`,
+:meth:`~graphae.inductive.InductiveMixin.recommend_new_nodes`), its weights unchanged.
+
 Node ids keep their JSON type: a model whose ids are integers takes and returns JSON
 integers (``"3"`` is refused, not read as ``3``); one with string ids takes strings.
 The estimator is called under one lock (it is not known to be thread safe), so concurrent

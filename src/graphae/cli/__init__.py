@@ -3,7 +3,7 @@
 One module per command: :mod:`~graphae.cli.train` (with :mod:`~graphae.cli.runs` for
 runs, checkpoints and the run folder), :mod:`~graphae.cli.embed`,
 :mod:`~graphae.cli.evaluate`, :mod:`~graphae.cli.predict`, :mod:`~graphae.cli.recommend`,
-:mod:`~graphae.cli.plot` and
+:mod:`~graphae.cli.serve`, :mod:`~graphae.cli.export`, :mod:`~graphae.cli.plot` and
 :mod:`~graphae.cli.models`; :mod:`~graphae.cli.common` holds what they share.
 
 Errors: a user error (bad option, file, folder; a missing optional package; a
