@@ -28,6 +28,7 @@ to about 1e-6, not bit for bit.
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
 import tempfile
@@ -169,36 +170,31 @@ def export_onnx(model: GraphAutoencoderEstimator, path: str | os.PathLike) -> Pa
     check_exportable(model)
     require_exporter()
     path = Path(path)
-    wrapper = OnnxEncoder(
-        model.module_.encoder, bool(model.graph_.directed), bool(model.normalize_features)
-    ).cpu()
+    # A copy on the CPU, in evaluation mode: the model's own module is left as it is.
+    encoder = copy.deepcopy(model.module_.encoder).cpu()
+    wrapper = OnnxEncoder(encoder, bool(model.graph_.directed), bool(model.normalize_features)).eval()
     # A small example only fixes the types: node and edge counts are symbolic dimensions.
     example = (
         torch.zeros(3, int(model.in_channels_), dtype=torch.float32),
         torch.tensor([[0, 1, 1, 2], [1, 0, 2, 1]], dtype=torch.int64),
     )
     nodes, edges = torch.export.Dim("nodes", min=2), torch.export.Dim("edges", min=2)
-    was_training = wrapper.encoder.training
-    wrapper.eval()
     quiet = _Quiet("torch.onnx", "torch.export", "torch._export", "onnxscript", "onnx_ir")
-    try:
-        with quiet, torch.no_grad(), warnings.catch_warnings():
-            # torch's exporter warns of its own internals (deprecations): nothing a user can act on.
-            warnings.simplefilter("ignore", FutureWarning)
-            warnings.simplefilter("ignore", DeprecationWarning)
-            program = torch.onnx.export(
-                wrapper,
-                example,
-                input_names=["x", "edge_index"],
-                output_names=["mu"],
-                dynamic_shapes=({0: nodes}, {1: edges}),
-                opset_version=OPSET,
-                dynamo=True,
-                external_data=False,
-                verbose=False,
-            )
-    finally:
-        wrapper.encoder.train(was_training)
+    with quiet, torch.no_grad(), warnings.catch_warnings():
+        # torch's exporter warns of its own internals (deprecations): nothing a user can act on.
+        warnings.simplefilter("ignore", FutureWarning)
+        warnings.simplefilter("ignore", DeprecationWarning)
+        program = torch.onnx.export(
+            wrapper,
+            example,
+            input_names=["x", "edge_index"],
+            output_names=["mu"],
+            dynamic_shapes=({0: nodes}, {1: edges}),
+            opset_version=OPSET,
+            dynamo=True,
+            external_data=False,
+            verbose=False,
+        )
     program.model.doc_string = (
         f"graphae {model.model_name or type(model).__name__} encoder: x [N, {model.in_channels_}] float32 "
         "(raw features), edge_index [2, E] int64 (each adjacency entry once, both directions of an "
