@@ -166,10 +166,27 @@ def test_malformed_and_oversized_bodies(server: Server) -> None:
 
 def test_random_bodies_never_give_a_500(server: Server) -> None:
     rng = random.Random(0)
-    values = [None, True, -1, 0, 3, 2.5, "0", "", [], [0], [[0, 1]], {"a": 1}, [None], [[0, "x"]], 10**40]
+    values = [
+        None,
+        True,
+        -1,
+        0,
+        3,
+        2.5,
+        "0",
+        "",
+        [],
+        [0],
+        [[0, 1]],
+        {"a": 1},
+        {"2000": [0]},
+        [None],
+        [[0, "x"]],
+        10**40,
+    ]
     for _ in range(60):
         path = rng.choice(["/recommend", "/predict", "/embed"])
-        keys = rng.sample(["ids", "k", "exclude_edges", "pairs", "edges", "x"], rng.randint(0, 3))
+        keys = rng.sample(["ids", "k", "exclude_edges", "pairs", "edges", "features", "x"], rng.randint(0, 3))
         body = {key: rng.choice(values) for key in keys}
         answer = server.client.post(path, json=body)
         assert answer.status_code < 500, (path, body, answer.text)
