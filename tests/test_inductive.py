@@ -195,3 +195,71 @@ def test_cli_embed_new_nodes_of_a_featureless_model(graph, tmp_path, capsys):
         capsys, ["embed", "--model", str(run), "--edges", str(new_edges), "--features", str(new_feats)]
     )
     assert "was trained without node features, so it has no input for a node it has not seen" in line
+
+
+def test_cli_embed_new_nodes_of_a_model_with_integer_ids(graph, tmp_path, capsys):
+    # A feature file's ids are read as text; a model of integer ids types them as the edge
+    # readers do ("2000" is 2000), and a new id that is no integer is refused naming the file.
+    run = tmp_path / "run"
+    assert main(["train", "--epochs", "2", "--seed", "0", "--quiet", "--out", str(run)]) == 0
+    model = graphae.load(run)
+    width = model.graph_.x.shape[1]
+    new_edges = tmp_path / "new.csv"
+    new_edges.write_text("source,target\n2000,3\n2000,4\n2001,2000\n")
+    row = ",".join(["0"] * (width - 1) + ["1"])
+    new_feats = tmp_path / "new_feats.csv"
+    new_feats.write_text("id," + ",".join(f"f{j}" for j in range(width)) + f"\n2000,{row}\n2001,{row}\n")
+    capsys.readouterr()
+    assert main(["embed", "--model", str(run), "--edges", str(new_edges), "--features", str(new_feats)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split(",")[0] for line in lines[1:]] == ["2000", "2001"]
+    x = np.zeros((2, width), dtype=np.float32)
+    x[:, -1] = 1
+    _, z = model.embed_new_nodes([(2000, 3), (2000, 4), (2001, 2000)], features=([2000, 2001], x))
+    got = np.array([[float(v) for v in line.split(",")[1:]] for line in lines[1:]])
+    np.testing.assert_allclose(got, z, rtol=1e-6)
+    new_feats.write_text("id," + ",".join(f"f{j}" for j in range(width)) + f"\n2000,{row}\n02001,{row}\n")
+    line = user_error(
+        capsys, ["embed", "--model", str(run), "--edges", str(new_edges), "--features", str(new_feats)]
+    )
+    assert line == (
+        f"graphae: error: {new_feats}: node id '02001' is text, but this model's node ids are integers; "
+        "give ids of the same kind."
+    )
+
+
+def test_recommend_new_nodes(graph, model):
+    pairs, features = _copy_of(graph, [3, 40])
+    pairs.append((1000, 1001))
+    before = model.embedding_.copy()
+    recs = model.recommend_new_nodes([1000, 1001, 7], pairs, features=features, k=5)
+    assert len(recs) == 3 and all(len(r) == 5 for r in recs)
+    ids, z = model.embed_new_nodes(pairs, features=features, include_fitted=True)
+    # Exact scoring of the new node 1000 against every node of the enlarged graph.
+    logits = z @ z[len(ids) - 2]
+    excluded = {1000, 1001} | {b for a, b in pairs if a == 1000}
+    order = [i for i in np.lexsort((np.arange(len(ids)), -logits)) if ids[i] not in excluded][:5]
+    assert [other for other, _ in recs[0]] == ids[order].tolist()
+    np.testing.assert_allclose([p for _, p in recs[0]], 1 / (1 + np.exp(-logits[order])), rtol=1e-6)
+    single = model.recommend_new_nodes(1001, pairs, features=features, k=5, exclude_edges=False)
+    logits = z @ z[len(ids) - 1]  # node 1001: every node but itself is a candidate
+    order = [i for i in np.lexsort((np.arange(len(ids)), -logits)) if ids[i] != 1001][:5]
+    assert [other for other, _ in single] == ids[order].tolist()
+    np.testing.assert_array_equal(model.embedding_, before)  # the model is unchanged
+    assert model.recommend(7, k=5) == model.recommend(7, k=5, exact=True)
+    with pytest.raises(
+        InputError, match="Unknown node id 1002: neither a node of the fitted graph nor a new"
+    ):
+        model.recommend_new_nodes(1002, pairs, features=features)
+
+
+def test_cli_recommend_new_nodes_errors(graph, tmp_path, capsys):
+    edges, feats, new_edges, new_feats = _files(tmp_path, graph)
+    run = tmp_path / "run"
+    assert main(["train", "--edges", str(edges), "--epochs", "2", "--quiet", "--out", str(run)]) == 0
+    line = user_error(capsys, ["recommend", "--model", str(run), "--node", "new1", "--edges", str(new_edges)])
+    assert "was trained without node features, so it has no input for a node it has not seen" in line
+    line = user_error(
+        capsys, ["recommend", "--model", str(run), "--node", "n1", "--features", str(new_feats)]
+    )
+    assert line == "graphae: error: --features needs --edges FILE (the new nodes to recommend for)"

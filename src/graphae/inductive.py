@@ -19,6 +19,8 @@ embeddings) has no input for an unseen node: it is refused, never answered with 
 
 from __future__ import annotations
 
+import copy
+import os
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -34,7 +36,7 @@ _KINDS = {"int": "integers", "float": "numbers", "str": "text"}
 
 
 class InductiveMixin:
-    """:meth:`embed_new_nodes` for the autoencoders (see the module)."""
+    """:meth:`embed_new_nodes` and :meth:`recommend_new_nodes` for the autoencoders (see the module)."""
 
     def embed_new_nodes(
         self, edges: Any, features: Any = None, include_fitted: bool = False
@@ -57,6 +59,43 @@ class InductiveMixin:
         graph, new = extend_graph(self, edges, features)
         z = self.transform(graph)
         return (graph.node_ids, z) if include_fitted else (graph.node_ids[new], z[new])
+
+    def recommend_new_nodes(
+        self, nodes: Any, edges: Any, features: Any = None, k: int = 10, exclude_edges: bool = True
+    ) -> list:
+        """:meth:`recommend` on the fitted graph enlarged with new nodes (weights unchanged).
+
+        The new nodes of ``edges`` and ``features`` (see :func:`extend_graph`) are appended
+        to the fitted graph, every node is embedded on the enlarged graph, and each of
+        ``nodes`` (new or fitted) gets its ``k`` most likely new neighbours among all of
+        them, its given edges excluded with ``exclude_edges``. Every node is scored: an
+        index of the fitted embedding does not hold the codes on the enlarged graph.
+
+        Returns:
+            As :meth:`recommend`: for one id a list of ``(neighbour id, probability)``,
+            best first; for a sequence of ids, one such list per id.
+
+        Raises:
+            InputError: As :meth:`embed_new_nodes`, and on an id of ``nodes`` that is
+                neither a fitted node nor a new one.
+        """
+        self._check_fitted()
+        check_inductive(self)
+        graph, _ = extend_graph(self, edges, features)
+        view = copy.copy(self)  # the same weights, on the enlarged graph; self is unchanged
+        for cached in ("_id_cache", "_topk_cache", "_topk_file"):
+            vars(view).pop(cached, None)
+        view.graph_, view.node_ids_, view.embedding_ = graph, graph.node_ids, self.transform(graph)
+        single = np.ndim(nodes) == 0
+        wanted = [nodes] if single else list(nodes)
+        lookup = view.id_index()
+        for node in wanted:
+            if node not in lookup:
+                raise InputError(
+                    f"Unknown node id {node!r}: neither a node of the fitted graph nor a new node of the edges "
+                    "or features given."
+                )
+        return view.recommend(nodes, k=k, exclude_edges=exclude_edges, exact=True)
 
 
 def check_inductive(model: GraphAutoencoderEstimator) -> None:
@@ -134,7 +173,13 @@ def extend_graph(
         )
     feat_ids, x, where = feature_source(features)
     if feat_ids is not None:
-        feat_ids = _id_array([_as_kind(v, kind) for v in feat_ids.tolist()], kind)
+        # A feature file's ids are read as text: typed as the edge readers type ids.
+        from_file = isinstance(features, str | os.PathLike)
+        typed = [
+            _text_id(v, kind, where) if from_file and isinstance(v, str) else _as_kind(v, kind)
+            for v in feat_ids.tolist()
+        ]
+        feat_ids = _id_array(typed, kind)
         clash = next((v for v in feat_ids.tolist() if v in known), None)
         if clash is not None:
             raise InputError(
@@ -192,6 +237,21 @@ def _as_kind(node: Any, kind: str) -> Any:
             "give ids of the same kind."
         )
     return float(node) if kind == "float" else node
+
+
+def _text_id(text: str, kind: str, where: str) -> Any:
+    """An id read as text from a feature file, in the type of the model's ids."""
+    if kind == "str":
+        return text
+    from graphae.data.text import exact_id
+
+    value = exact_id(text, kind)
+    if value is None:
+        raise InputError(
+            f"{where}: node id {text!r} is text, but this model's node ids are {_KINDS[kind]}; "
+            "give ids of the same kind."
+        )
+    return value
 
 
 def _id_array(values: list[Any], kind: str) -> np.ndarray:

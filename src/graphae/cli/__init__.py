@@ -3,7 +3,7 @@
 One module per command: :mod:`~graphae.cli.train` (with :mod:`~graphae.cli.runs` for
 runs, checkpoints and the run folder), :mod:`~graphae.cli.embed`,
 :mod:`~graphae.cli.evaluate`, :mod:`~graphae.cli.predict`, :mod:`~graphae.cli.recommend`,
-:mod:`~graphae.cli.plot` and
+:mod:`~graphae.cli.serve`, :mod:`~graphae.cli.export`, :mod:`~graphae.cli.plot` and
 :mod:`~graphae.cli.models`; :mod:`~graphae.cli.common` holds what they share.
 
 Errors: a user error (bad option, file, folder; a missing optional package; a
@@ -54,7 +54,7 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     from graphae import __version__
-    from graphae.cli import embed, evaluate, models, plot, predict, recommend, serve, train
+    from graphae.cli import embed, evaluate, export, models, plot, predict, recommend, serve, train
 
     parser = _Parser(
         prog="graphae",
@@ -62,7 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"graphae {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for command in (train, evaluate, embed, predict, recommend, serve, plot, models):
+    for command in (train, evaluate, embed, predict, recommend, serve, export, plot, models):
         command.add_command(sub)
     return parser
 
