@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from graphae.cli.common import UserError, positive_int, seed
-from graphae.errors import InputError
+from graphae.errors import GraphaeError, InputError
 
 # metrics.json of a partitioned run: its format, and its own checksum (what --overwrite trusts).
 RUN_FORMAT = "graphae-partitioned-run"
@@ -82,7 +82,7 @@ _REFUSED = {
 
 def train_partitions(args: argparse.Namespace) -> int:
     """``graphae train --partitions DIR``: each rank loads its part and trains one GAE with the others."""
-    from graphae.partition import read_manifest, read_part
+    from graphae.partition import read_manifest
     from graphae.training import distributed, resolve_device
     from graphae.training.partitioned import fit_partitioned, peak_rss
 
@@ -91,7 +91,7 @@ def train_partitions(args: argparse.Namespace) -> int:
     try:
         manifest = read_manifest(root)
         device = resolve_device(args.device)
-    except InputError as err:
+    except GraphaeError as err:
         raise UserError(f"--partitions {root}: {err}") from None
     size = distributed.expected_world_size()
     if size != manifest["parts"]:
@@ -103,7 +103,7 @@ def train_partitions(args: argparse.Namespace) -> int:
     group = distributed.context(device)
     try:
         rank = 0 if group is None else group.rank
-        part = read_part(root, rank)
+        part = _read_everywhere(root, rank)
         if args.threads:
             import torch
 
@@ -164,6 +164,22 @@ def train_partitions(args: argparse.Namespace) -> int:
     finally:
         distributed.shutdown()
     return 0
+
+
+def _read_everywhere(root: Path, rank: int) -> Any:
+    """This rank's part; if any rank cannot read its own, every rank stops with that rank's error."""
+    from graphae.partition import read_part
+    from graphae.training.partitioned import all_gather
+
+    try:
+        part, error = read_part(root, rank), None
+    except GraphaeError as err:
+        part, error = None, str(err)
+    errors = all_gather(error)
+    for other, message in enumerate(errors):
+        if message is not None:
+            raise UserError(f"--partitions {root}: part {other}: {message}")
+    return part
 
 
 def _check_options(args: argparse.Namespace) -> None:

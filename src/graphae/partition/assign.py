@@ -41,9 +41,8 @@ def metis_owners(adj: sp.csr_matrix, parts: int, seed: int = 0) -> np.ndarray:
     if parts == 1:
         return np.zeros(adj.shape[0], dtype=np.int32)
     options = pymetis.Options(seed=int(seed))
-    _, membership = pymetis.part_graph(
-        parts, xadj=adj.indptr.astype(np.int64), adjncy=adj.indices.astype(np.int64), options=options
-    )
+    graph = pymetis.CSRAdjacency(adj.indptr.astype(np.int64), adj.indices.astype(np.int64))
+    _, membership = pymetis.part_graph(parts, graph, options=options)
     return np.asarray(membership, dtype=np.int32)
 
 

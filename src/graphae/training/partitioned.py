@@ -29,6 +29,7 @@ from __future__ import annotations
 import math
 import resource
 import sys
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -86,7 +87,9 @@ class PartTensors:
         col = np.concatenate([cols, np.arange(n)])
         values = torch.tensor(1.0 / np.sqrt(d[row] * d[col]), dtype=torch.float32)
         index = torch.from_numpy(np.stack([row, col]))
-        coo = torch.sparse_coo_tensor(index, values, (n, n + halo.shape[1]))
+        with warnings.catch_warnings():  # indices built in range here: torch's notice is noise
+            warnings.filterwarnings("ignore", "Sparse invariant checks are implicitly disabled", UserWarning)
+            coo = torch.sparse_coo_tensor(index, values, (n, n + halo.shape[1]), check_invariants=False)
         self.adj = to_csr(coo).to(device)
         self.adj_t = transpose_csr(coo).to(device)
         counts = np.bincount(halo[1], minlength=part.parts).tolist()
@@ -284,6 +287,15 @@ def _all_sum(value: torch.Tensor) -> torch.Tensor:
         value = value.clone().to(torch.float64)
         dist.all_reduce(value)
     return value
+
+
+def all_gather(obj: Any) -> list[Any]:
+    """Every rank's ``obj`` (any picklable value) on every rank, in rank order."""
+    if not (dist.is_available() and dist.is_initialized()):
+        return [obj]
+    box = [None] * dist.get_world_size()
+    dist.all_gather_object(box, obj)
+    return box
 
 
 def gather_at_rank0(obj: Any) -> list[Any] | None:
