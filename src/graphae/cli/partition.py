@@ -150,7 +150,8 @@ def train_partitions(args: argparse.Namespace) -> int:
                 "seed": args.seed,
                 "test_auc": result.test_auc,
                 "test_ap": result.test_ap,
-                "seconds_per_epoch": seconds / max(1, len(result.history)),
+                "seconds_per_epoch": result.train_seconds / max(1, len(result.history)),
+                "seconds": seconds,
                 "ranks": ranks,
             }
             if not quiet:

@@ -29,6 +29,7 @@ from __future__ import annotations
 import math
 import resource
 import sys
+import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -180,6 +181,7 @@ class PartitionedResult:
     test_auc: float | None = None
     test_ap: float | None = None
     bytes_sent_per_epoch: float = 0.0
+    train_seconds: float = 0.0
     peak_rss_bytes: int = 0
     held: dict[str, list[int]] = field(default_factory=dict)
 
@@ -209,8 +211,9 @@ def fit_partitioned(
     generator = np.random.default_rng(rank_seed(seed, part.rank))
     val, test = PairScorer(data, part.val), PairScorer(data, part.test)
     result = PartitionedResult(held=held_shapes(data, model))
-    traffic.reset()
+    sent = 0  # training steps' bytes alone: validation's fetches are not counted
     for epoch in range(1, epochs + 1):
+        before, tick = traffic.total, time.perf_counter()
         model.train()
         optimizer.zero_grad(set_to_none=True)
         loss = partitioned_loss(model, generator)
@@ -218,6 +221,8 @@ def fit_partitioned(
         all_reduce_gradients(model.shared_parameters(), traffic)
         optimizer.step()
         record = {"epoch": epoch, "loss": float(_all_sum(loss.detach()).item())}
+        sent += traffic.total - before
+        result.train_seconds += time.perf_counter() - tick
         if epoch % eval_every == 0 or epoch == epochs:
             scores = val.score(model)
             if scores is not None:
@@ -225,7 +230,7 @@ def fit_partitioned(
         result.history.append(record)
         if on_epoch is not None:
             on_epoch(record)
-    result.bytes_sent_per_epoch = traffic.total / epochs
+    result.bytes_sent_per_epoch = sent / epochs
     scores = test.score(model)
     if scores is not None:
         result.test_auc, result.test_ap = scores
@@ -283,10 +288,12 @@ def _local_columns(nodes: np.ndarray, halo_ids: np.ndarray, indices: np.ndarray)
 
 
 def _all_sum(value: torch.Tensor) -> torch.Tensor:
+    """The sum over the ranks of a scalar, in float64 (on the device the backend moves: nccl's CUDA)."""
     if dist.is_available() and dist.is_initialized():
-        value = value.clone().to(torch.float64)
+        device = torch.device("cuda", torch.cuda.current_device()) if dist.get_backend() == "nccl" else "cpu"
+        value = value.detach().to(device, torch.float64, copy=True)
         dist.all_reduce(value)
-    return value
+    return value.cpu()
 
 
 def all_gather(obj: Any) -> list[Any]:
