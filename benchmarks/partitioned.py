@@ -230,7 +230,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--methods", nargs="+", default=["metis", "hash"], choices=["metis", "hash"])
     parser.add_argument("--epochs", type=int, default=200)
     parser.add_argument("--threads", type=int, default=1, help="torch threads per process")
-    parser.add_argument("--work", default=str(ROOT / "benchmarks" / "results" / "partitioned-work"),
+    parser.add_argument("--work", default=str(Path(tempfile.gettempdir()) / "graphae-partitioned"),
                         help="folder for the graphs (kept) and the runs (removed)")  # fmt: skip
     parser.add_argument("--no-write", action="store_true", help="print only (smoke runs)")
     args = parser.parse_args(argv)
