@@ -36,13 +36,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 import torch.distributed as dist
 import torch.nn.functional as F
 from torch import nn
 
 from graphae.metrics import auc_ap
-from graphae.nn.functional import spmm, to_csr, transpose_csr
+from graphae.nn.functional import pair_logits, spmm
 from graphae.training.distributed import rank_seed
 from graphae.training.halo import ExchangePlan, Traffic, all_reduce_gradients, fetch
 
@@ -81,20 +82,18 @@ class PartTensors:
         self.part, self.device, self.traffic = part, device, traffic
         n, halo = part.nodes.size, part.halo
         degree = np.diff(part.indptr)
-        rows = np.repeat(np.arange(n), degree)
         cols = _local_columns(part.nodes, halo[0], part.indices)
-        d = np.concatenate([degree, halo[3]]).astype(np.float64) + 1.0
-        row = np.concatenate([rows, np.arange(n)])
-        col = np.concatenate([cols, np.arange(n)])
-        values = torch.tensor(1.0 / np.sqrt(d[row] * d[col]), dtype=torch.float32)
-        index = torch.from_numpy(np.stack([row, col]))
-        with warnings.catch_warnings():  # indices built in range here: torch's notice is noise
-            warnings.filterwarnings("ignore", "Sparse invariant checks are implicitly disabled", UserWarning)
-            coo = torch.sparse_coo_tensor(index, values, (n, n + halo.shape[1]), check_invariants=False)
-        self.adj = to_csr(coo).to(device)
-        self.adj_t = transpose_csr(coo).to(device)
+        shape = (n, n + halo.shape[1])
+        a = sp.csr_matrix((np.ones(cols.size, np.float32), cols, part.indptr), shape=shape)
+        a = (a + sp.eye(*shape, dtype=np.float32, format="csr")).tocsr()
+        dinv = (1.0 / np.sqrt(np.concatenate([degree, halo[3]]) + 1.0)).astype(np.float32)
+        a.data *= dinv[np.repeat(np.arange(n), np.diff(a.indptr))] * dinv[a.indices]
+        self.adj = _torch_csr(a).to(device)
+        self.adj_t = _torch_csr(a.T.tocsr()).to(device)
+        del a
         counts = np.bincount(halo[1], minlength=part.parts).tolist()
         self.halo_plan = ExchangePlan.request(torch.from_numpy(halo[2]).to(device), counts, traffic)
+        rows = np.repeat(np.arange(n), degree)
         mine = part.nodes[rows] < part.indices
         self.pos = torch.from_numpy(np.stack([rows[mine], cols[mine]])).to(device)
         self.num_pos = int(_all_sum(torch.tensor(float(self.pos.shape[1]))).item())
@@ -161,13 +160,13 @@ def partitioned_loss(
     """This rank's share of the sampled loss (the shares add up to the one-process loss)."""
     d = model.data
     z = model()
-    z_ext = d.with_halo(z)
-    i, j = d.pos
-    pos = (z[i] * z_ext[j]).sum(1)
+    halo_z = fetch(z, d.halo_plan, d.traffic)
     owner, row = d.sample_negatives(generator)
     plan, back = d.pair_plan(owner, row)
-    z_neg = fetch(z, plan, d.traffic)[back]
-    neg = (z[i] * z_neg).sum(1)
+    table = torch.cat([z, halo_z, fetch(z, plan, d.traffic)])  # own, halo, negatives' far ends
+    far = back + (z.shape[0] + halo_z.shape[0])
+    pairs = torch.cat([d.pos, torch.stack([d.pos[0], far])], dim=1)
+    pos, neg = pair_logits(table, pairs).split([d.pos.shape[1], far.shape[0]])
     if record is not None:
         record.update(z=z, neg_owner=owner, neg_row=row)
     return (F.softplus(-pos).sum() + F.softplus(neg).sum()) / d.num_pos
@@ -274,6 +273,21 @@ def peak_rss() -> int:
     """This process's peak resident set size in bytes."""
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return int(peak if sys.platform == "darwin" else peak * 1024)
+
+
+def _torch_csr(a: sp.csr_matrix) -> torch.Tensor:
+    """A scipy CSR matrix as a torch sparse CSR tensor (int32 indices when they fit, as :func:`to_csr`)."""
+    kind = np.int32 if max(a.shape) < 2**31 and a.nnz < 2**31 else np.int64
+    with warnings.catch_warnings():  # built by scipy, so valid: torch's notices are noise
+        warnings.filterwarnings("ignore", "Sparse CSR tensor support is in beta", UserWarning)
+        warnings.filterwarnings("ignore", "Sparse invariant checks are implicitly disabled", UserWarning)
+        return torch.sparse_csr_tensor(
+            torch.from_numpy(a.indptr.astype(kind)),
+            torch.from_numpy(a.indices.astype(kind)),
+            torch.from_numpy(a.data),
+            a.shape,
+            check_invariants=False,
+        )
 
 
 def _local_columns(nodes: np.ndarray, halo_ids: np.ndarray, indices: np.ndarray) -> np.ndarray:
