@@ -75,7 +75,7 @@ def cmd_partition(args: argparse.Namespace) -> int:
 _REFUSED = {
     "dataset": None, "edges": None, "features": None, "config": None, "resume": None,
     "checkpoint_every": None, "patience": None, "select_best": False, "report": False,
-    "batch_size": None, "task": None, "directed": False, "no_features": False,
+    "task": None, "directed": False, "no_features": False,
     "normalize_features": False, "ranking_negatives": None, "runs": 1,
 }  # fmt: skip
 
@@ -100,6 +100,7 @@ def train_partitions(args: argparse.Namespace) -> int:
             f"process{'es' if size > 1 else ''} started; run torchrun --nproc-per-node {manifest['parts']}"
         )
     owned = _check_run_out(args.out, args.overwrite) if args.out else None
+    _return_freed_memory()
     group = distributed.context(device)
     try:
         rank = 0 if group is None else group.rank
@@ -124,6 +125,7 @@ def train_partitions(args: argparse.Namespace) -> int:
             epochs=args.epochs or 200,
             seed=args.seed,
             eval_every=args.eval_every,
+            chunk=_chunk(args.batch_size),
             device=group.device if group is not None else device,
             on_epoch=show,
         )
@@ -165,6 +167,31 @@ def train_partitions(args: argparse.Namespace) -> int:
     finally:
         distributed.shutdown()
     return 0
+
+
+def _chunk(batch_size: int | str | None) -> int:
+    """``--batch-size``: training edges each rank scores at a time (auto: 65,536; none: all)."""
+    from graphae.training.partitioned import DEFAULT_CHUNK
+
+    if batch_size is None or batch_size == "auto":
+        return DEFAULT_CHUNK
+    return 2**62 if batch_size == "none" else int(batch_size)
+
+
+def _return_freed_memory() -> None:
+    """Fix glibc's mmap threshold at 128 KiB, so that the buffers of each chunk go back to the
+    system when freed: by default the threshold grows with the largest freed buffer, later
+    ones come from the heap, and the heap's fragments raise the peak RSS of a long run by a
+    third (100k nodes / 1M edges: 0.81 -> 0.63 GB). Nothing where glibc is not the C library."""
+    import ctypes
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        ctypes.CDLL("libc.so.6").mallopt(-3, 128 * 1024)  # M_MMAP_THRESHOLD
+    except (OSError, AttributeError):
+        pass
 
 
 def _read_everywhere(root: Path, rank: int) -> Any:

@@ -32,7 +32,7 @@ import sys
 import time
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -95,7 +95,10 @@ class PartTensors:
         self.halo_plan = ExchangePlan.request(torch.from_numpy(halo[2]).to(device), counts, traffic)
         rows = np.repeat(np.arange(n), degree)
         mine = part.nodes[rows] < part.indices
-        self.pos = torch.from_numpy(np.stack([rows[mine], cols[mine]])).to(device)
+        kind = np.int32 if shape[1] < 2**31 else np.int64
+        self.pos = torch.from_numpy(np.stack([rows[mine], cols[mine]]).astype(kind)).to(device)
+        del rows, cols, mine
+        self.part = part = replace(part, indptr=part.indptr[:1], indices=part.indices[:0])  # built: not kept
         self.num_pos = int(_all_sum(torch.tensor(float(self.pos.shape[1]))).item())
         self.x = None if part.features is None else torch.from_numpy(part.features).to(device)
         self.offsets = np.concatenate([[0], np.cumsum(part.part_nodes)])
@@ -111,9 +114,9 @@ class PartTensors:
         plan = ExchangePlan.request(torch.from_numpy(row[order]).to(self.device), counts, self.traffic)
         return plan, torch.from_numpy(np.argsort(order)).to(self.device)
 
-    def sample_negatives(self, generator: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-        """Owner and row of one node drawn uniformly from all ``N`` per scored edge."""
-        g = generator.integers(0, self.part.num_nodes, size=self.pos.shape[1])
+    def sample_negatives(self, generator: np.random.Generator, count: int) -> tuple[np.ndarray, np.ndarray]:
+        """Owner and row of ``count`` nodes drawn uniformly from all ``N``."""
+        g = generator.integers(0, self.part.num_nodes, size=count)
         owner = np.searchsorted(self.offsets, g, side="right") - 1
         return owner, g - self.offsets[owner]
 
@@ -154,22 +157,46 @@ class PartitionedGCN(nn.Module):
         return spmm(d.adj, d.with_halo(h @ self.weight1), d.adj_t)
 
 
-def partitioned_loss(
-    model: PartitionedGCN, generator: np.random.Generator, record: dict[str, Any] | None = None
+DEFAULT_CHUNK = 1 << 16  # training edges scored at a time: bounds a step's memory
+
+
+def partitioned_step(
+    model: PartitionedGCN,
+    generator: np.random.Generator,
+    chunk: int = DEFAULT_CHUNK,
+    record: dict[str, Any] | None = None,
 ) -> torch.Tensor:
-    """This rank's share of the sampled loss (the shares add up to the one-process loss)."""
+    """This rank's share of the sampled loss, with its gradients accumulated (the shares add up
+    to the one-process loss).
+
+    The encoder runs once; the edges are scored ``chunk`` at a time against ``z`` and the halo's
+    rows detached, each chunk drawing and fetching its negatives and sending their gradients
+    back, every rank doing as many chunks as the rank with the most edges; then one backward
+    runs through the encoder (and the halo exchanges). Returns the detached share.
+    """
     d = model.data
     z = model()
     halo_z = fetch(z, d.halo_plan, d.traffic)
-    owner, row = d.sample_negatives(generator)
-    plan, back = d.pair_plan(owner, row)
-    table = torch.cat([z, halo_z, fetch(z, plan, d.traffic)])  # own, halo, negatives' far ends
-    far = back + (z.shape[0] + halo_z.shape[0])
-    pairs = torch.cat([d.pos, torch.stack([d.pos[0], far])], dim=1)
-    pos, neg = pair_logits(table, pairs).split([d.pos.shape[1], far.shape[0]])
+    ext = torch.cat([z, halo_z]).detach().requires_grad_()
+    n, edges = z.shape[0], d.pos.shape[1]
+    share = torch.zeros((), dtype=torch.float64)
+    owners, rows = [], []
+    for start in range(0, _all_max(edges, chunk) * chunk, chunk):
+        pos = d.pos[:, start : start + chunk].long()
+        owner, row = d.sample_negatives(generator, pos.shape[1])
+        plan, back = d.pair_plan(owner, row)
+        table = torch.cat([ext, fetch(ext[:n], plan, d.traffic)])  # own, halo, negatives' far ends
+        pairs = torch.cat([pos, torch.stack([pos[0], back + ext.shape[0]])], dim=1)
+        pos_logits, neg_logits = pair_logits(table, pairs).split([pos.shape[1], pos.shape[1]])
+        loss = (F.softplus(-pos_logits).sum() + F.softplus(neg_logits).sum()) / d.num_pos
+        loss.backward()  # sends the negatives' gradients to their owners
+        share += loss.detach().double()
+        owners.append(owner)
+        rows.append(row)
+    torch.autograd.backward([z, halo_z], [ext.grad[:n], ext.grad[n:]])
     if record is not None:
-        record.update(z=z, neg_owner=owner, neg_row=row)
-    return (F.softplus(-pos).sum() + F.softplus(neg).sum()) / d.num_pos
+        record.update(z=z.detach(), neg_owner=np.concatenate(owners), neg_row=np.concatenate(rows))
+    return share
 
 
 @dataclass
@@ -194,6 +221,7 @@ def fit_partitioned(
     epochs: int = 200,
     seed: int = 0,
     eval_every: int = 1,
+    chunk: int = DEFAULT_CHUNK,
     device: torch.device | str = "cpu",
     on_epoch: Callable[[dict[str, float]], None] | None = None,
 ) -> PartitionedResult:
@@ -205,18 +233,18 @@ def fit_partitioned(
     """
     traffic = Traffic()
     data = PartTensors(part, torch.device(device), traffic)
+    val, test = PairScorer(data, part.val), PairScorer(data, part.test)
+    del part  # its rows are in data now
     model = PartitionedGCN(data, hidden, latent, seed)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    generator = np.random.default_rng(rank_seed(seed, part.rank))
-    val, test = PairScorer(data, part.val), PairScorer(data, part.test)
+    generator = np.random.default_rng(rank_seed(seed, data.part.rank))
     result = PartitionedResult(held=held_shapes(data, model))
     sent = 0  # training steps' bytes alone: validation's fetches are not counted
     for epoch in range(1, epochs + 1):
         before, tick = traffic.total, time.perf_counter()
         model.train()
         optimizer.zero_grad(set_to_none=True)
-        loss = partitioned_loss(model, generator)
-        loss.backward()
+        loss = partitioned_step(model, generator, chunk)
         all_reduce_gradients(model.shared_parameters(), traffic)
         optimizer.step()
         record = {"epoch": epoch, "loss": float(_all_sum(loss.detach()).item())}
@@ -317,6 +345,16 @@ def all_gather(obj: Any) -> list[Any]:
     box = [None] * dist.get_world_size()
     dist.all_gather_object(box, obj)
     return box
+
+
+def _all_max(edges: int, chunk: int) -> int:
+    """The most chunks of ``chunk`` edges any rank has (at least 1)."""
+    count = torch.tensor([max(1, -(-edges // chunk))], dtype=torch.int64)
+    if dist.is_available() and dist.is_initialized():
+        if dist.get_backend() == "nccl":
+            count = count.cuda()
+        dist.all_reduce(count, op=dist.ReduceOp.MAX)
+    return int(count.item())
 
 
 def gather_at_rank0(obj: Any) -> list[Any] | None:
