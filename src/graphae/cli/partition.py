@@ -156,10 +156,9 @@ def train_partitions(args: argparse.Namespace) -> int:
                 "seconds": seconds,
                 "ranks": ranks,
             }
-            if not quiet:
-                print(
-                    f"test AUC {result.test_auc:.4f}  AP {result.test_ap:.4f}  ({manifest['parts']} processes)"
-                )
+            print(  # the summary, printed under --quiet too (as graphae train does)
+                f"test AUC {result.test_auc:.4f}  AP {result.test_ap:.4f}  ({manifest['parts']} process{'es' if manifest['parts'] > 1 else ''})"
+            )
             if args.out:
                 _write_run(Path(args.out), metrics, result.history, owned)
                 if not quiet:
