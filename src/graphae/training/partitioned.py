@@ -271,7 +271,7 @@ class PairScorer:
     def __init__(self, data: PartTensors, pairs: np.ndarray) -> None:
         self.data = data
         self.first = torch.from_numpy(np.searchsorted(data.part.nodes, pairs[0])).to(data.device)
-        self.labels = pairs[4]
+        self.labels = pairs[4].astype(np.int8)  # gathered at rank 0 with the logits: 5 bytes a pair
         self.plan, self.back = data.pair_plan(pairs[2], pairs[3])
 
     @torch.no_grad()
