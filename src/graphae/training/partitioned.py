@@ -179,7 +179,7 @@ def partitioned_step(
     halo_z = fetch(z, d.halo_plan, d.traffic)
     ext = torch.cat([z, halo_z]).detach().requires_grad_()
     n, edges = z.shape[0], d.pos.shape[1]
-    share = torch.zeros((), dtype=torch.float64)
+    share = z.new_zeros((), dtype=torch.float64)
     owners, rows = [], []
     for start in range(0, _all_max(edges, chunk) * chunk, chunk):
         pos = d.pos[:, start : start + chunk].long()
