@@ -54,7 +54,7 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     from graphae import __version__
-    from graphae.cli import embed, evaluate, export, models, plot, predict, recommend, serve, train
+    from graphae.cli import embed, evaluate, export, models, partition, plot, predict, recommend, serve, train
 
     parser = _Parser(
         prog="graphae",
@@ -62,7 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"graphae {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for command in (train, evaluate, embed, predict, recommend, serve, export, plot, models):
+    for command in (train, partition, evaluate, embed, predict, recommend, serve, export, plot, models):
         command.add_command(sub)
     return parser
 

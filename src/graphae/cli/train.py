@@ -70,6 +70,12 @@ def add_command(sub: Any) -> None:
         help="--edges with a header: the weight column, checked and dropped (default: one named weight)",
     )
     src.add_argument(
+        "--partitions",
+        metavar="DIR",
+        help="train on the parts `graphae partition` wrote, one per process (torchrun --nproc-per-node P): "
+        "each process holds only its part",
+    )
+    src.add_argument(
         "--features", metavar="FILE", help="node features keyed by id: CSV/TSV/Parquet, .npy or .npz"
     )
     src.add_argument(
@@ -203,6 +209,10 @@ def add_command(sub: Any) -> None:
 
 def cmd_train(args: argparse.Namespace) -> int:
     """Train and score; under torchrun, one model with every process, rank 0 printing and writing."""
+    if getattr(args, "partitions", None):
+        from graphae.cli.partition import train_partitions
+
+        return train_partitions(args)
     group = None
     if distributed.launched():
         if args.resume is not None or args.checkpoint_every is not None:

@@ -1,0 +1,366 @@
+r"""Training a GAE on a partitioned graph: each rank holds its part, never the whole graph.
+
+Rank ``r`` of ``P`` holds the nodes it owns (``n_r`` of ``N``), their training rows, their
+features and its halo (neighbours owned elsewhere). A GCN layer
+
+.. math::
+    H' = \hat A\, H W, \qquad \hat A_{ij} = \frac{[j \in N(i) \cup \{i\}]}{\sqrt{d_i d_j}},
+    \quad d_i = 1 + \deg(i)
+
+computes ``H W`` for its own rows, fetches the halo's rows of ``H W`` from their owners
+(:func:`graphae.training.halo.fetch`, one ``all_to_all_single``; the gradient goes back the
+same way) and multiplies by its ``[n_r, n_r + h_r]`` block of ``Â``, normalised with the
+global degrees stored in the part. The sampled loss
+
+.. math::
+    L = \frac{1}{E}\sum_{(i,j) \in E^+} \mathrm{softplus}(-z_i^\top z_j)
+      + \frac{1}{K}\sum_{(i,j) \in E^-} \mathrm{softplus}(z_i^\top z_j)
+
+is a sum over ranks: rank ``r`` scores the training edges ``(i, j)``, ``i < j``, whose ``i``
+it owns, and one negative ``(i, v)`` per edge with ``v`` uniform over all ``N`` nodes (an
+owner drawn by part size, then a row there), ``z_v`` fetched from its owner. Its share
+divides by the global counts, so the shares add up to the one-process loss and the
+gradients of the shared weights are summed (:func:`graphae.training.halo.all_reduce_gradients`).
+Featureless graphs learn one embedding row per node, sharded with its owner (never reduced).
+"""
+
+from __future__ import annotations
+
+import math
+import resource
+import sys
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+import torch.distributed as dist
+import torch.nn.functional as F
+from torch import nn
+
+from graphae.metrics import auc_ap
+from graphae.nn.functional import pair_logits, spmm
+from graphae.training.distributed import rank_seed
+from graphae.training.halo import ExchangePlan, Traffic, all_reduce_gradients, fetch
+
+
+@dataclass(frozen=True)
+class LocalPart:
+    """One rank's part of a partitioned graph (see :mod:`graphae.partition.files` for the arrays)."""
+
+    rank: int
+    part_nodes: tuple[int, ...]
+    num_nodes: int
+    nodes: np.ndarray
+    indptr: np.ndarray
+    indices: np.ndarray
+    halo: np.ndarray
+    features: np.ndarray | None
+    val: np.ndarray
+    test: np.ndarray
+
+    @property
+    def parts(self) -> int:
+        return len(self.part_nodes)
+
+
+class PartTensors:
+    """The tensors of a :class:`LocalPart`: the local block of ``Â``, the halo plan, the pairs.
+
+    Attributes:
+        adj: ``[n, n + h]`` sparse CSR block of ``Â`` (own rows; own then halo columns).
+        halo_plan: The :class:`ExchangePlan` of the halo rows.
+        pos: ``[2, e]`` the training edges this rank scores (own row, column in ``adj``).
+        num_pos: ``E``, the training edges of all ranks.
+    """
+
+    def __init__(self, part: LocalPart, device: torch.device, traffic: Traffic) -> None:
+        self.part, self.device, self.traffic = part, device, traffic
+        n, halo = part.nodes.size, part.halo
+        degree = np.diff(part.indptr)
+        cols = _local_columns(part.nodes, halo[0], part.indices)
+        shape = (n, n + halo.shape[1])
+        a = sp.csr_matrix((np.ones(cols.size, np.float32), cols, part.indptr), shape=shape)
+        a = (a + sp.eye(*shape, dtype=np.float32, format="csr")).tocsr()
+        dinv = (1.0 / np.sqrt(np.concatenate([degree, halo[3]]) + 1.0)).astype(np.float32)
+        a.data *= dinv[np.repeat(np.arange(n), np.diff(a.indptr))] * dinv[a.indices]
+        self.adj = _torch_csr(a).to(device)
+        self.adj_t = _torch_csr(a.T.tocsr()).to(device)
+        del a
+        counts = np.bincount(halo[1], minlength=part.parts).tolist()
+        self.halo_plan = ExchangePlan.request(torch.from_numpy(halo[2]).to(device), counts, traffic)
+        rows = np.repeat(np.arange(n), degree)
+        mine = part.nodes[rows] < part.indices
+        kind = np.int32 if shape[1] < 2**31 else np.int64
+        self.pos = torch.from_numpy(np.stack([rows[mine], cols[mine]]).astype(kind)).to(device)
+        del rows, cols, mine
+        self.part = part = replace(part, indptr=part.indptr[:1], indices=part.indices[:0])  # built: not kept
+        self.num_pos = int(_all_sum(torch.tensor(float(self.pos.shape[1]))).item())
+        self.x = None if part.features is None else torch.from_numpy(part.features).to(device)
+        self.offsets = np.concatenate([[0], np.cumsum(part.part_nodes)])
+
+    def with_halo(self, h: torch.Tensor) -> torch.Tensor:
+        """``[n + h, C]``: the own rows of ``h`` then the halo's, fetched from their owners."""
+        return torch.cat([h, fetch(h, self.halo_plan, self.traffic)])
+
+    def pair_plan(self, owner: np.ndarray, row: np.ndarray) -> tuple[ExchangePlan, torch.Tensor]:
+        """The plan fetching rows ``row`` of ranks ``owner``, and the permutation back to their order."""
+        order = np.argsort(owner, kind="stable")
+        counts = np.bincount(owner, minlength=self.part.parts).tolist()
+        plan = ExchangePlan.request(torch.from_numpy(row[order]).to(self.device), counts, self.traffic)
+        return plan, torch.from_numpy(np.argsort(order)).to(self.device)
+
+    def sample_negatives(self, generator: np.random.Generator, count: int) -> tuple[np.ndarray, np.ndarray]:
+        """Owner and row of ``count`` nodes drawn uniformly from all ``N``."""
+        g = generator.integers(0, self.part.num_nodes, size=count)
+        owner = np.searchsorted(self.offsets, g, side="right") - 1
+        return owner, g - self.offsets[owner]
+
+
+class PartitionedGCN(nn.Module):
+    """The GAE's two-layer GCN encoder over one rank's part.
+
+    Attributes:
+        weight0: ``[F, hidden]`` shared (features), or ``[n, hidden]`` own embedding rows.
+        weight1: ``[hidden, latent]`` shared.
+    """
+
+    def __init__(self, data: PartTensors, hidden: int, latent: int, seed: int) -> None:
+        super().__init__()
+        self.data = data
+        part = data.part
+        generator = torch.Generator().manual_seed(seed)
+        if part.features is None:  # rows of an [N, hidden] Glorot matrix, drawn by their owner
+            bound = math.sqrt(6.0 / (part.num_nodes + hidden))
+            own = torch.Generator().manual_seed(rank_seed(seed, part.rank) or 0)
+            w0 = (torch.rand(part.nodes.size, hidden, generator=own) * 2 - 1) * bound
+        else:
+            w0 = nn.init.xavier_uniform_(torch.empty(part.features.shape[1], hidden), generator=generator)
+        self.weight0 = nn.Parameter(w0.to(data.device))
+        self.weight1 = nn.Parameter(
+            nn.init.xavier_uniform_(torch.empty(hidden, latent), generator=generator).to(data.device)
+        )
+
+    def shared_parameters(self) -> list[nn.Parameter]:
+        """The parameters every rank holds whole (their gradients are summed over ranks)."""
+        return [self.weight1] if self.data.x is None else [self.weight0, self.weight1]
+
+    def forward(self) -> torch.Tensor:
+        """``z`` of the own nodes, ``[n, latent]``."""
+        d = self.data
+        t1 = self.weight0 if d.x is None else d.x @ self.weight0
+        h = torch.relu(spmm(d.adj, d.with_halo(t1), d.adj_t))
+        return spmm(d.adj, d.with_halo(h @ self.weight1), d.adj_t)
+
+
+DEFAULT_CHUNK = 1 << 16  # training edges scored at a time: bounds a step's memory
+
+
+def partitioned_step(
+    model: PartitionedGCN,
+    generator: np.random.Generator,
+    chunk: int = DEFAULT_CHUNK,
+    record: dict[str, Any] | None = None,
+) -> torch.Tensor:
+    """This rank's share of the sampled loss, with its gradients accumulated (the shares add up
+    to the one-process loss).
+
+    The encoder runs once; the edges are scored ``chunk`` at a time against ``z`` and the halo's
+    rows detached, each chunk drawing and fetching its negatives and sending their gradients
+    back, every rank doing as many chunks as the rank with the most edges; then one backward
+    runs through the encoder (and the halo exchanges). Returns the detached share.
+    """
+    d = model.data
+    z = model()
+    halo_z = fetch(z, d.halo_plan, d.traffic)
+    ext = torch.cat([z, halo_z]).detach().requires_grad_()
+    n, edges = z.shape[0], d.pos.shape[1]
+    share = z.new_zeros((), dtype=torch.float64)
+    owners, rows = [], []
+    for start in range(0, _all_max(edges, chunk) * chunk, chunk):
+        pos = d.pos[:, start : start + chunk].long()
+        owner, row = d.sample_negatives(generator, pos.shape[1])
+        plan, back = d.pair_plan(owner, row)
+        table = torch.cat([ext, fetch(ext[:n], plan, d.traffic)])  # own, halo, negatives' far ends
+        pairs = torch.cat([pos, torch.stack([pos[0], back + ext.shape[0]])], dim=1)
+        pos_logits, neg_logits = pair_logits(table, pairs).split([pos.shape[1], pos.shape[1]])
+        loss = (F.softplus(-pos_logits).sum() + F.softplus(neg_logits).sum()) / d.num_pos
+        loss.backward()  # sends the negatives' gradients to their owners
+        share += loss.detach().double()
+        owners.append(owner)
+        rows.append(row)
+    torch.autograd.backward([z, halo_z], [ext.grad[:n], ext.grad[n:]])
+    if record is not None:
+        record.update(z=z.detach(), neg_owner=np.concatenate(owners), neg_row=np.concatenate(rows))
+    return share
+
+
+@dataclass
+class PartitionedResult:
+    """What a partitioned fit gives each rank (scores are on rank 0, ``None`` elsewhere)."""
+
+    history: list[dict[str, float]] = field(default_factory=list)
+    test_auc: float | None = None
+    test_ap: float | None = None
+    bytes_sent_per_epoch: float = 0.0
+    train_seconds: float = 0.0
+    peak_rss_bytes: int = 0
+    held: dict[str, list[int]] = field(default_factory=dict)
+
+
+def fit_partitioned(
+    part: LocalPart,
+    *,
+    hidden: int = 32,
+    latent: int = 16,
+    lr: float = 0.01,
+    epochs: int = 200,
+    seed: int = 0,
+    eval_every: int = 1,
+    chunk: int = DEFAULT_CHUNK,
+    device: torch.device | str = "cpu",
+    on_epoch: Callable[[dict[str, float]], None] | None = None,
+) -> PartitionedResult:
+    """Train the GAE on ``part`` with every rank of the group at once (each calls this with its part).
+
+    Returns:
+        The history (loss, validation AUC/AP), the test scores, this rank's bytes sent per
+        epoch, its peak RSS and the shapes of what it held (to check nothing is global).
+    """
+    traffic = Traffic()
+    data = PartTensors(part, torch.device(device), traffic)
+    val, test = PairScorer(data, part.val), PairScorer(data, part.test)
+    del part  # its rows are in data now
+    model = PartitionedGCN(data, hidden, latent, seed)
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    generator = np.random.default_rng(rank_seed(seed, data.part.rank))
+    result = PartitionedResult(held=held_shapes(data, model))
+    sent = 0  # training steps' bytes alone: validation's fetches are not counted
+    for epoch in range(1, epochs + 1):
+        before, tick = traffic.total, time.perf_counter()
+        model.train()
+        optimizer.zero_grad(set_to_none=True)
+        loss = partitioned_step(model, generator, chunk)
+        all_reduce_gradients(model.shared_parameters(), traffic)
+        optimizer.step()
+        record = {"epoch": epoch, "loss": float(_all_sum(loss.detach()).item())}
+        sent += traffic.total - before
+        result.train_seconds += time.perf_counter() - tick
+        if epoch % eval_every == 0 or epoch == epochs:
+            scores = val.score(model)
+            if scores is not None:
+                record.update(val_auc=scores[0], val_ap=scores[1])
+        result.history.append(record)
+        if on_epoch is not None:
+            on_epoch(record)
+    result.bytes_sent_per_epoch = sent / epochs
+    scores = test.score(model)
+    if scores is not None:
+        result.test_auc, result.test_ap = scores
+    result.peak_rss_bytes = peak_rss()
+    return result
+
+
+class PairScorer:
+    """Scores of the held-out pairs whose first node this rank owns; AUC and AP on rank 0."""
+
+    def __init__(self, data: PartTensors, pairs: np.ndarray) -> None:
+        self.data = data
+        self.first = torch.from_numpy(np.searchsorted(data.part.nodes, pairs[0])).to(data.device)
+        self.labels = pairs[4].astype(np.int8)  # gathered at rank 0 with the logits: 5 bytes a pair
+        self.plan, self.back = data.pair_plan(pairs[2], pairs[3])
+
+    @torch.no_grad()
+    def score(self, model: PartitionedGCN) -> tuple[float, float] | None:
+        model.eval()
+        z = model()
+        logits = (z[self.first] * fetch(z, self.plan)[self.back]).sum(1).cpu().numpy()
+        shares = gather_at_rank0([logits, self.labels])
+        if shares is None:
+            return None
+        logits = np.concatenate([s[0] for s in shares])
+        labels = np.concatenate([s[1] for s in shares])
+        return auc_ap(logits[labels == 1], logits[labels == 0])
+
+
+def held_shapes(data: PartTensors, model: PartitionedGCN) -> dict[str, list[int]]:
+    """The shapes of the graph-sized tensors a rank holds (its block of ``Â``, nnz included)."""
+    return {
+        "adj": [*data.adj.shape, int(data.adj.values().numel())],
+        "x": [] if data.x is None else list(data.x.shape),
+        "weight0": list(model.weight0.shape),
+        "pos": list(data.pos.shape),
+    }
+
+
+def peak_rss() -> int:
+    """This process's peak resident set size in bytes."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return int(peak if sys.platform == "darwin" else peak * 1024)
+
+
+def _torch_csr(a: sp.csr_matrix) -> torch.Tensor:
+    """A scipy CSR matrix as a torch sparse CSR tensor (int32 indices when they fit, as :func:`to_csr`)."""
+    kind = np.int32 if max(a.shape) < 2**31 and a.nnz < 2**31 else np.int64
+    with warnings.catch_warnings():  # built by scipy, so valid: torch's notices are noise
+        warnings.filterwarnings("ignore", "Sparse CSR tensor support is in beta", UserWarning)
+        warnings.filterwarnings("ignore", "Sparse invariant checks are implicitly disabled", UserWarning)
+        return torch.sparse_csr_tensor(
+            torch.from_numpy(a.indptr.astype(kind)),
+            torch.from_numpy(a.indices.astype(kind)),
+            torch.from_numpy(a.data),
+            a.shape,
+            check_invariants=False,
+        )
+
+
+def _local_columns(nodes: np.ndarray, halo_ids: np.ndarray, indices: np.ndarray) -> np.ndarray:
+    """Columns of the neighbours ``indices`` in ``[own nodes, halo]`` order."""
+    own = np.searchsorted(nodes, indices)
+    is_own = nodes[np.minimum(own, nodes.size - 1)] == indices
+    order = np.argsort(halo_ids, kind="stable")
+    at = np.searchsorted(halo_ids[order], indices[~is_own])
+    out = own.astype(np.int64)
+    out[~is_own] = nodes.size + order[at]
+    return out
+
+
+def _all_sum(value: torch.Tensor) -> torch.Tensor:
+    """The sum over the ranks of a scalar, in float64 (on the device the backend moves: nccl's CUDA)."""
+    if dist.is_available() and dist.is_initialized():
+        device = torch.device("cuda", torch.cuda.current_device()) if dist.get_backend() == "nccl" else "cpu"
+        value = value.detach().to(device, torch.float64, copy=True)
+        dist.all_reduce(value)
+    return value.cpu()
+
+
+def all_gather(obj: Any) -> list[Any]:
+    """Every rank's ``obj`` (any picklable value) on every rank, in rank order."""
+    if not (dist.is_available() and dist.is_initialized()):
+        return [obj]
+    box = [None] * dist.get_world_size()
+    dist.all_gather_object(box, obj)
+    return box
+
+
+def _all_max(edges: int, chunk: int) -> int:
+    """The most chunks of ``chunk`` edges any rank has (at least 1)."""
+    count = torch.tensor([max(1, -(-edges // chunk))], dtype=torch.int64)
+    if dist.is_available() and dist.is_initialized():
+        if dist.get_backend() == "nccl":
+            count = count.cuda()
+        dist.all_reduce(count, op=dist.ReduceOp.MAX)
+    return int(count.item())
+
+
+def gather_at_rank0(obj: Any) -> list[Any] | None:
+    """Every rank's ``obj`` at rank 0 (``None`` elsewhere)."""
+    if not (dist.is_available() and dist.is_initialized()):
+        return [obj]
+    box = [None] * dist.get_world_size() if dist.get_rank() == 0 else None
+    dist.gather_object(obj, box, dst=0)
+    return box
