@@ -58,7 +58,7 @@ class ModelEntry:
 _descriptions: dict[str, str] = {}
 
 # Installed packages register models as entry points of this group: name = "module:Class".
-ENTRY_POINT_GROUP = "graphae.models"
+ENTRY_POINT_GROUP = modelnames.ENTRY_POINT_GROUP
 _entry_points_loaded = False
 
 
