@@ -69,6 +69,79 @@ def test_chunks_give_a_decoder_with_parameters_its_gradient() -> None:
         torch.testing.assert_close(got, want, rtol=1e-10, atol=1e-12)
 
 
+def _whole_and_chunked(decoder, batch_size: int = 20) -> tuple[tuple, tuple]:
+    """(value, gradient of z) of the whole batch's loss and of the chunked one."""
+    z, pos, neg = _case(2)
+    z_full = z.clone().requires_grad_()
+    whole = negative_sampling_loss(*decoder(z_full, torch.cat([pos, neg], dim=1)).split([97, 97]))
+    whole.backward()
+    z_chunked = z.clone().requires_grad_()
+    chunked = chunked_sampled_loss(decoder, z_chunked, pos, _Replay(neg), batch_size)
+    chunked.backward()
+    return (float(whole.detach()), z_full.grad), (float(chunked.detach()), z_chunked.grad)
+
+
+class _Halved(InnerProductDecoder):
+    """Logits ``z_i . z_j / 2`` with a closed-form gradient of its own; counts its calls."""
+
+    calls = 0
+
+    def forward(self, z, pairs):
+        return super().forward(z, pairs) / 2
+
+    def pair_loss_grad(self, z, pairs, positive, weight, grad):
+        type(self).calls += 1
+        scale = 0.5**0.5  # z_i . z_j / 2 = (scale z_i) . (scale z_j)
+        inner = torch.zeros_like(grad)
+        value = super().pair_loss_grad(z * scale, pairs, positive, weight, inner)
+        grad.add_(inner, alpha=scale)
+        return value
+
+
+def test_the_chunked_path_takes_the_decoders_own_loss_and_gradient() -> None:
+    """chunks.py has no formula of its own: a decoder's closed form is the one used (it once had its own copy)."""
+    _Halved.calls = 0
+    (whole, whole_grad), (chunked, chunked_grad) = _whole_and_chunked(_Halved())
+    assert _Halved.calls == 2 * 5  # edges and negatives of each of the 5 chunks
+    assert chunked == pytest.approx(whole, rel=1e-12)
+    torch.testing.assert_close(chunked_grad, whole_grad, rtol=1e-10, atol=1e-12)
+
+
+def test_a_subclass_with_another_forward_alone_gets_autograd_not_the_inner_products_gradient() -> None:
+    class Doubled(InnerProductDecoder):
+        def forward(self, z, pairs):
+            return 2 * super().forward(z, pairs)
+
+    class Same(InnerProductDecoder):
+        pass
+
+    assert not Doubled.has_pair_loss_grad and Same.has_pair_loss_grad
+    (whole, whole_grad), (chunked, chunked_grad) = _whole_and_chunked(Doubled())
+    assert chunked == pytest.approx(whole, rel=1e-12)
+    torch.testing.assert_close(chunked_grad, whole_grad, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("positive", [True, False])
+def test_every_closed_form_gradient_is_that_of_its_decoders_forward(positive: bool) -> None:
+    """An edit of a decoder's forward that its pair_loss_grad does not follow fails here."""
+    import graphae.nn as gnn
+
+    decoders = [cls for cls in vars(gnn).values() if isinstance(cls, type) and issubclass(cls, gnn.Decoder)]
+    closed = [cls for cls in decoders if cls.has_pair_loss_grad]
+    assert InnerProductDecoder in closed
+    z, pos, _ = _case(3)
+    for cls in closed:
+        decoder = cls()
+        z_auto = z.clone().requires_grad_()
+        logits = decoder(z_auto, pos)
+        expected = 0.3 * torch.nn.functional.softplus(-logits if positive else logits).sum()
+        expected.backward()
+        grad = torch.zeros_like(z)
+        value = decoder.pair_loss_grad(z, pos, positive, 0.3, grad)
+        assert float(value) == pytest.approx(float(expected.detach()), rel=1e-12), cls
+        torch.testing.assert_close(grad, z_auto.grad, rtol=1e-10, atol=1e-12)
+
+
 def test_batch_size_auto_chunks_only_large_steps() -> None:
     assert resolve_batch_size("auto", 10_556, 2708) is None
     assert resolve_batch_size("auto", 85_000_000, 10_000_000) == 10_000_000

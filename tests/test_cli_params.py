@@ -143,6 +143,16 @@ def test_a_bad_parameter_value_is_one_line_naming_the_option(capsys, argv, expec
     assert expected in line
 
 
+def test_an_option_the_model_does_not_carry_is_refused(capsys):
+    """linear_gae has no hidden layer: --hidden was taken and ignored; the model no longer carries it."""
+    assert main(["train", "--model", "linear_gae", "--hidden", "64", *FAST]) == 2
+    line = capsys.readouterr().err.strip()
+    assert (
+        line
+        == "graphae: error: --hidden: linear_gae does not take it (it has no such parameter); leave it out"
+    )
+
+
 def test_the_parameter_reaches_the_model_and_metrics(flags_run):
     metrics = json.loads((flags_run / "metrics.json").read_text())
     assert metrics["model"] == "gravity_vgae" and metrics["task"] == "biased"

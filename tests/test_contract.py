@@ -288,14 +288,3 @@ def test_an_interrupted_fit_resumes_to_the_same_result(name, graph, tmp_path):
     np.testing.assert_array_equal(resumed.embedding_, uninterrupted.embedding_)
     assert resumed.history_ == uninterrupted.history_
     assert not ckpt.exists()  # a completed fit removes its checkpoint
-
-
-def test_every_learned_builtin_takes_every_base_parameter():
-    """A model that leaves out a base parameter could not set it (set_params, clone, the CLI)."""
-    from graphae.estimator import GraphAutoencoderEstimator
-    from graphae.registry import models
-
-    base = set(GraphAutoencoderEstimator._get_param_names())
-    for entry in models():
-        if entry.learned:
-            assert base <= set(entry.estimator._get_param_names()), entry.name

@@ -6,12 +6,12 @@ import torch
 from torch import nn
 
 import graphae
-from graphae import GraphAutoencoderEstimator, load, register_model, unregister_model
+from graphae import GAE, GraphAutoencoderEstimator, load, register_model, unregister_model
 from graphae.cli import main
 from graphae.data import make_communities
 from graphae.experiment import make_estimator, run_link_prediction
 from graphae.nn import Decoder, GCNEncoder, GraphAutoencoder
-from graphae.params import PositiveFloat
+from graphae.params import NOT_USED, Param, PositiveFloat
 
 
 class BilinearDecoder(Decoder):
@@ -157,11 +157,29 @@ def test_registry_rejects_bad_entries():
     with pytest.raises(ValueError, match="built-in model"):
         unregister_model("gae")
 
-    class Partial(GraphAutoencoderEstimator):
-        def __init__(self, *, epochs: int = 200) -> None:
-            super().__init__(epochs=epochs)
 
-    with pytest.raises(
-        ValueError, match=r"Partial.__init__ must take every parameter.*missing: \['batch_size', 'device'"
-    ):
-        register_model("partial", Partial)
+def test_a_model_carries_only_the_parameters_it_takes(graph, tmp_path):
+    """Registration asks for random_state alone; the others a model leaves out keep the base's defaults."""
+
+    class Partial(GAE):  # written the scikit-learn way, by hand
+        def __init__(self, *, epochs: int = 3, random_state: int | None = None) -> None:
+            super().__init__(epochs=epochs, random_state=random_state)
+
+    class Declared(GAE):  # declared once, the __init__ built from it
+        params = {"scale": Param(1.0, PositiveFloat()), "epochs": 3, "hidden_channels": NOT_USED}
+
+        def build_module(self, in_channels, generator=None):
+            encoder = GCNEncoder(in_channels, 8, self.out_channels, generator)
+            return GraphAutoencoder(encoder, BilinearDecoder(self.out_channels, self.scale, generator))
+
+    assert sorted(Partial().get_params()) == ["epochs", "random_state"]
+    assert "hidden_channels" not in Declared().get_params() and Declared().get_params()["scale"] == 1.0
+    for name, cls in (("partial_gae", Partial), ("declared_gae", Declared)):
+        register_model(name, cls)
+        try:
+            cls(random_state=0).fit(graph).save(tmp_path / name)
+            assert type(load(tmp_path / name)) is cls
+        finally:
+            unregister_model(name)
+    with pytest.raises(ValueError, match=r"The 'scale' parameter of Declared must be a float > 0. Got 0."):
+        Declared(scale=0).fit(graph)

@@ -298,9 +298,7 @@ def test_a_heuristic_of_ones_own_registers_and_runs(tmp_path):
         def __init__(self) -> None:
             pass
 
-    with pytest.raises(
-        ValueError, match=r"NoSeed.__init__ must take every parameter of HeuristicLinkPredictor"
-    ):
+    with pytest.raises(ValueError, match=r"NoSeed must take the parameter 'random_state' \(every run seeds"):
         register_model("no_seed", NoSeed)
 
 

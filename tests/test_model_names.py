@@ -54,8 +54,8 @@ for name, target in table.items():
 """
 
 
-def _run(script: str, *args: str) -> list[str]:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")])}
+def _run(script: str, *args: str, path: tuple[str, ...] = ()) -> list[str]:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(SRC), *path, os.environ.get("PYTHONPATH", "")])}
     done = subprocess.run(
         [sys.executable, "-c", script, *args], capture_output=True, text=True, env=env, check=False
     )
@@ -69,6 +69,60 @@ def test_every_builtin_model_fits_saves_and_loads_in_fresh_processes(tmp_path):
     for name in BUILTIN:
         assert json.loads((tmp_path / name / "metadata.json").read_text())["model"] == name
     assert _run(LOAD, str(tmp_path), table) == list(BUILTIN)
+
+
+# One model alone: imports its class, fits and saves; neither the registry nor another model is imported.
+FIT_ONE = """
+import importlib, sys
+
+folder, name, target = sys.argv[1:]
+module, cls_name = target.split(":")
+cls = getattr(importlib.import_module(module), cls_name)
+from graphae.data import make_communities
+
+graph = make_communities(num_nodes=40, num_communities=2, num_features=8, random_state=0)
+quick = {"epochs": 1, "device": "cpu", "random_state": 0}
+cls(**{k: v for k, v in quick.items() if k in cls._get_param_names()}).fit(graph).save(folder)
+models = {m for m in sys.modules if m.startswith("graphae.models.")}
+assert "graphae.registry" not in sys.modules and models <= {module, "graphae.models.gae", "graphae.models.heuristics"}, models
+"""
+
+# Then graphae.load of every folder, in one more fresh process: each saved name finds its class.
+LOAD_ALL = LOAD + 'assert "graphae.registry" not in sys.modules\n'
+
+
+@pytest.mark.slow  # a fresh process per built-in model, each importing torch
+def test_each_model_alone_fits_and_saves_and_graphae_load_loads_it_in_another_process(tmp_path):
+    """Issue 20: each model in a process that imports only its own class (not graphae.registry)."""
+    for name, target in BUILTIN.items():
+        _run(FIT_ONE, str(tmp_path / name), name, target)
+        assert json.loads((tmp_path / name / "metadata.json").read_text())["model"] == name
+    assert _run(LOAD_ALL, str(tmp_path), json.dumps(BUILTIN)) == list(BUILTIN)
+
+
+@pytest.mark.slow  # two fresh processes
+def test_an_installed_packages_model_alone_fits_saves_and_loads_in_fresh_processes(tmp_path):
+    """An entry point (group graphae.models) names its model before anything lists the models."""
+    packages = tmp_path / "site"
+    (packages / "tempered_pkg-1.0.dist-info").mkdir(parents=True)
+    (packages / "tempered_pkg.py").write_text(
+        "from graphae import GAE\n\nclass InstalledGAE(GAE):\n    pass\n"
+    )
+    (packages / "tempered_pkg-1.0.dist-info" / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: tempered-pkg\nVersion: 1.0\n"
+    )
+    (packages / "tempered_pkg-1.0.dist-info" / "entry_points.txt").write_text(
+        "[graphae.models]\ninstalled_gae = tempered_pkg:InstalledGAE\n"
+    )
+    table = {"installed_gae": "tempered_pkg:InstalledGAE"}
+    _run(
+        FIT_ONE,
+        str(tmp_path / "installed_gae"),
+        "installed_gae",
+        table["installed_gae"],
+        path=(str(packages),),
+    )
+    assert _run(LOAD_ALL, str(tmp_path), json.dumps(table), path=(str(packages),)) == ["installed_gae"]
 
 
 def test_the_name_is_the_registered_one_and_is_not_inherited():

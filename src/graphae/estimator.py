@@ -25,12 +25,13 @@ from graphae.nn.models import GraphAutoencoder
 from graphae.params import (
     SEED_MAX,
     Boolean,
-    Constraint,
+    Declared,
     Either,
     FloatInterval,
     Integer,
     NoneOr,
     Options,
+    Param,
     PositiveFloat,
     String,
     validate_params,
@@ -56,15 +57,16 @@ from graphae.training.fastgae import DEFAULT_ALPHA, DEFAULT_NODES
 __all__ = ["GraphAutoencoderEstimator", "NotFittedError", "load"]
 
 
-class GraphAutoencoderEstimator(LinkPredictionMixin, InductiveMixin, BaseEstimator):
+class GraphAutoencoderEstimator(Declared, LinkPredictionMixin, InductiveMixin, BaseEstimator):
     """Base class of graphae's estimators (GAE, VGAE and every registered model).
 
     A scikit-learn ``BaseEstimator`` (``get_params``, ``set_params``, ``clone``, the
     ``repr``). It is not a ``TransformerMixin``: ``transform()`` takes no feature
     matrix but, optionally, a graph, so scikit-learn's output wrapping does not apply.
 
-    Parameters (subclasses may add their own, declared in their ``__init__`` and in
-    ``_parameter_constraints``):
+    Parameters, declared once in ``params`` (see :mod:`graphae.params`): a model adds its
+    own there, gives a base parameter another default, or leaves out one it does not read
+    (``NOT_USED``); its ``__init__`` is built from them.
 
     Args:
         hidden_channels: Width of the first GCN layer (paper: 32).
@@ -110,64 +112,25 @@ class GraphAutoencoderEstimator(LinkPredictionMixin, InductiveMixin, BaseEstimat
     """
 
     model_name = modelnames.RegisteredName()  # the name it is registered under, "" if none
-    _parameter_constraints: ClassVar[dict[str, Constraint]] = {
-        "hidden_channels": Integer(1),
-        "out_channels": Integer(1),
-        "loss": Options(LOSSES),
-        "fastgae_nodes": Integer(2),
-        "fastgae_alpha": FloatInterval(0),
-        "batch_size": Either(Options(["auto"]), NoneOr(Integer(1))),
-        "epochs": Integer(1),
-        "lr": PositiveFloat(),
-        "use_features": Boolean(),
-        "normalize_features": Boolean(),
-        "eval_every": Integer(1),
-        "select_best": Boolean(),
-        "patience": NoneOr(Integer(1)),
-        "random_state": NoneOr(Integer(0, SEED_MAX)),
-        "device": String(),
-        "threads": NoneOr(Integer(1)),
-        "verbose": Boolean(),
+    params: ClassVar[dict[str, Any]] = {
+        "hidden_channels": Param(32, Integer(1)),
+        "out_channels": Param(16, Integer(1)),
+        "loss": Param("auto", Options(LOSSES)),
+        "fastgae_nodes": Param(DEFAULT_NODES, Integer(2)),
+        "fastgae_alpha": Param(DEFAULT_ALPHA, FloatInterval(0)),
+        "batch_size": Param("auto", Either(Options(["auto"]), NoneOr(Integer(1)))),
+        "epochs": Param(200, Integer(1)),
+        "lr": Param(0.01, PositiveFloat()),
+        "use_features": Param(True, Boolean()),
+        "normalize_features": Param(False, Boolean()),
+        "eval_every": Param(1, Integer(1)),
+        "select_best": Param(False, Boolean()),
+        "patience": Param(None, NoneOr(Integer(1))),
+        "random_state": Param(None, NoneOr(Integer(0, SEED_MAX))),
+        "device": Param("auto", String()),
+        "threads": Param(None, NoneOr(Integer(1))),
+        "verbose": Param(False, Boolean()),
     }
-
-    def __init__(
-        self,
-        *,
-        hidden_channels: int = 32,
-        out_channels: int = 16,
-        loss: str = "auto",
-        fastgae_nodes: int = DEFAULT_NODES,
-        fastgae_alpha: float = DEFAULT_ALPHA,
-        batch_size: int | str | None = "auto",
-        epochs: int = 200,
-        lr: float = 0.01,
-        use_features: bool = True,
-        normalize_features: bool = False,
-        eval_every: int = 1,
-        select_best: bool = False,
-        patience: int | None = None,
-        random_state: int | None = None,
-        device: str = "auto",
-        threads: int | None = None,
-        verbose: bool = False,
-    ) -> None:
-        self.hidden_channels = hidden_channels
-        self.out_channels = out_channels
-        self.loss = loss
-        self.fastgae_nodes = fastgae_nodes
-        self.fastgae_alpha = fastgae_alpha
-        self.batch_size = batch_size
-        self.epochs = epochs
-        self.lr = lr
-        self.use_features = use_features
-        self.normalize_features = normalize_features
-        self.eval_every = eval_every
-        self.select_best = select_best
-        self.patience = patience
-        self.random_state = random_state
-        self.device = device
-        self.threads = threads
-        self.verbose = verbose
 
     # What a model provides ---------------------------------------------------------
     def build_module(self, in_channels: int, generator: torch.Generator | None = None) -> GraphAutoencoder:

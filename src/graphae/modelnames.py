@@ -1,7 +1,8 @@
 """Which name each model class is registered under: the built-in table and the run-time entries.
 
 A model's name comes from its registration alone: a built-in model from its line in
-:data:`BUILTIN`, a model of your own from :func:`graphae.register_model`. An estimator's
+:data:`BUILTIN`, a model of your own from :func:`graphae.register_model`, an installed
+package's from its entry point (group ``graphae.models``). An estimator's
 ``model_name`` reads it from here (:class:`RegisteredName`), and :func:`graphae.load`
 finds the class of a saved name here, so a model fits, saves and loads in a process that
 imported only its class. This module imports nothing of graphae (built-in classes are
@@ -43,6 +44,9 @@ BUILTIN: dict[str, str] = {
 # name -> class, in order of registration, for models registered at run time (register_model).
 _registered: dict[str, type] = {}
 
+# Installed packages name their models as entry points of this group: name = "module:Class".
+ENTRY_POINT_GROUP = "graphae.models"
+
 
 def name_of(cls: type) -> str:
     """The name ``cls`` is registered under (the latest, if several), ``""`` if none.
@@ -53,7 +57,14 @@ def name_of(cls: type) -> str:
         if _registered[name] is cls:
             return name
     target = f"{cls.__module__}:{cls.__qualname__}"
-    return next((name for name, path in BUILTIN.items() if path == target and name not in _registered), "")
+    found = next((name for name, path in BUILTIN.items() if path == target and name not in _registered), "")
+    if found:
+        return found
+    # An installed package's model, in a process that has not listed the models yet.
+    return next(
+        (p.name for p in _entry_points() if p.value.replace(" ", "") == target and p.name not in _registered),
+        "",
+    )
 
 
 def class_of(name: str) -> type | None:
@@ -63,7 +74,19 @@ def class_of(name: str) -> type | None:
     if name in BUILTIN:
         module, cls = BUILTIN[name].split(":")
         return getattr(importlib.import_module(module), cls)
-    return None
+    point = next((p for p in _entry_points() if p.name == name), None)
+    if point is None:
+        return None
+    try:
+        return point.load()
+    except Exception:  # the package's fault: graphae.registry warns of it when it lists the models
+        return None
+
+
+def _entry_points() -> list[Any]:
+    from importlib.metadata import entry_points
+
+    return list(entry_points(group=ENTRY_POINT_GROUP))
 
 
 def names() -> list[str]:

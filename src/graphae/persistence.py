@@ -114,7 +114,8 @@ def from_saved(
         )
     if expected is not None and not issubclass(cls, expected):
         raise InputError(f"{path} holds a {cls.__name__}, not a {expected.__name__}.")
-    params = dict(meta["params"])
+    # A base parameter the class no longer carries (NOT_USED) was saved by an older graphae; nothing read it.
+    params = {k: v for k, v in meta["params"].items() if k not in getattr(cls, "not_used", ())}
     unknown = sorted(set(params) - set(cls._get_param_names()))
     if unknown:
         raise InputError(
@@ -252,6 +253,8 @@ def checkpointing(
     if not resume:
         return saver, None
     saved_meta, state = load_checkpoint(path)
+    if isinstance(saved_meta.get("params"), dict):  # as in from_saved: parameters an older graphae carried
+        saved_meta["params"] = {k: v for k, v in saved_meta["params"].items() if k not in est.not_used}
     for key in ("model", "params", "graph", "val_pairs"):
         if saved_meta.get(key) != meta[key]:
             raise InputError(

@@ -1,7 +1,7 @@
 """A model's parameters as ``graphae train`` options, read from the model itself.
 
-Every parameter ``foo_bar`` of the model's ``__init__`` becomes ``--foo-bar``; its value is
-parsed by what its constraint (``_parameter_constraints``) accepts and checked by that
+Every parameter ``foo_bar`` the model declares (``params``, see :mod:`graphae.params`)
+becomes ``--foo-bar``; its value is parsed by what its constraint accepts and checked by that
 constraint, and its help is the first sentence of its entry in the ``Args`` section of the
 class docstring (or of a base class's). A parameter that an older option already sets
 keeps that option (``--epochs``, ``--lr``, ...; ``--hidden`` and ``--latent`` also answer
@@ -45,25 +45,9 @@ class Parameter:
 
 
 def parameters(estimator: type) -> list[Parameter]:
-    """The parameters of an estimator class, in the order of its ``__init__``."""
-    constraints = getattr(estimator, "_parameter_constraints", {})
+    """The parameters of an estimator class, in the order of its ``__init__`` (its ``declared`` ones)."""
     helps = _docstring_args(estimator)
-    # Where each parameter is declared: the first __init__ along the MRO that names it (a
-    # subclass may pass the base's on as **kwargs); listed in the order of those signatures.
-    declared: dict[str, tuple[int, int, Any]] = {}
-    for depth, cls in enumerate(c for c in estimator.__mro__ if "__init__" in c.__dict__):
-        try:
-            signature = inspect.signature(cls.__dict__["__init__"])
-        except (TypeError, ValueError):
-            continue
-        for position, (name, item) in enumerate(signature.parameters.items()):
-            default = None if item.default is inspect.Parameter.empty else item.default
-            declared.setdefault(name, (depth, position, default))
-    names = estimator._get_param_names()
-    order = sorted(names, key=lambda n: declared.get(n, (len(declared), 0, None))[:2])
-    return [
-        Parameter(n, declared.get(n, (0, 0, None))[2], constraints.get(n), helps.get(n, "")) for n in order
-    ]
+    return [Parameter(n, p.default, p.constraint, helps.get(n, "")) for n, p in estimator.declared.items()]
 
 
 def summary(estimator: type) -> str:

@@ -18,17 +18,16 @@ is the plain GCN encoder of the GAE.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import torch
 
 from graphae.estimator import GraphAutoencoderEstimator
 from graphae.nn import GCNEncoder, InnerProductDecoder, VariationalGCNEncoder
 from graphae.nn.discriminator import AdversarialGraphAutoencoder, Discriminator
-from graphae.params import Constraint, Integer, PositiveFloat
+from graphae.params import Integer, Param, PositiveFloat
 from graphae.training import Objective
 from graphae.training.adversarial import AdversarialObjective
-from graphae.training.fastgae import DEFAULT_ALPHA, DEFAULT_NODES
 
 __all__ = ["ARGA", "ARVGA"]
 
@@ -46,56 +45,12 @@ class _Adversarial(GraphAutoencoderEstimator):
             reconstruction steps (reference: 0.0005) and ``out_channels`` defaults to 32.
     """
 
-    _parameter_constraints: ClassVar[dict[str, Constraint]] = {
-        **GraphAutoencoderEstimator._parameter_constraints,
-        "discriminator_lr": PositiveFloat(),
-        "reconstruction_steps": Integer(1),
+    params: ClassVar[dict[str, Any]] = {
+        "discriminator_lr": Param(0.001, PositiveFloat()),
+        "reconstruction_steps": Param(5, Integer(1)),
+        "out_channels": 32,
+        "lr": 0.0005,
     }
-
-    def __init__(
-        self,
-        *,
-        discriminator_lr: float = 0.001,
-        reconstruction_steps: int = 5,
-        hidden_channels: int = 32,
-        out_channels: int = 32,
-        loss: str = "auto",
-        fastgae_nodes: int = DEFAULT_NODES,
-        fastgae_alpha: float = DEFAULT_ALPHA,
-        batch_size: int | str | None = "auto",
-        epochs: int = 200,
-        lr: float = 0.0005,
-        use_features: bool = True,
-        normalize_features: bool = False,
-        eval_every: int = 1,
-        select_best: bool = False,
-        patience: int | None = None,
-        random_state: int | None = None,
-        device: str = "auto",
-        threads: int | None = None,
-        verbose: bool = False,
-    ) -> None:
-        super().__init__(
-            hidden_channels=hidden_channels,
-            out_channels=out_channels,
-            loss=loss,
-            fastgae_nodes=fastgae_nodes,
-            fastgae_alpha=fastgae_alpha,
-            batch_size=batch_size,
-            epochs=epochs,
-            lr=lr,
-            use_features=use_features,
-            normalize_features=normalize_features,
-            eval_every=eval_every,
-            select_best=select_best,
-            patience=patience,
-            random_state=random_state,
-            device=device,
-            threads=threads,
-            verbose=verbose,
-        )
-        self.discriminator_lr = discriminator_lr
-        self.reconstruction_steps = reconstruction_steps
 
     def build_objective(self) -> Objective:
         return AdversarialObjective(

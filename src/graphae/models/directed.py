@@ -23,8 +23,7 @@ import torch
 from graphae.estimator import GraphAutoencoderEstimator
 from graphae.nn import GCNEncoder, GraphAutoencoder, VariationalGCNEncoder
 from graphae.nn.directed import GravityDecoder, SourceTargetDecoder
-from graphae.params import Boolean, Constraint, Integer, PositiveFloat
-from graphae.training.fastgae import DEFAULT_ALPHA, DEFAULT_NODES
+from graphae.params import Boolean, Constraint, Integer, Param, PositiveFloat
 
 __all__ = ["GravityGAE", "GravityVGAE", "SourceTargetGAE", "SourceTargetVGAE"]
 
@@ -47,47 +46,7 @@ class _DirectedEstimator(GraphAutoencoderEstimator):
     """The paper's defaults for the base parameters; subclasses choose encoder and decoder."""
 
     variational: ClassVar[bool] = False
-
-    def __init__(
-        self,
-        *,
-        hidden_channels: int = 64,
-        out_channels: int = 32,
-        loss: str = "auto",
-        fastgae_nodes: int = DEFAULT_NODES,
-        fastgae_alpha: float = DEFAULT_ALPHA,
-        batch_size: int | str | None = "auto",
-        epochs: int = 200,
-        lr: float = 0.1,
-        use_features: bool = True,
-        normalize_features: bool = False,
-        eval_every: int = 1,
-        select_best: bool = False,
-        patience: int | None = None,
-        random_state: int | None = None,
-        device: str = "auto",
-        threads: int | None = None,
-        verbose: bool = False,
-    ) -> None:
-        super().__init__(
-            hidden_channels=hidden_channels,
-            out_channels=out_channels,
-            loss=loss,
-            fastgae_nodes=fastgae_nodes,
-            fastgae_alpha=fastgae_alpha,
-            batch_size=batch_size,
-            epochs=epochs,
-            lr=lr,
-            use_features=use_features,
-            normalize_features=normalize_features,
-            eval_every=eval_every,
-            select_best=select_best,
-            patience=patience,
-            random_state=random_state,
-            device=device,
-            threads=threads,
-            verbose=verbose,
-        )
+    params: ClassVar[dict[str, Any]] = {"hidden_channels": 64, "out_channels": 32, "lr": 0.1}
 
     def _encoder(self, in_channels: int, generator: torch.Generator | None) -> torch.nn.Module:
         cls = VariationalGCNEncoder if self.variational else GCNEncoder
@@ -95,10 +54,7 @@ class _DirectedEstimator(GraphAutoencoderEstimator):
 
 
 class _SourceTarget(_DirectedEstimator):
-    _parameter_constraints: ClassVar[dict[str, Constraint]] = {
-        **GraphAutoencoderEstimator._parameter_constraints,
-        "out_channels": EvenInteger(),
-    }
+    params: ClassVar[dict[str, Any]] = {"out_channels": Param(32, EvenInteger())}
 
     def build_module(self, in_channels: int, generator: torch.Generator | None = None) -> GraphAutoencoder:
         return GraphAutoencoder(self._encoder(in_channels, generator), SourceTargetDecoder())
@@ -133,60 +89,12 @@ class SourceTargetVGAE(_SourceTarget):
 
 
 class _Gravity(_DirectedEstimator):
-    _parameter_constraints: ClassVar[dict[str, Constraint]] = {
-        **GraphAutoencoderEstimator._parameter_constraints,
-        "out_channels": Integer(2),
-        "gravity_lambda": PositiveFloat(),
-        "gravity_epsilon": PositiveFloat(),
-        "gravity_normalize": Boolean(),
+    params: ClassVar[dict[str, Any]] = {
+        "out_channels": Param(33, Integer(2)),
+        "gravity_lambda": Param(1.0, PositiveFloat()),
+        "gravity_epsilon": Param(0.01, PositiveFloat()),
+        "gravity_normalize": Param(False, Boolean()),
     }
-
-    def __init__(
-        self,
-        *,
-        hidden_channels: int = 64,
-        out_channels: int = 33,
-        loss: str = "auto",
-        fastgae_nodes: int = DEFAULT_NODES,
-        fastgae_alpha: float = DEFAULT_ALPHA,
-        batch_size: int | str | None = "auto",
-        epochs: int = 200,
-        lr: float = 0.1,
-        use_features: bool = True,
-        normalize_features: bool = False,
-        eval_every: int = 1,
-        select_best: bool = False,
-        patience: int | None = None,
-        random_state: int | None = None,
-        device: str = "auto",
-        threads: int | None = None,
-        verbose: bool = False,
-        gravity_lambda: float = 1.0,
-        gravity_epsilon: float = 0.01,
-        gravity_normalize: bool = False,
-    ) -> None:
-        super().__init__(
-            hidden_channels=hidden_channels,
-            out_channels=out_channels,
-            loss=loss,
-            fastgae_nodes=fastgae_nodes,
-            fastgae_alpha=fastgae_alpha,
-            batch_size=batch_size,
-            epochs=epochs,
-            lr=lr,
-            use_features=use_features,
-            normalize_features=normalize_features,
-            eval_every=eval_every,
-            select_best=select_best,
-            patience=patience,
-            random_state=random_state,
-            device=device,
-            threads=threads,
-            verbose=verbose,
-        )
-        self.gravity_lambda = gravity_lambda
-        self.gravity_epsilon = gravity_epsilon
-        self.gravity_normalize = gravity_normalize
 
     def build_module(self, in_channels: int, generator: torch.Generator | None = None) -> GraphAutoencoder:
         decoder = GravityDecoder(self.gravity_lambda, self.gravity_epsilon, self.gravity_normalize)

@@ -49,7 +49,7 @@ from sklearn.base import BaseEstimator
 from graphae.errors import InputError
 from graphae.linkpred import LinkPredictionMixin
 from graphae.modelnames import RegisteredName
-from graphae.params import SEED_MAX, Constraint, Integer, NoneOr, validate_params
+from graphae.params import SEED_MAX, Declared, Integer, NoneOr, Param, validate_params
 
 __all__ = [
     "AdamicAdar",
@@ -80,7 +80,7 @@ class Structure(NamedTuple):
     degree: np.ndarray
 
 
-class HeuristicLinkPredictor(LinkPredictionMixin, BaseEstimator):
+class HeuristicLinkPredictor(Declared, LinkPredictionMixin, BaseEstimator):
     """Base class of the non-learned link predictors: a score of node pairs from the graph alone.
 
     A subclass implements :meth:`_pair_scores` and :meth:`_row_scores`, both vectorised
@@ -94,10 +94,7 @@ class HeuristicLinkPredictor(LinkPredictionMixin, BaseEstimator):
     learned: ClassVar[bool] = False
     model_name = RegisteredName()  # the name it is registered under, "" if none
     _fitted_attribute: ClassVar[str] = "adjacency_"
-    _parameter_constraints: ClassVar[dict[str, Constraint]] = {"random_state": NoneOr(Integer(0, SEED_MAX))}
-
-    def __init__(self, *, random_state: int | None = None) -> None:
-        self.random_state = random_state
+    params: ClassVar[dict[str, Any]] = {"random_state": Param(None, NoneOr(Integer(0, SEED_MAX)))}
 
     def fit(
         self,

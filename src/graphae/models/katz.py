@@ -3,13 +3,13 @@ r"""The Katz index, a link-prediction heuristic that counts damped walks (see :m
 from __future__ import annotations
 
 import warnings
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 import scipy.sparse as sp
 
 from graphae.models.heuristics import _BLOCK, HeuristicLinkPredictor, Structure
-from graphae.params import Constraint, Integer, PositiveFloat
+from graphae.params import Integer, Param, PositiveFloat
 
 __all__ = ["Katz", "spectral_radius"]
 
@@ -37,16 +37,10 @@ class Katz(HeuristicLinkPredictor):
         random_state: Unused.
     """
 
-    _parameter_constraints: ClassVar[dict[str, Constraint]] = {
-        **HeuristicLinkPredictor._parameter_constraints,
-        "beta": PositiveFloat(),
-        "max_length": Integer(1),
+    params: ClassVar[dict[str, Any]] = {
+        "beta": Param(0.005, PositiveFloat()),
+        "max_length": Param(5, Integer(1)),
     }
-
-    def __init__(self, *, beta: float = 0.005, max_length: int = 5, random_state: int | None = None) -> None:
-        super().__init__(random_state=random_state)
-        self.beta = beta
-        self.max_length = max_length
 
     def _check_structure(self, st: Structure) -> None:
         radius = spectral_radius(st.adj)

@@ -8,14 +8,25 @@ code deezer/linear_graph_autoencoders (``linear_ae`` and ``linear_vae``).
 
 from __future__ import annotations
 
+from typing import Any, ClassVar
+
 import torch
 
 from graphae.estimator import GraphAutoencoderEstimator
 from graphae.nn import GraphAutoencoder, InnerProductDecoder
 from graphae.nn.encoders import LinearEncoder, VariationalLinearEncoder
+from graphae.params import NOT_USED
+
+__all__ = ["LinearGAE", "LinearVGAE"]
 
 
-class LinearGAE(GraphAutoencoderEstimator):
+class _Linear(GraphAutoencoderEstimator):
+    """The parameters of the linear models: those of the estimator but ``hidden_channels`` (no hidden layer)."""
+
+    params: ClassVar[dict[str, Any]] = {"hidden_channels": NOT_USED}
+
+
+class LinearGAE(_Linear):
     r"""Linear graph autoencoder: one-hop linear encoder, no GCN, inner-product decoder (Salha et al., 2020).
 
     .. math::
@@ -27,7 +38,7 @@ class LinearGAE(GraphAutoencoderEstimator):
     paper's (its ``README`` commands, ``train.py`` flags): latent dimension 16, Adam
     lr 0.01, 200 epochs, no dropout. The paper reports each dataset with and without
     features; ``use_features=False`` (or a graph without features) gives ``Z = \hat A W``.
-    ``hidden_channels`` is unused: the encoder has no hidden layer.
+    It has no ``hidden_channels``: the encoder has no hidden layer.
 
     Example:
         >>> from graphae.data import make_communities
@@ -43,7 +54,7 @@ class LinearGAE(GraphAutoencoderEstimator):
         )
 
 
-class LinearVGAE(GraphAutoencoderEstimator):
+class LinearVGAE(_Linear):
     r"""Linear variational graph autoencoder: one-hop linear heads for mu and log sigma, KL term (Salha et al., 2020).
 
     .. math::
@@ -53,7 +64,7 @@ class LinearVGAE(GraphAutoencoderEstimator):
 
     As :class:`LinearGAE`, with Gaussian codes and the KL term weighted as in
     :class:`~graphae.models.gae.VGAE` (the reference code's ``OptimizerVAE``, from
-    tkipf/gae); embeddings are the means ``mu``. ``hidden_channels`` is unused.
+    tkipf/gae); embeddings are the means ``mu``. It has no ``hidden_channels``.
     """
 
     def build_module(self, in_channels: int, generator: torch.Generator | None = None) -> GraphAutoencoder:

@@ -33,7 +33,7 @@ and ``benchmarks/maskgae.py``).
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import torch
 
@@ -42,9 +42,8 @@ from graphae.estimator import GraphAutoencoderEstimator
 from graphae.nn import InnerProductDecoder
 from graphae.nn.deep_encoder import DeepGCNEncoder, MaskedGraphAutoencoder
 from graphae.nn.mlp_decoder import DegreeDecoder, HadamardMLPDecoder
-from graphae.params import Boolean, Constraint, FloatInterval, Integer, NoneOr, Options
+from graphae.params import NOT_USED, Boolean, FloatInterval, Integer, NoneOr, Options, Param
 from graphae.training import Objective
-from graphae.training.fastgae import DEFAULT_ALPHA, DEFAULT_NODES
 from graphae.training.masking import MASKS, MaskedEdgeObjective
 
 __all__ = ["MaskGAE"]
@@ -97,8 +96,8 @@ class MaskGAE(GraphAutoencoderEstimator):
         num_negatives: Non-edges sampled per hidden edge at each step.
         weight_decay: Adam's L2 penalty.
         grad_clip: Largest gradient norm (0: no clipping).
-        loss: Must be ``"sampled"`` (the only loss of this model); ``fastgae_nodes`` and
-            ``fastgae_alpha`` do not apply.
+        loss: Must be ``"sampled"`` (the only loss of this model); it has no
+            ``fastgae_nodes`` or ``fastgae_alpha``.
         batch_size: Hidden edges scored at a time, in chunks whose gradients add up to the
             step's (see :mod:`graphae.training.chunks`; ``"auto"``: chunks above 8M
             training edges).
@@ -112,98 +111,30 @@ class MaskGAE(GraphAutoencoderEstimator):
         (200, 128)
     """
 
-    _parameter_constraints: ClassVar[dict[str, Constraint]] = {
-        **GraphAutoencoderEstimator._parameter_constraints,
-        "mask": Options(MASKS),
-        "mask_ratio": FloatInterval(0.0, 1.0),
-        "mask_orientations": Boolean(),
-        "walk_length": NoneOr(Integer(1)),
-        "num_layers": NoneOr(Integer(1)),
-        "encoder_dropout": FloatInterval(0.0, 1.0),
-        "batch_norm": Boolean(),
-        "decoder_channels": Integer(1),
-        "decoder_layers": Integer(0),
-        "decoder_dropout": FloatInterval(0.0, 1.0),
-        "decoder_input_dropout": FloatInterval(0.0, 1.0),
-        "alpha": FloatInterval(0.0),
-        "embedding_channels": Integer(0),
-        "num_negatives": Integer(1),
-        "weight_decay": FloatInterval(0.0),
-        "grad_clip": FloatInterval(0.0),
+    params: ClassVar[dict[str, Any]] = {
+        "mask": Param("edge", Options(MASKS)),
+        "mask_ratio": Param(0.5, FloatInterval(0.0, 1.0)),
+        "mask_orientations": Param(False, Boolean()),
+        "walk_length": Param(None, NoneOr(Integer(1))),
+        "num_layers": Param(None, NoneOr(Integer(1))),
+        "hidden_channels": 128,
+        "out_channels": 128,
+        "encoder_dropout": Param(0.8, FloatInterval(0.0, 1.0)),
+        "batch_norm": Param(True, Boolean()),
+        "decoder_channels": Param(64, Integer(1)),
+        "decoder_layers": Param(2, Integer(0)),
+        "decoder_dropout": Param(0.2, FloatInterval(0.0, 1.0)),
+        "decoder_input_dropout": Param(0.0, FloatInterval(0.0, 1.0)),
+        "alpha": Param(0.1, FloatInterval(0.0)),
+        "embedding_channels": Param(128, Integer(0)),
+        "num_negatives": Param(1, Integer(1)),
+        "weight_decay": Param(5e-5, FloatInterval(0.0)),
+        "grad_clip": Param(1.0, FloatInterval(0.0)),
+        "loss": "sampled",
+        "epochs": 500,
+        "fastgae_nodes": NOT_USED,  # no exact loss, so no FastGAE subgraphs
+        "fastgae_alpha": NOT_USED,
     }
-
-    def __init__(
-        self,
-        *,
-        mask: str = "edge",
-        mask_ratio: float = 0.5,
-        mask_orientations: bool = False,
-        walk_length: int | None = None,
-        num_layers: int | None = None,
-        hidden_channels: int = 128,
-        out_channels: int = 128,
-        encoder_dropout: float = 0.8,
-        batch_norm: bool = True,
-        decoder_channels: int = 64,
-        decoder_layers: int = 2,
-        decoder_dropout: float = 0.2,
-        decoder_input_dropout: float = 0.0,
-        alpha: float = 0.1,
-        embedding_channels: int = 128,
-        num_negatives: int = 1,
-        weight_decay: float = 5e-5,
-        grad_clip: float = 1.0,
-        loss: str = "sampled",
-        fastgae_nodes: int = DEFAULT_NODES,
-        fastgae_alpha: float = DEFAULT_ALPHA,
-        batch_size: int | str | None = "auto",
-        epochs: int = 500,
-        lr: float = 0.01,
-        use_features: bool = True,
-        normalize_features: bool = False,
-        eval_every: int = 1,
-        select_best: bool = False,
-        patience: int | None = None,
-        random_state: int | None = None,
-        device: str = "auto",
-        threads: int | None = None,
-        verbose: bool = False,
-    ) -> None:
-        super().__init__(
-            hidden_channels=hidden_channels,
-            out_channels=out_channels,
-            loss=loss,
-            fastgae_nodes=fastgae_nodes,
-            fastgae_alpha=fastgae_alpha,
-            batch_size=batch_size,
-            epochs=epochs,
-            lr=lr,
-            use_features=use_features,
-            normalize_features=normalize_features,
-            eval_every=eval_every,
-            select_best=select_best,
-            patience=patience,
-            random_state=random_state,
-            device=device,
-            threads=threads,
-            verbose=verbose,
-        )
-        self.mask = mask
-        self.mask_ratio = mask_ratio
-        self.mask_orientations = mask_orientations
-        self.walk_length = walk_length
-        self.num_layers = num_layers
-        self.encoder_dropout = encoder_dropout
-        self.batch_norm = batch_norm
-        self.decoder_channels = decoder_channels
-        self.decoder_layers = decoder_layers
-        self.decoder_dropout = decoder_dropout
-        self.decoder_input_dropout = decoder_input_dropout
-        self.alpha = alpha
-        self.embedding_channels = embedding_channels
-        self.num_negatives = num_negatives
-        self.weight_decay = weight_decay
-        self.grad_clip = grad_clip
 
     def _validate_params(self) -> None:
         super()._validate_params()

@@ -38,10 +38,9 @@ from graphae.errors import InputError, ParameterError
 from graphae.estimator import GraphAutoencoderEstimator
 from graphae.nn.models import GraphAutoencoder
 from graphae.nn.refined import LinearResidualEncoder, ResidualHadamardDecoder
-from graphae.params import Boolean, Constraint, FloatInterval, Integer
+from graphae.params import NOT_USED, Boolean, FloatInterval, Integer, Param
 from graphae.training import Objective
 from graphae.training.edge_batches import EdgeBatchObjective
-from graphae.training.fastgae import DEFAULT_ALPHA, DEFAULT_NODES
 
 __all__ = ["RefinedGAE"]
 
@@ -83,8 +82,8 @@ class RefinedGAE(GraphAutoencoderEstimator):
             ``lr * (1 - epoch / epochs)`` (reference: 100; 0: a constant rate).
         batch_size: Training edges per Adam step: ``"auto"`` 8,192 (the reference's, at
             most a quarter of the edges), an int, or ``None`` (one step per epoch).
-        loss: Must be ``"sampled"`` or ``"auto"``; ``fastgae_nodes`` and
-            ``fastgae_alpha`` do not apply.
+        loss: Must be ``"sampled"`` or ``"auto"``; it has no ``fastgae_nodes`` or
+            ``fastgae_alpha``.
         epochs, lr, ...: As for :class:`~graphae.estimator.GraphAutoencoderEstimator`.
 
     Example:
@@ -95,86 +94,27 @@ class RefinedGAE(GraphAutoencoderEstimator):
         (200, 32)
     """
 
-    _parameter_constraints: ClassVar[dict[str, Constraint]] = {
-        **GraphAutoencoderEstimator._parameter_constraints,
-        "num_layers": Integer(1),
-        "residual": FloatInterval(0.0),
-        "encoder_dropout": FloatInterval(0.0, 1.0),
-        "node_embedding": Boolean(),
-        "decoder_layers": Integer(1),
-        "decoder_dropout": FloatInterval(0.0, 1.0),
-        "decoder_residual": Boolean(),
-        "num_negatives": Integer(1),
-        "mask_input": Boolean(),
-        "grad_clip": FloatInterval(0.0),
-        "weight_decay": FloatInterval(0.0),
-        "lr_decay_every": Integer(0),
+    params: ClassVar[dict[str, Any]] = {
+        "hidden_channels": 1024,
+        "out_channels": 1024,
+        "num_layers": Param(2, Integer(1)),
+        "residual": Param(0.1, FloatInterval(0.0)),
+        "encoder_dropout": Param(0.0, FloatInterval(0.0, 1.0)),
+        "node_embedding": Param(True, Boolean()),
+        "decoder_layers": Param(8, Integer(1)),
+        "decoder_dropout": Param(0.6, FloatInterval(0.0, 1.0)),
+        "decoder_residual": Param(True, Boolean()),
+        "num_negatives": Param(1, Integer(1)),
+        "mask_input": Param(True, Boolean()),
+        "grad_clip": Param(1.0, FloatInterval(0.0)),
+        "weight_decay": Param(0.0, FloatInterval(0.0)),
+        "lr_decay_every": Param(100, Integer(0)),
+        "loss": "sampled",
+        "epochs": 500,
+        "lr": 0.001,
+        "fastgae_nodes": NOT_USED,  # no exact loss, so no FastGAE subgraphs
+        "fastgae_alpha": NOT_USED,
     }
-
-    def __init__(
-        self,
-        *,
-        hidden_channels: int = 1024,
-        out_channels: int = 1024,
-        num_layers: int = 2,
-        residual: float = 0.1,
-        encoder_dropout: float = 0.0,
-        node_embedding: bool = True,
-        decoder_layers: int = 8,
-        decoder_dropout: float = 0.6,
-        decoder_residual: bool = True,
-        num_negatives: int = 1,
-        mask_input: bool = True,
-        grad_clip: float = 1.0,
-        weight_decay: float = 0.0,
-        lr_decay_every: int = 100,
-        loss: str = "sampled",
-        fastgae_nodes: int = DEFAULT_NODES,
-        fastgae_alpha: float = DEFAULT_ALPHA,
-        batch_size: int | str | None = "auto",
-        epochs: int = 500,
-        lr: float = 0.001,
-        use_features: bool = True,
-        normalize_features: bool = False,
-        eval_every: int = 1,
-        select_best: bool = False,
-        patience: int | None = None,
-        random_state: int | None = None,
-        device: str = "auto",
-        threads: int | None = None,
-        verbose: bool = False,
-    ) -> None:
-        super().__init__(
-            hidden_channels=hidden_channels,
-            out_channels=out_channels,
-            loss=loss,
-            fastgae_nodes=fastgae_nodes,
-            fastgae_alpha=fastgae_alpha,
-            batch_size=batch_size,
-            epochs=epochs,
-            lr=lr,
-            use_features=use_features,
-            normalize_features=normalize_features,
-            eval_every=eval_every,
-            select_best=select_best,
-            patience=patience,
-            random_state=random_state,
-            device=device,
-            threads=threads,
-            verbose=verbose,
-        )
-        self.num_layers = num_layers
-        self.residual = residual
-        self.encoder_dropout = encoder_dropout
-        self.node_embedding = node_embedding
-        self.decoder_layers = decoder_layers
-        self.decoder_dropout = decoder_dropout
-        self.decoder_residual = decoder_residual
-        self.num_negatives = num_negatives
-        self.mask_input = mask_input
-        self.grad_clip = grad_clip
-        self.weight_decay = weight_decay
-        self.lr_decay_every = lr_decay_every
 
     def _validate_params(self) -> None:
         super()._validate_params()

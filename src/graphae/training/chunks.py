@@ -28,7 +28,7 @@ import torch.nn.functional as F
 
 from graphae.errors import ParameterError
 from graphae.losses import negative_sampling_loss
-from graphae.nn.decoders import Decoder, InnerProductDecoder
+from graphae.nn.decoders import Decoder
 from graphae.sampling import NegativeSampler
 
 # batch_size="auto" scores the edges in chunks once a step has more than this many
@@ -67,9 +67,9 @@ class _ChunkedLoss(torch.autograd.Function):
 
     Inputs after the three plain arguments are ``z`` and the decoder's parameters; backward
     returns the gradients summed in forward, scaled by the incoming gradient. With
-    ``analytic`` (the inner-product decoder) each chunk adds its gradient of ``z`` into one
-    buffer by hand, with no autograd graph: each pair's two rows are gathered once, where
-    autograd gathers them again in backward and fills a fresh ``[N, d]`` buffer per chunk.
+    ``analytic`` (a decoder with a closed-form gradient, :meth:`~graphae.nn.Decoder.pair_loss_grad`,
+    such as the inner product) each chunk adds its gradient of ``z`` into one buffer, with
+    no autograd graph.
     """
 
     @staticmethod
@@ -100,33 +100,6 @@ class _ChunkedLoss(torch.autograd.Function):
     def backward(ctx, grad):  # type: ignore[override]
         sums, ctx.sums = ctx.sums, None
         return (None, None, None, *(s * grad for s in sums))
-
-
-def _inner_product_part(
-    z: torch.Tensor, grad: torch.Tensor, pairs: torch.Tensor, positive: bool, weight: float
-) -> torch.Tensor:
-    """``weight`` times the cross-entropy of ``sigmoid(z_i . z_j)`` against the label; adds its gradient to ``grad``.
-
-    d/dx softplus(-x) = sigmoid(x) - 1 and d/dx softplus(x) = sigmoid(x); pairs are taken
-    ``_PIECE`` at a time, so that their ``[piece, d]`` gathers stay in cache.
-    """
-    total = torch.zeros((), dtype=z.dtype, device=z.device)
-    for start in range(0, pairs.shape[1], _PIECE):
-        src, dst = pairs[0, start : start + _PIECE], pairs[1, start : start + _PIECE]
-        zs, zd = z.index_select(0, src), z.index_select(0, dst)
-        x = (zs * zd).sum(-1)
-        total += F.softplus(-x if positive else x).sum()
-        g = torch.sigmoid(x)
-        if positive:
-            g -= 1.0
-        g = g.mul_(weight).unsqueeze(1)
-        grad.index_add_(0, src, g * zd)
-        grad.index_add_(0, dst, g * zs)
-    return total * weight
-
-
-# Pairs per piece of the analytic inner-product path (as graphae.nn.functional's chunks).
-_PIECE = 1 << 16
 
 
 def decode(
@@ -219,12 +192,12 @@ def chunked_sampled_loss(
         edges = pos[:, starts[i] : starts[i] + batch_size]
         k = edges.shape[1]
         neg = sampler.sample(k * num_negatives, generator)
-        value = _inner_product_part(z_leaf, grad, edges, True, 1.0 / num_edges)
-        value = value + _inner_product_part(z_leaf, grad, neg, False, 1.0 / (num_edges * num_negatives))
+        value = decoder.pair_loss_grad(z_leaf, edges, True, 1.0 / num_edges, grad)
+        value = value + decoder.pair_loss_grad(z_leaf, neg, False, 1.0 / (num_edges * num_negatives), grad)
         if on_chunk is not None:
             on_chunk(k)
         return value
 
     params = [p for p in decoder.parameters() if p.requires_grad]
-    plain = type(decoder) is InnerProductDecoder and not params
-    return _ChunkedLoss.apply(chunk_loss, len(starts), analytic if plain else None, z, *params)
+    closed_form = decoder.has_pair_loss_grad and not params  # the decoder's own gradient, else autograd
+    return _ChunkedLoss.apply(chunk_loss, len(starts), analytic if closed_form else None, z, *params)
