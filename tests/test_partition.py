@@ -127,6 +127,39 @@ def test_train_partitions_refuses_other_losses_and_process_counts(tmp_path, caps
     assert "holds 2 parts, one per process, but 1 process started" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    ("argv", "refused"),
+    [
+        (["--fastgae-nodes", "50"], "--fastgae-nodes: the partitioned GAE takes only --hidden"),
+        (["--fastgae-alpha", "0"], "--fastgae-alpha: the partitioned GAE takes only"),
+        (["--normalize-features"], "--normalize-features: the partitioned GAE takes only"),
+        (["--negatives", "random"], "--negatives: it trains on the parts' own data and split"),
+        (["--source-col", "a", "--data-dir", "d"], "--source-col: it trains on the parts' own data"),
+        (["--resume", "r"], "--resume: partitioned runs keep no checkpoints yet"),
+        (["--checkpoint-every", "2"], "--checkpoint-every: partitioned runs keep no checkpoints yet"),
+        (["--patience", "3"], "--patience: a partitioned run trains all --epochs and keeps the last"),
+        (["--select-best"], "--select-best: a partitioned run trains all --epochs"),
+        (["--runs", "1"], "--runs: a partitioned run is one run"),
+    ],
+)
+def test_train_partitions_refuses_every_option_it_would_not_use(tmp_path, capsys, argv, refused):
+    assert main(["train", "--partitions", str(tmp_path / "p"), "--epochs", "2", *argv]) == 2
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1 and err.startswith("graphae: error: --partitions does not take ")
+    assert refused in err
+
+
+def test_train_partitions_refuses_the_config_keys_it_would_not_use(tmp_path, capsys):
+    config = tmp_path / "c.toml"
+    config.write_text("[model]\nepochs = 2\nfastgae_nodes = 50\n[training]\nselect_best = true\n")
+    assert main(["train", "--partitions", str(tmp_path / "p"), "--config", str(config)]) == 2
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1, err
+    assert f"--fastgae-nodes (set by {config} [model] fastgae_nodes): the partitioned GAE" in err
+    assert f"--select-best (set by {config} [training] select_best): a partitioned run" in err
+    assert "epochs" not in err.split("does not take")[1].split(":")[0]
+
+
 def test_one_process_trains_on_one_part_and_records_it(tmp_path, capsys):
     graph = make_communities(num_nodes=60, num_communities=3, avg_degree=5, num_features=8, random_state=0)
     partition_graph(graph, 1, "hash", tmp_path / "p")
@@ -138,3 +171,7 @@ def test_one_process_trains_on_one_part_and_records_it(tmp_path, capsys):
     assert 0 <= metrics["test_auc"] <= 1 and len(json.loads((out / "history.json").read_text())) == 3
     assert main(args) == 2 and "pass --overwrite" in capsys.readouterr().err
     assert main([*args, "--overwrite"]) == 0
+    config = tmp_path / "c.toml"  # the keys a partitioned run uses are read from --config
+    config.write_text("[model]\nepochs = 4\nhidden = 8\n")
+    assert main([*args[:3], "--config", str(config), *args[5:], "--overwrite"]) == 0
+    assert len(json.loads((out / "history.json").read_text())) == 4

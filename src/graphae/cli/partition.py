@@ -71,12 +71,25 @@ def cmd_partition(args: argparse.Namespace) -> int:
     return 0
 
 
-# Options of `graphae train` that a partitioned run does not take, with their defaults.
-_REFUSED = {
-    "dataset": None, "edges": None, "features": None, "config": None, "resume": None,
-    "checkpoint_every": None, "patience": None, "select_best": False, "report": False,
-    "task": None, "directed": False, "no_features": False,
-    "normalize_features": False, "ranking_negatives": None, "runs": 1,
+# The options of `graphae train` a partitioned run uses; every other one is refused when given.
+_USED = (
+    "partitions", "model", "loss", "hidden", "latent", "lr", "epochs", "seed", "eval_every",
+    "batch_size", "device", "threads", "out", "overwrite", "quiet", "config", "help",
+)  # fmt: skip
+_DATA = "it trains on the parts' own data and split"
+_NO_CHECKPOINTS = "partitioned runs keep no checkpoints yet: each run trains from the start"
+_NO_SELECTION = "a partitioned run trains all --epochs and keeps the last epoch, no best-epoch selection yet"
+# Why an option is refused (any other: the partitioned GAE takes only the options of _USED).
+_WHY = {
+    **dict.fromkeys(
+        ("dataset", "edges", "source_col", "target_col", "weight_col", "features", "directed",
+         "reverse_edges", "data_dir", "download", "task", "ranking_negatives", "negatives"),
+        _DATA,
+    ),
+    "resume": _NO_CHECKPOINTS, "checkpoint_every": _NO_CHECKPOINTS,
+    "patience": _NO_SELECTION, "select_best": _NO_SELECTION,
+    "runs": "a partitioned run is one run: start one per --seed",
+    "report": "it writes metrics.json and history.json, no report",
 }  # fmt: skip
 
 
@@ -210,16 +223,58 @@ def _read_everywhere(root: Path, rank: int) -> Any:
 
 
 def _check_options(args: argparse.Namespace) -> None:
-    given = [name for name, default in _REFUSED.items() if getattr(args, name, default) not in (default,)]
-    if given:
-        names = ", ".join(f"--{name.replace('_', '-')}" for name in given)
-        raise UserError(f"--partitions trains on the parts' own data and split; it does not take {names}")
+    """Refuse, in one line, every option (or ``--config`` key) a partitioned run would not use."""
     if args.model != "gae":
         raise UserError(f"--partitions trains the GAE (--model gae); got --model {args.model}")
     if args.loss not in (None, "auto", "sampled"):
         raise UserError(
             f"--partitions trains with the sampled loss (no rank holds the whole graph); got --loss {args.loss}"
         )
+    given = _given_options(args)
+    if given:
+        reasons = [f"{option}: {_WHY.get(dest, _OTHER)}" for dest, option in given]
+        raise UserError(f"--partitions does not take {'; '.join(reasons)}")
+
+
+_OTHER = "the partitioned GAE takes only --hidden, --latent, --lr, --epochs, --eval-every and --batch-size"
+
+
+def _given_options(args: argparse.Namespace) -> list[tuple[str, str]]:
+    """``(dest, name)`` of the options given that a partitioned run does not use, by the command
+    line or the ``--config`` file (whose values are the parser's defaults: compared here with a
+    fresh parser's); the name is the option, or the file's section and key."""
+    from graphae.cli import config
+    from graphae.cli.modelopts import add_options
+    from graphae.cli.train import add_command as add_train
+    from graphae.registry import get_model
+
+    sub = argparse.ArgumentParser(add_help=False).add_subparsers()
+    add_train(sub)
+    parser = sub.choices["train"]
+    add_options(parser, args.model, get_model(args.model).estimator)
+    keys = {
+        action.dest: (section, key)
+        for section, found in config.layout(parser).items()
+        for key, action in found.items()
+    }
+    words = {word.split("=")[0] for word in getattr(args, "argv", None) or [] if word.startswith("--")}
+    given: list[tuple[str, str]] = []
+    for action in parser._actions:
+        if action.dest in _USED or not action.option_strings or action.dest in dict(given):
+            continue
+        on_line = any(option in words for option in action.option_strings)
+        if action.default is argparse.SUPPRESS:
+            present = hasattr(args, action.dest)
+        else:
+            present = on_line or getattr(args, action.dest, action.default) != action.default
+        if not present:
+            continue
+        name = next(s for s in action.option_strings if s.startswith("--"))
+        if not on_line and args.config and action.dest in keys:
+            section, key = keys[action.dest]
+            name = f"{name} (set by {args.config} [{section}] {key})"
+        given.append((action.dest, name))
+    return given
 
 
 def _check_run_out(out: str, overwrite: bool) -> Any:
