@@ -10,7 +10,8 @@ from graphae.cli import main
 from graphae.data import make_communities
 from graphae.errors import InputError
 from graphae.graph import Graph
-from graphae.partition import partition_graph, read_manifest, read_part
+from graphae.metrics import auc_ap
+from graphae.partition import load_embeddings, partition_graph, read_manifest, read_part
 from graphae.partition.assign import cut_statistics, hash_owners, owners
 from graphae.split import split_edges
 
@@ -89,9 +90,14 @@ def test_the_manifest_checks_itself_and_every_file(tmp_path):
         f"part-{r}/{n}.npy"
         for r in (0, 1)
         for n in ("nodes", "indptr", "indices", "halo", "val", "test", "features")
-    }
+    } | {"part-0/node_ids.txt", "part-1/node_ids.txt"}
+    assert manifest["node_id_type"] == "int"  # no user ids: the row numbers
+    lines = (root / "part-0" / "node_ids.txt").read_text().splitlines()
+    assert lines == [str(i) for i in read_part(root, 0).nodes]
+    (root / "part-0" / "node_ids.txt").write_text("\n".join(reversed(lines)) + "\n")
+    with pytest.raises(InputError, match=r"part-0/node_ids.txt: damaged or changed since graphae wrote it"):
+        read_part(root, 0)
     np.save(root / "part-1" / "halo.npy", np.zeros((4, 0), np.int64))
-    read_part(root, 0)  # part 0 untouched
     with pytest.raises(InputError, match=r"part-1/halo.npy: damaged or changed since graphae wrote it"):
         read_part(root, 1)
     text = json.loads((root / "manifest.json").read_text())
@@ -127,8 +133,43 @@ def test_train_partitions_refuses_other_losses_and_process_counts(tmp_path, caps
     assert "holds 2 parts, one per process, but 1 process started" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    ("argv", "refused"),
+    [
+        (["--fastgae-nodes", "50"], "--fastgae-nodes: the partitioned GAE takes only --hidden"),
+        (["--fastgae-alpha", "0"], "--fastgae-alpha: the partitioned GAE takes only"),
+        (["--normalize-features"], "--normalize-features: the partitioned GAE takes only"),
+        (["--negatives", "random"], "--negatives: it trains on the parts' own data and split"),
+        (["--source-col", "a", "--data-dir", "d"], "--source-col: it trains on the parts' own data"),
+        (["--resume", "r"], "--resume: partitioned runs keep no checkpoints yet"),
+        (["--checkpoint-every", "2"], "--checkpoint-every: partitioned runs keep no checkpoints yet"),
+        (["--patience", "3"], "--patience: a partitioned run trains all --epochs and keeps the last"),
+        (["--select-best"], "--select-best: a partitioned run trains all --epochs"),
+        (["--runs", "1"], "--runs: a partitioned run is one run"),
+    ],
+)
+def test_train_partitions_refuses_every_option_it_would_not_use(tmp_path, capsys, argv, refused):
+    assert main(["train", "--partitions", str(tmp_path / "p"), "--epochs", "2", *argv]) == 2
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1 and err.startswith("graphae: error: --partitions does not take ")
+    assert refused in err
+
+
+def test_train_partitions_refuses_the_config_keys_it_would_not_use(tmp_path, capsys):
+    config = tmp_path / "c.toml"
+    config.write_text("[model]\nepochs = 2\nfastgae_nodes = 50\n[training]\nselect_best = true\n")
+    assert main(["train", "--partitions", str(tmp_path / "p"), "--config", str(config)]) == 2
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1, err
+    assert f"--fastgae-nodes (set by {config} [model] fastgae_nodes): the partitioned GAE" in err
+    assert f"--select-best (set by {config} [training] select_best): a partitioned run" in err
+    assert "epochs" not in err.split("does not take")[1].split(":")[0]
+
+
 def test_one_process_trains_on_one_part_and_records_it(tmp_path, capsys):
     graph = make_communities(num_nodes=60, num_communities=3, avg_degree=5, num_features=8, random_state=0)
+    user_ids = np.array([f"user {i * 7 % 60}" for i in range(60)], dtype=object)  # not in row order
+    graph = graph.replace(node_ids=user_ids)
     partition_graph(graph, 1, "hash", tmp_path / "p")
     out = tmp_path / "run"
     args = ["train", "--partitions", str(tmp_path / "p"), "--epochs", "3", "--out", str(out), "--quiet"]
@@ -136,5 +177,32 @@ def test_one_process_trains_on_one_part_and_records_it(tmp_path, capsys):
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["world_size"] == 1 and metrics["partitions"]["manifest"]["parts"] == 1
     assert 0 <= metrics["test_auc"] <= 1 and len(json.loads((out / "history.json").read_text())) == 3
+    # The embedding, under the user's ids: its rows give the test AUC the run recorded.
+    ids, z = load_embeddings(out)
+    assert sorted(ids) == sorted(user_ids) and z.shape == (60, 16) and z.dtype == np.float32
+    assert metrics["test_auc"] == pytest.approx(held_out_auc(ids, z, user_ids, read_part(tmp_path / "p", 0)))
     assert main(args) == 2 and "pass --overwrite" in capsys.readouterr().err
+    (out / "notes.txt").write_text("keep")
     assert main([*args, "--overwrite"]) == 0
+    assert (out / "notes.txt").read_text() == "keep" and sorted(
+        p.name for p in (out / "embeddings").iterdir()
+    ) == [
+        "part-0.node_ids.txt",
+        "part-0.npy",
+    ]
+    (out / "embeddings" / "part-0.node_ids.txt").write_text("".join(f"{i}\n" for i in range(60)))
+    with pytest.raises(InputError, match="part-0.node_ids.txt: damaged or changed since graphae wrote it"):
+        load_embeddings(out)
+    config = tmp_path / "c.toml"  # the keys a partitioned run uses are read from --config
+    config.write_text("[model]\nepochs = 4\nhidden = 8\n")
+    assert main([*args[:3], "--config", str(config), *args[5:], "--overwrite"]) == 0
+    assert len(json.loads((out / "history.json").read_text())) == 4
+
+
+def held_out_auc(ids, z, user_ids, *parts) -> float:
+    """The test AUC of the embedding ``z`` of ``ids`` on the parts' test pairs (global ids -> user ids)."""
+    row = {node: i for i, node in enumerate(ids.tolist())}
+    pairs = np.hstack([p.test for p in parts])
+    first, second = ([row[user_ids[g]] for g in pairs[k]] for k in (0, 1))
+    logits = (z[first] * z[second]).sum(1)
+    return auc_ap(logits[pairs[4] == 1], logits[pairs[4] == 0])[0]

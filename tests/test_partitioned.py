@@ -16,7 +16,8 @@ from graphae.data import make_communities
 from graphae.losses import negative_sampling_loss
 from graphae.nn import GCNEncoder
 from graphae.nn.functional import gcn_norm
-from graphae.partition import partition_graph, read_manifest, read_part
+from graphae.partition import load_embeddings, partition_graph, read_manifest, read_part
+from test_partition import held_out_auc
 
 ROOT = Path(__file__).resolve().parent.parent
 LAUNCH_TIMEOUT = 240  # a hung collective fails the test instead of blocking CI
@@ -106,6 +107,8 @@ def test_two_ranks_give_the_loss_and_gradients_of_one_process(tmp_path):
 @pytest.mark.slow
 def test_graphae_train_partitions_under_torchrun_records_the_ranks(tmp_path):
     graph = make_communities(num_nodes=300, num_communities=4, avg_degree=6, num_features=40, random_state=0)
+    user_ids = np.arange(300, dtype=np.int64) * 7 + 3
+    graph = graph.replace(node_ids=user_ids)
     root, out = tmp_path / "parts", tmp_path / "run"
     partition_graph(graph, 2, "hash", root)
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT / "src")}
@@ -122,3 +125,11 @@ def test_graphae_train_partitions_under_torchrun_records_the_ranks(tmp_path):
     for rank in metrics["ranks"]:  # each rank held half the nodes, and sent halo rows
         assert rank["held"]["adj"][0] < graph.num_nodes and rank["bytes_sent_per_epoch"] > 0
     assert len([line for line in result.stdout.splitlines() if line.startswith("test AUC")]) == 1
+    # Each rank wrote its own shard: its nodes' user ids and rows; together they give the test AUC.
+    parts = [read_part(root, r) for r in range(2)]
+    for r, p in enumerate(parts):
+        ids, z = load_embeddings(out, part=r)
+        assert np.array_equal(ids, user_ids[p.nodes]) and z.shape == (p.nodes.size, 16)
+    ids, z = load_embeddings(out)
+    assert sorted(ids) == sorted(user_ids)
+    assert metrics["test_auc"] == pytest.approx(held_out_auc(ids, z, user_ids, *parts))

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
+import os
+import shutil
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -11,17 +13,13 @@ from typing import Any
 from graphae.cli.common import UserError, positive_int, seed
 from graphae.errors import GraphaeError, InputError
 
-# metrics.json of a partitioned run: its format, and its own checksum (what --overwrite trusts).
-RUN_FORMAT = "graphae-partitioned-run"
-RUN_FILES = ("metrics.json", "history.json")
-
 
 def add_command(sub: Any) -> None:
     cmd = sub.add_parser(
         "partition",
         help="split a graph into parts for training across processes or machines",
         description="Split the edges into training, validation and test (seeded), assign every node "
-        "to one of P parts, and write one folder per part (its nodes, their training rows and features, "
+        "to one of P parts, and write one folder per part (its nodes and their ids, their training rows and features, "
         "its halo of neighbours owned elsewhere, its held-out pairs) with a manifest of checksums, sizes "
         "and cut statistics. Train with `torchrun --nproc-per-node P -m graphae train --partitions DIR`.",
     )
@@ -71,22 +69,39 @@ def cmd_partition(args: argparse.Namespace) -> int:
     return 0
 
 
-# Options of `graphae train` that a partitioned run does not take, with their defaults.
-_REFUSED = {
-    "dataset": None, "edges": None, "features": None, "config": None, "resume": None,
-    "checkpoint_every": None, "patience": None, "select_best": False, "report": False,
-    "task": None, "directed": False, "no_features": False,
-    "normalize_features": False, "ranking_negatives": None, "runs": 1,
+# The options of `graphae train` a partitioned run uses; every other one is refused when given.
+_USED = (
+    "partitions", "model", "loss", "hidden", "latent", "lr", "epochs", "seed", "eval_every",
+    "batch_size", "device", "threads", "out", "overwrite", "quiet", "config", "help",
+)  # fmt: skip
+_DATA = "it trains on the parts' own data and split"
+_NO_CHECKPOINTS = "partitioned runs keep no checkpoints yet: each run trains from the start"
+_NO_SELECTION = "a partitioned run trains all --epochs and keeps the last epoch, no best-epoch selection yet"
+# Why an option is refused (any other: the partitioned GAE takes only the options of _USED).
+_WHY = {
+    **dict.fromkeys(
+        ("dataset", "edges", "source_col", "target_col", "weight_col", "features", "directed",
+         "reverse_edges", "data_dir", "download", "task", "ranking_negatives", "negatives"),
+        _DATA,
+    ),
+    "resume": _NO_CHECKPOINTS, "checkpoint_every": _NO_CHECKPOINTS,
+    "patience": _NO_SELECTION, "select_best": _NO_SELECTION,
+    "runs": "a partitioned run is one run: start one per --seed",
+    "report": "it writes metrics.json, history.json and the embedding shards, no report",
 }  # fmt: skip
 
 
-def train_partitions(args: argparse.Namespace) -> int:
-    """``graphae train --partitions DIR``: each rank loads its part and trains one GAE with the others."""
+def train_partitions(args: argparse.Namespace, fresh: argparse.ArgumentParser) -> int:
+    """``graphae train --partitions DIR``: each rank loads its part and trains one GAE with the others.
+
+    ``fresh`` is a train parser with the model's options and their own defaults (no --config file's).
+    """
     from graphae.partition import read_manifest
+    from graphae.runfolder.partitioned import FORMAT
     from graphae.training import distributed, resolve_device
     from graphae.training.partitioned import fit_partitioned, peak_rss
 
-    _check_options(args)
+    _check_options(args, fresh)
     root = Path(args.partitions)
     try:
         manifest = read_manifest(root)
@@ -117,12 +132,15 @@ def train_partitions(args: argparse.Namespace) -> int:
                 val = f" val AUC {record['val_auc']:.4f}" if "val_auc" in record else ""
                 print(f"epoch {record['epoch']:4d} loss {record['loss']:.5f}{val}", flush=True)
 
+        params = {
+            "hidden": args.hidden or 32,
+            "latent": args.latent or 16,
+            "lr": args.lr or 0.01,
+            "epochs": args.epochs or 200,
+        }
         result = fit_partitioned(
             part,
-            hidden=args.hidden or 32,
-            latent=args.latent or 16,
-            lr=args.lr or 0.01,
-            epochs=args.epochs or 200,
+            **params,
             seed=args.seed,
             eval_every=args.eval_every,
             chunk=_chunk(args.batch_size),
@@ -131,6 +149,8 @@ def train_partitions(args: argparse.Namespace) -> int:
         )
         seconds = time.perf_counter() - start
         from graphae.training.partitioned import gather_at_rank0
+
+        staged = _stage_shards(Path(args.out), root, manifest, rank, result.embedding) if args.out else None
 
         ranks = gather_at_rank0(
             {
@@ -141,13 +161,15 @@ def train_partitions(args: argparse.Namespace) -> int:
         )
         if rank == 0:
             metrics = {
-                "format": RUN_FORMAT,
+                "format": FORMAT,
+                "node_id_type": manifest["node_id_type"],
                 "world_size": manifest["parts"],
                 "partitions": {
                     "folder": str(root),
                     "manifest": {k: v for k, v in manifest.items() if k != "files"},
                 },
                 "loss": "sampled",
+                "params": params,
                 "epochs": len(result.history),
                 "seed": args.seed,
                 "test_auc": result.test_auc,
@@ -159,8 +181,8 @@ def train_partitions(args: argparse.Namespace) -> int:
             print(  # the summary, printed under --quiet too (as graphae train does)
                 f"test AUC {result.test_auc:.4f}  AP {result.test_ap:.4f}  ({manifest['parts']} process{'es' if manifest['parts'] > 1 else ''})"
             )
-            if args.out:
-                _write_run(Path(args.out), metrics, result.history, owned)
+            if staged is not None:
+                _write_run(Path(args.out), metrics, result.history, owned, staged)
                 if not quiet:
                     print(f"wrote {args.out}")
     finally:
@@ -177,8 +199,11 @@ def _chunk(batch_size: int | str | None) -> int:
     return 2**62 if batch_size == "none" else int(batch_size)
 
 
+MMAP_THRESHOLD = 128 * 1024  # glibc's mmap threshold in a partitioned run (benchmarks set it alike)
+
+
 def _return_freed_memory() -> None:
-    """Fix glibc's mmap threshold at 128 KiB, so that the buffers of each chunk go back to the
+    """Fix glibc's mmap threshold at 128 KiB (``MMAP_THRESHOLD``), so that the buffers of each chunk go back to the
     system when freed: by default the threshold grows with the largest freed buffer, later
     ones come from the heap, and the heap's fragments raise the peak RSS of a long run by a
     third (100k nodes / 1M edges: 0.81 -> 0.63 GB). Nothing where glibc is not the C library."""
@@ -188,7 +213,7 @@ def _return_freed_memory() -> None:
     if not sys.platform.startswith("linux"):
         return
     try:
-        ctypes.CDLL("libc.so.6").mallopt(-3, 128 * 1024)  # M_MMAP_THRESHOLD
+        ctypes.CDLL("libc.so.6").mallopt(-3, MMAP_THRESHOLD)  # M_MMAP_THRESHOLD
     except (OSError, AttributeError):
         pass
 
@@ -209,53 +234,151 @@ def _read_everywhere(root: Path, rank: int) -> Any:
     return part
 
 
-def _check_options(args: argparse.Namespace) -> None:
-    given = [name for name, default in _REFUSED.items() if getattr(args, name, default) not in (default,)]
-    if given:
-        names = ", ".join(f"--{name.replace('_', '-')}" for name in given)
-        raise UserError(f"--partitions trains on the parts' own data and split; it does not take {names}")
+def _check_options(args: argparse.Namespace, fresh: argparse.ArgumentParser) -> None:
+    """Refuse, in one line, every option (or ``--config`` key) a partitioned run would not use."""
     if args.model != "gae":
         raise UserError(f"--partitions trains the GAE (--model gae); got --model {args.model}")
     if args.loss not in (None, "auto", "sampled"):
         raise UserError(
             f"--partitions trains with the sampled loss (no rank holds the whole graph); got --loss {args.loss}"
         )
+    given = _given_options(args, fresh)
+    if given:
+        reasons = [f"{option}: {_WHY.get(dest, _OTHER)}" for dest, option in given]
+        raise UserError(f"--partitions does not take {'; '.join(reasons)}")
+
+
+_OTHER = "the partitioned GAE takes only --hidden, --latent, --lr, --epochs, --eval-every and --batch-size"
+
+
+def _given_options(args: argparse.Namespace, parser: argparse.ArgumentParser) -> list[tuple[str, str]]:
+    """``(dest, name)`` of the options given that a partitioned run does not use, by the command
+    line or the ``--config`` file (whose values are the parser's defaults: compared here with a
+    ``parser``'s); the name is the option, or the file's section and key."""
+    from graphae.cli import config
+
+    keys = {
+        action.dest: (section, key)
+        for section, found in config.layout(parser).items()
+        for key, action in found.items()
+    }
+    words = {word.split("=")[0] for word in getattr(args, "argv", None) or [] if word.startswith("--")}
+    given: list[tuple[str, str]] = []
+    for action in parser._actions:
+        if action.dest in _USED or not action.option_strings or action.dest in dict(given):
+            continue
+        on_line = any(option in words for option in action.option_strings)
+        if action.default is argparse.SUPPRESS:
+            present = hasattr(args, action.dest)
+        else:
+            present = on_line or getattr(args, action.dest, action.default) != action.default
+        if not present:
+            continue
+        name = next(s for s in action.option_strings if s.startswith("--"))
+        if not on_line and args.config and action.dest in keys:
+            section, key = keys[action.dest]
+            name = f"{name} (set by {args.config} [{section}] {key})"
+        given.append((action.dest, name))
+    return given
 
 
 def _check_run_out(out: str, overwrite: bool) -> Any:
-    from graphae.runfolder.metadata import digest
+    from graphae.runfolder.partitioned import ENTRIES, read_run
 
     path = Path(out)
     if path.exists() and not path.is_dir():
         raise UserError(f"--out {out}: exists and is not a folder")
     if not path.is_dir() or not any(path.iterdir()):
         return lambda name: False
-    metrics = path / RUN_FILES[0]
-    try:
-        record = json.loads(metrics.read_text(encoding="utf-8")) if metrics.is_file() else None
-    except (OSError, ValueError):
-        record = None
-    ours = (
-        isinstance(record, dict)
-        and record.get("format") == RUN_FORMAT
-        and record.get("checksum") == digest(record)
-    )
-    if not ours:
+    if read_run(path) is None:
         raise UserError(
             f"--out {out}: folder is not empty and holds no partitioned graphae run; graphae never replaces "
             "what it did not write: choose a new or empty folder"
         )
     if not overwrite:
         raise UserError(f"--out {out}: holds a partitioned graphae run; pass --overwrite to replace it")
-    return lambda name: name in RUN_FILES
+    return lambda name: name in ENTRIES
 
 
-def _write_run(out: Path, metrics: dict[str, Any], history: list[dict[str, float]], owned: Any) -> None:
-    from graphae.io import replace_folder, write_json
+def _stage_shards(out: Path, root: Path, manifest: dict[str, Any], rank: int, z: Any) -> tuple[Path, dict]:
+    """Every rank writes its embedding shard (its rows of ``z``, its nodes' ids) into one folder
+    beside ``out`` that rank 0 makes (so ``out`` must be on a file system the ranks share);
+    returns that folder and every shard's size and SHA-256. No rank holds the whole embedding."""
+    from graphae.io import sha256, write_npy
+    from graphae.partition.files import NODE_IDS, part_dir
+    from graphae.runfolder.partitioned import EMBEDDING_DIR, shard_names
+    from graphae.training.partitioned import all_gather
+
+    staging, error = None, None
+    if rank == 0:
+        try:
+            target = Path(os.path.realpath(out))
+            target.parent.mkdir(parents=True, exist_ok=True)
+            staging = tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.shards-")
+            (Path(staging) / EMBEDDING_DIR).mkdir()
+        except OSError as err:
+            error = f"--out {out}: cannot write beside it ({err.strerror or err})"
+    staging, error = all_gather((staging, error))[0]
+    if error is not None:
+        raise UserError(error)
+    folder, records = Path(staging), {}
+    try:
+        rows, ids = shard_names(rank)
+        write_npy(folder / rows, z)
+        shutil.copyfile(root / part_dir(rank) / NODE_IDS, folder / ids)
+        records = {
+            name: {"sha256": sha256(folder / name), "bytes": (folder / name).stat().st_size}
+            for name in (rows, ids)
+        }
+        if records[ids]["sha256"] != manifest["files"][f"{part_dir(rank)}/{NODE_IDS}"]["sha256"]:
+            error = (
+                f"--partitions {root}: {part_dir(rank)}/{NODE_IDS} changed during the run; partition again"
+            )
+    except OSError as err:
+        error = (
+            f"--out {out}: rank {rank} cannot write its embedding shard ({err.strerror or err}); --out must be "
+            "on a file system every rank shares"
+        )
+    shares = all_gather((records, error))
+    errors = [message for _, message in shares if message is not None]
+    if errors:
+        if rank == 0:
+            shutil.rmtree(folder, ignore_errors=True)
+        raise UserError(errors[0])
+    return folder, {name: entry for share, _ in shares for name, entry in share.items()}
+
+
+def _write_run(
+    out: Path, metrics: dict[str, Any], history: list[dict[str, float]], owned: Any, staged: tuple[Path, dict]
+) -> None:
+    """Rank 0: the run folder, the ranks' shards moved in (each checked against what its rank wrote)."""
+    from graphae.io import replace_folder, sha256, write_json
     from graphae.runfolder.metadata import stamp
+    from graphae.runfolder.names import HISTORY, METRICS
+    from graphae.runfolder.partitioned import EMBEDDING_DIR
+
+    shards, files = staged
+    metrics["embeddings"] = {
+        "parts": metrics["world_size"],
+        "rows": metrics["partitions"]["manifest"]["cut"]["part_nodes"],
+        "dim": metrics["params"]["latent"],
+        "node_id_type": metrics["node_id_type"],
+    }
+    metrics["files"] = files
 
     def write(folder: Path) -> None:
-        write_json(folder / RUN_FILES[1], history)
-        write_json(folder / RUN_FILES[0], stamp(metrics))
+        (folder / EMBEDDING_DIR).mkdir()
+        for name, entry in files.items():
+            if not (shards / name).is_file() or sha256(shards / name) != entry["sha256"]:
+                raise UserError(
+                    f"--out {out}: {name} is not what its rank wrote, or is missing, as rank 0 sees it; "
+                    "--out must be on a file system every rank shares"
+                )
+            shutil.move(shards / name, folder / name)
+        write_json(folder / HISTORY, history)
+        write_json(folder / METRICS, stamp(metrics))
 
-    replace_folder(out, write, owned)
+    try:
+        replace_folder(out, write, owned)
+    finally:
+        shutil.rmtree(shards, ignore_errors=True)

@@ -212,7 +212,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     if getattr(args, "partitions", None):
         from graphae.cli.partition import train_partitions
 
-        return train_partitions(args)
+        return train_partitions(args, fresh_parser(args.model))
     group = None
     if distributed.launched():
         if args.resume is not None or args.checkpoint_every is not None:
@@ -262,6 +262,11 @@ def _train(args: argparse.Namespace, main: bool) -> int:
 
 def config_keys(model: str) -> config.Layout:
     """The keys of a config file for ``model``: those of a train parser with that model's options."""
+    return config.layout(fresh_parser(model))
+
+
+def fresh_parser(model: str) -> argparse.ArgumentParser:
+    """A train parser with ``model``'s options, its defaults its own (no --config file's)."""
     from graphae.cli.modelopts import add_options
     from graphae.registry import get_model
 
@@ -269,7 +274,7 @@ def config_keys(model: str) -> config.Layout:
     add_command(sub)
     train = sub.choices["train"]
     add_options(train, model, get_model(model).estimator)
-    return config.layout(train)
+    return train
 
 
 def _runtime_overrides(args: argparse.Namespace) -> dict[str, Any]:

@@ -5,7 +5,8 @@ so that every rank agrees), assigns every node an owner (METIS or a hash of its 
 writes one folder per part with what its rank needs and nothing more: its nodes, their
 training rows, their features, the halo (neighbours owned elsewhere, with their owners and
 degrees) and the held-out pairs whose first node it owns (see :mod:`graphae.partition.files`).
-:func:`read_part` loads one part as a :class:`~graphae.training.partitioned.LocalPart`.
+:func:`read_part` loads one part as a :class:`~graphae.training.partitioned.LocalPart`;
+:func:`load_embeddings` reads the embedding shards a partitioned run wrote (node ids and ``z``).
 """
 
 from __future__ import annotations
@@ -19,11 +20,12 @@ import scipy.sparse as sp
 
 from graphae.errors import InputError
 from graphae.graph import Graph
-from graphae.io import replace_folder
+from graphae.io import replace_folder, write_text
 from graphae.partition.assign import METHODS, cut_statistics, halo_of, owners
 from graphae.partition.files import (
     FEATURES,
     MANIFEST,
+    NODE_IDS,
     PART_FILES,
     check_out,
     file_records,
@@ -33,10 +35,13 @@ from graphae.partition.files import (
     write_arrays,
     write_manifest,
 )
+from graphae.runfolder.partitioned import load_embeddings
+from graphae.runfolder.readers import node_id_lines as node_lines
+from graphae.runfolder.readers import node_id_type
 from graphae.split import split_edges
 from graphae.training.partitioned import LocalPart
 
-__all__ = ["MANIFEST", "METHODS", "partition_graph", "read_manifest", "read_part"]
+__all__ = ["MANIFEST", "METHODS", "load_embeddings", "partition_graph", "read_manifest", "read_part"]
 
 
 def partition_graph(
@@ -86,15 +91,20 @@ def partition_graph(
     }
     stats = cut_statistics(adj, owner, parts)
     features = graph.x
+    ids = np.arange(adj.shape[0]) if graph.node_ids is None else graph.node_ids
 
     def write(root: Path) -> None:
         names = []
         for p in range(parts):
             arrays = _part_arrays(adj, owner, row_of, p, held_out, features)
             write_arrays(root / part_dir(p), arrays)
+            # A bad id (a line break) stops here, and replace_folder leaves `out` as it was.
+            write_text(
+                root / part_dir(p) / NODE_IDS, "".join(f"{t}\n" for t in node_lines(ids[arrays["nodes"]]))
+            )
             names += [
                 f"{part_dir(p)}/{name}"
-                for name in (*PART_FILES, *([FEATURES] if features is not None else []))
+                for name in (*PART_FILES, NODE_IDS, *([FEATURES] if features is not None else []))
             ]
         write_manifest(root, {**manifest, "files": file_records(root, names)})
 
@@ -104,6 +114,7 @@ def partition_graph(
         "seed": int(seed),
         "graph": graph.name,
         "num_nodes": int(adj.shape[0]),
+        "node_id_type": node_id_type(ids),
         "num_features": 0 if features is None else int(features.shape[1]),
         "num_train_edges": int(adj.nnz // 2),
         "num_val_pairs": int(held_out["val"].shape[1]),

@@ -4,6 +4,9 @@
 ``manifest.json``           format, parts, method, seed, sizes, split, cut statistics, and the
                             SHA-256 and size of every file below; its own checksum
 ``part-R/nodes.npy``        ``[n]`` int64: the global ids of the nodes part R owns, sorted
+``part-R/node_ids.txt``     the user's ids of those nodes, one a line, in the order of
+                            ``nodes.npy`` (as a run folder's ``node_ids.txt``; the manifest's
+                            ``node_id_type`` says how they read back)
 ``part-R/indptr.npy``       ``[n + 1]`` int64: CSR rows of those nodes in the training graph
 ``part-R/indices.npy``      ``[nnz]`` int64: their neighbours' global ids
 ``part-R/halo.npy``         ``[4, h]`` int64: the halo (neighbours owned elsewhere), sorted by
@@ -36,9 +39,10 @@ from graphae.runfolder.metadata import digest, stamp
 
 MANIFEST = "manifest.json"
 FORMAT = "graphae-partitions"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 1 kept no user node ids
 PART_FILES = ("nodes.npy", "indptr.npy", "indices.npy", "halo.npy", "val.npy", "test.npy")
 FEATURES = "features.npy"
+NODE_IDS = "node_ids.txt"  # not read in training: copied into the run's embedding shards
 
 
 def part_dir(part: int) -> str:
@@ -94,25 +98,32 @@ def read_manifest(root: str | os.PathLike) -> dict[str, Any]:
 
 def read_arrays(root: str | os.PathLike, part: int, manifest: dict[str, Any]) -> dict[str, np.ndarray]:
     """The arrays of part ``part``, each checked against the manifest's size and SHA-256."""
-    root = Path(root)
     names = [*PART_FILES, *([FEATURES] if manifest["num_features"] else [])]
-    arrays = {}
-    for name in names:
-        key = f"{part_dir(part)}/{name}"
-        path = root / key
-        entry = manifest["files"].get(key)
-        if entry is None or not path.is_file():
-            raise MissingFileError(
-                f"{path}: missing, or not listed in {root / MANIFEST}; partition the graph again."
-            )
-        size = path.stat().st_size
-        if size != entry["bytes"] or sha256(path) != entry["sha256"]:
-            raise InputError(
-                f"{path}: damaged or changed since graphae wrote it (its size or SHA-256 differs from "
-                f"{MANIFEST}'s); partition the graph again."
-            )
-        arrays[name.removesuffix(".npy")] = read_npy(path)
+    arrays = {name.removesuffix(".npy"): read_npy(checked(root, part, name, manifest)) for name in names}
+    checked(root, part, NODE_IDS, manifest)
     return arrays
+
+
+def checked(root: str | os.PathLike, part: int, name: str, manifest: dict[str, Any]) -> Path:
+    """The path of file ``name`` of part ``part``, checked against the manifest's size and SHA-256.
+
+    Raises:
+        MissingFileError: If the file is missing or the manifest lists none.
+        InputError: If its size or SHA-256 differs from the manifest's.
+    """
+    key = f"{part_dir(part)}/{name}"
+    path = Path(root) / key
+    entry = manifest["files"].get(key)
+    if entry is None or not path.is_file():
+        raise MissingFileError(
+            f"{path}: missing, or not listed in {Path(root) / MANIFEST}; partition the graph again."
+        )
+    if path.stat().st_size != entry["bytes"] or sha256(path) != entry["sha256"]:
+        raise InputError(
+            f"{path}: damaged or changed since graphae wrote it (its size or SHA-256 differs from "
+            f"{MANIFEST}'s); partition the graph again."
+        )
+    return path
 
 
 def ours(root: Path) -> Callable[[str], bool]:

@@ -210,6 +210,7 @@ class PartitionedResult:
     train_seconds: float = 0.0
     peak_rss_bytes: int = 0
     held: dict[str, list[int]] = field(default_factory=dict)
+    embedding: np.ndarray | None = None  # ``[n, latent]``: z of the own nodes, in the part's order
 
 
 def fit_partitioned(
@@ -229,7 +230,8 @@ def fit_partitioned(
 
     Returns:
         The history (loss, validation AUC/AP), the test scores, this rank's bytes sent per
-        epoch, its peak RSS and the shapes of what it held (to check nothing is global).
+        epoch, its peak RSS, the shapes of what it held (to check nothing is global) and the
+        final ``z`` of its own nodes.
     """
     traffic = Traffic()
     data = PartTensors(part, torch.device(device), traffic)
@@ -251,14 +253,16 @@ def fit_partitioned(
         sent += traffic.total - before
         result.train_seconds += time.perf_counter() - tick
         if epoch % eval_every == 0 or epoch == epochs:
-            scores = val.score(model)
+            scores = val.score(_embed(model))
             if scores is not None:
                 record.update(val_auc=scores[0], val_ap=scores[1])
         result.history.append(record)
         if on_epoch is not None:
             on_epoch(record)
     result.bytes_sent_per_epoch = sent / epochs
-    scores = test.score(model)
+    z = _embed(model)
+    result.embedding = z.cpu().numpy()
+    scores = test.score(z)
     if scores is not None:
         result.test_auc, result.test_ap = scores
     result.peak_rss_bytes = peak_rss()
@@ -275,9 +279,8 @@ class PairScorer:
         self.plan, self.back = data.pair_plan(pairs[2], pairs[3])
 
     @torch.no_grad()
-    def score(self, model: PartitionedGCN) -> tuple[float, float] | None:
-        model.eval()
-        z = model()
+    def score(self, z: torch.Tensor) -> tuple[float, float] | None:
+        """AUC and AP at rank 0 (``None`` elsewhere) from ``z``, the own rows of every rank."""
         logits = (z[self.first] * fetch(z, self.plan)[self.back]).sum(1).cpu().numpy()
         shares = gather_at_rank0([logits, self.labels])
         if shares is None:
@@ -285,6 +288,13 @@ class PairScorer:
         logits = np.concatenate([s[0] for s in shares])
         labels = np.concatenate([s[1] for s in shares])
         return auc_ap(logits[labels == 1], logits[labels == 0])
+
+
+@torch.no_grad()
+def _embed(model: PartitionedGCN) -> torch.Tensor:
+    """``z`` of the own nodes in evaluation mode (with every rank at once)."""
+    model.eval()
+    return model()
 
 
 def held_shapes(data: PartTensors, model: PartitionedGCN) -> dict[str, list[int]]:
