@@ -22,6 +22,7 @@ OUTPUTS = [
     "config.toml",
     "embeddings.npy",
     "features.npz",  # the synthetic graph's sparse features, for embedding new nodes
+    "fitted_adjacency.npz",  # the training edges; adjacency.npz holds every edge
     "history.json",
     "labels.npy",
     "metadata.json",

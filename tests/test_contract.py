@@ -124,6 +124,8 @@ _AFTER_FIT = {
     "id_index": (),
     "topk_index": (),
     "recommend_index": (),
+    "known_adjacency": (),
+    "set_known_edges": (make_communities(num_nodes=40, num_communities=2, random_state=0),),
     "save": None,  # a folder
 }
 

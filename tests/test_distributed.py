@@ -70,14 +70,6 @@ def test_sharded_rejects_a_rank_outside_the_world(rank, world_size):
         GraphTensors.from_graph(_tiny_graph()).sharded(rank, world_size)
 
 
-def test_rank_seeds_keep_rank_zero_and_differ_elsewhere():
-    assert distributed.rank_seed(7, 0) == 7
-    assert distributed.rank_seed(None, 3) is None
-    seeds = [distributed.rank_seed(7, r) for r in range(1, 5)]
-    assert len(set(seeds) | {7}) == 5
-    assert seeds == [distributed.rank_seed(7, r) for r in range(1, 5)]  # reproducible
-
-
 # Refusals ----------------------------------------------------------------------
 def _model_and_data():
     data = GraphTensors.from_graph(_tiny_graph())

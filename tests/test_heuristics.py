@@ -239,7 +239,7 @@ def test_save_load_keeps_the_graph_it_scores_on(name, tmp_path):
     full = make_communities(num_nodes=80, num_communities=2, random_state=2)
     train = run_link_prediction(full, make_estimator(name), seed=0).split.train
     est = make_estimator(name).fit(train)
-    est.graph_ = full  # as `graphae train` does: recommend leaves out every known edge
+    est.set_known_edges(full)  # as `graphae train` does: recommend leaves out every known edge
     est.save(tmp_path / "m")
     names = sorted(p.name for p in (tmp_path / "m").iterdir())
     assert names == ["adjacency.npz", "fitted_adjacency.npz", "history.json", "metadata.json", "node_ids.txt"]
@@ -249,7 +249,8 @@ def test_save_load_keeps_the_graph_it_scores_on(name, tmp_path):
     assert type(again) is type(est) and again.get_params() == est.get_params()
     pairs = _all_pairs(80)
     np.testing.assert_array_equal(again.pair_scores(pairs), est.pair_scores(pairs))
-    assert (again.graph_.adj != full.adj).nnz == 0
+    assert (again.graph_.adj != train.adj).nnz == 0  # the graph fitted on
+    assert (again.known_adjacency() != full.adj).nnz == 0
     assert again.recommend(list(range(10)), k=3) == est.recommend(list(range(10)), k=3)
     assert type(est).load(tmp_path / "m").get_params() == est.get_params()
 

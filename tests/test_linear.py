@@ -102,9 +102,9 @@ def test_training_beats_chance(small, model, loss, features):
     result = run_link_prediction(small, est, seed=0)
     losses = [r["loss"] for r in result.history]
     assert losses[-1] < losses[0]
-    # Untrained (epochs=1, lr=1e-12, same split and seed): AUC 0.673 with features, 0.508
-    # without; AP 0.660, 0.487. Trained: AUC 0.824-0.862, AP 0.833-0.868.
-    assert result.test_auc > 0.78 and result.test_ap > 0.78
+    # Untrained (epochs=1, lr=1e-12, same split and seed): AUC 0.653 with features, 0.542
+    # without; AP 0.628, 0.517. Trained: AUC 0.766-0.856, AP 0.787-0.857.
+    assert result.test_auc > 0.75 and result.test_ap > 0.75
     assert result.estimator.features_used_ is features
     assert result.embedding.shape == (300, 16)
 

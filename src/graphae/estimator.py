@@ -242,10 +242,7 @@ class GraphAutoencoderEstimator(Declared, LinkPredictionMixin, InductiveMixin, B
             check_model_size(self, in_channels, graph.num_nodes, device)  # before allocating the model
             # Initial parameters alike on every rank (DDP broadcasts rank 0's anyway); sampling per rank.
             init, noise = torch.Generator(), torch.Generator(device=device)
-            seeds = (
-                self.random_state,
-                distributed.rank_seed(self.random_state, 0 if group is None else group.rank),
-            )
+            seeds = distributed.fit_seeds(self.random_state, 0 if group is None else group.rank)
             for gen, seed in zip((init, noise), seeds, strict=True):
                 gen.seed() if seed is None else gen.manual_seed(int(seed))
             with cpu_threads(self.threads):

@@ -29,7 +29,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy.special import expit
 
 from graphae.errors import InputError, describe
 from graphae.graph import Graph
@@ -243,8 +242,8 @@ def evaluate(estimator: Any, split: EvaluationSplit, *, random_state: int = 0) -
     pos = _logits(estimator, split.test_pos)
     neg = _logits(estimator, split.test_neg)
     out: dict[str, float | None] = dict.fromkeys(METRICS)
-    # float64 probabilities, as the paper's evaluation: float32 sigmoids would tie large logits.
-    out["test_auc"], out["test_ap"] = auc_ap(expit(pos), expit(neg))
+    # On the logits, as validation (metrics_ogb.validation_scores): no sigmoid to tie large ones.
+    out["test_auc"], out["test_ap"] = auc_ap(pos, neg)
     num_pos, k = split.ranking_neg.shape
     own = _logits(estimator, split.ranking_pairs()).reshape(num_pos, k) if k else None
     ks = RANKING_KS if split.ranking_src is None else HEART_KS
@@ -290,7 +289,7 @@ def evaluate_pairs(estimator: Any, pairs: np.ndarray, labels: np.ndarray) -> dic
         raise InputError("Scoring labelled pairs needs at least one pair labelled 1 and one labelled 0.")
     scores = _logits(estimator, pairs)
     pos, neg = scores[labels == 1], scores[labels == 0]
-    auc, ap = auc_ap(expit(pos), expit(neg))
+    auc, ap = auc_ap(pos, neg)
     out: dict[str, float | None] = {
         "auc": auc,
         "ap": ap,

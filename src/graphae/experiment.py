@@ -66,7 +66,8 @@ class RunResult:
         estimator: The estimator fitted on the training edges.
         split: The split it was trained and scored on: a random :class:`LinkSplit`, or
             the graph's :class:`~graphae.split_official.OfficialSplit`.
-        test_pos_scores, test_neg_scores: Probabilities of the test pairs.
+        test_pos_scores, test_neg_scores: Probabilities of the test pairs (float64
+            ``sigmoid`` of the logits; the scores come from the logits, as validation's).
     """
 
     seed: int

@@ -56,12 +56,50 @@ class LinkPredictionMixin:
         whole, never a mix of the two (an old ``module_`` with a new ``in_channels_``).
         """
         before = dict(vars(self))
+        vars(self).pop("_known_edges", None)  # what set_known_edges gave belongs to the last fit
         try:
             yield
         except BaseException:
             vars(self).clear()
             vars(self).update(before)
             raise
+
+    def set_known_edges(self, graph: Any) -> Any:
+        """Have ``recommend`` also leave out the edges of ``graph``, which ``fit`` did not see.
+
+        ``graph`` is the whole graph of which the model was fitted on a part (the training
+        edges of a split), on the fitted nodes in their order: its held-out edges are
+        links a user already has, not ones to recommend. Nothing else changes: ``graph_``
+        stays the graph fitted on, which scores, ``transform`` and new-node embeddings
+        use. ``save`` keeps both (``adjacency.npz`` and ``fitted_adjacency.npz``).
+
+        Returns:
+            ``self``.
+
+        Raises:
+            InputError: If ``graph`` has other nodes than the fitted graph.
+        """
+        from graphae.data.convert import as_graph
+
+        self._check_fitted()
+        graph = as_graph(graph)
+        same = graph.num_nodes == self.graph_.num_nodes and (
+            graph.node_ids is None or np.array_equal(graph.node_ids, self.node_ids_)
+        )
+        if not same or graph.directed != self.graph_.directed:
+            raise InputError(
+                f"set_known_edges needs a graph on the {self.graph_.num_nodes} fitted nodes, in their order and "
+                f"{'directed' if self.graph_.directed else 'undirected'} like them. Got {graph!r}."
+            )
+        self._known_edges = graph.adj
+        return self
+
+    def known_adjacency(self) -> Any:
+        """The CSR adjacency ``recommend`` leaves out: what :meth:`set_known_edges` gave
+        since the last fit, else the fitted graph's."""
+        self._check_fitted()
+        known = getattr(self, "_known_edges", None)
+        return self.graph_.adj if known is None else known
 
     def decision_function(self, pairs: Any) -> np.ndarray:
         """Logits of node-id pairs, ``[k, 2]`` (a sequence of ``(source, target)``), ``[k]``."""
@@ -145,7 +183,7 @@ class LinkPredictionMixin:
         return out[0] if single else out
 
     def _recommend_exact(self, index: np.ndarray, k: int, exclude_edges: bool) -> list:
-        adj = self.graph_.adj
+        adj = self.known_adjacency()
         n = adj.shape[0]
         block = max(1, _ROW_BLOCK // max(n, 1))  # rows scored at once: bounds the memory
         out = []
@@ -166,7 +204,7 @@ class LinkPredictionMixin:
         Asks for ``k`` + the excluded nodes + a margin; while fewer than ``k`` survive, asks
         for twice as many, and scores every node once that reaches ``EXACT_SHARE`` of them.
         """
-        adj = self.graph_.adj
+        adj = self.known_adjacency()
         n = adj.shape[0]
         neighbours = adj.indices[adj.indptr[i] : adj.indptr[i + 1]] if exclude_edges else np.empty(0, int)
         count = k + len(neighbours) + 1 + topk.MARGIN

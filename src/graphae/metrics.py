@@ -52,12 +52,18 @@ def _labels_scores(pos: np.ndarray, neg: np.ndarray) -> tuple[np.ndarray, np.nda
 def auc_ap(pos_scores: np.ndarray, neg_scores: np.ndarray) -> tuple[float, float]:
     """Area under the ROC curve and average precision, from scikit-learn.
 
-    Scores may be logits or probabilities: both metrics depend only on the order.
+    Both metrics depend only on the order of the scores and their ties, so graphae scores
+    logits (validation and test alike): a probability ``sigmoid(logit)`` in float64 is 1.0
+    for every logit above about 37, which would tie pairs the logits tell apart. A logit of
+    ``-inf`` (a heuristic's score 0) ranks below every finite one.
 
     Returns:
         ``(auc, ap)`` as fractions in ``[0, 1]``.
     """
     labels, scores = _labels_scores(pos_scores, neg_scores)
+    if np.isinf(scores).any() and not np.isnan(scores).any():  # NaN: scikit-learn's ValueError
+        # scikit-learn refuses infinities: dense ranks keep the order and the ties.
+        scores = np.unique(scores, return_inverse=True)[1].astype(np.float64)
     return float(roc_auc_score(labels, scores)), float(average_precision_score(labels, scores))
 
 

@@ -74,7 +74,10 @@ def official_score(metric: str, pos: np.ndarray, neg: np.ndarray) -> float:
 
 
 def validation_scores(pos: np.ndarray, neg: np.ndarray, val_pairs: Any) -> tuple[dict[str, float], str]:
-    """Validation record of the scores of ``val_pairs`` and the key to select on.
+    """Validation record of the logits ``pos``, ``neg`` of ``val_pairs`` and the key to select on.
+
+    AUC and AP come from :func:`graphae.metrics.auc_ap` on the logits, as the test's do
+    (:func:`graphae.evaluation.evaluate`): a model is selected on the figure it reports.
 
     Always ``val_auc`` and ``val_ap``; for :class:`MetricPairs` also ``val_<metric>``
     (``val_hits@20``), which is then the key. Otherwise the key is ``val_auc``.

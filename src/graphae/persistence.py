@@ -32,7 +32,9 @@ def to_saved(est: GraphAutoencoderEstimator | HeuristicLinkPredictor) -> runfold
     """The contents of a model folder for a fitted estimator.
 
     A non-learned model (``est.learned`` false, a heuristic) has no weights or embedding;
-    it keeps the adjacency it scores on (``adjacency_``) beside the graph's.
+    it keeps the adjacency it scores on (``adjacency_``) beside the graph's. The graph's
+    adjacency is what ``recommend`` leaves out (:meth:`~graphae.linkpred.LinkPredictionMixin.set_known_edges`);
+    where that is more than the graph fitted on, a learned model keeps the fitted one too.
 
     Raises:
         InputError: If the class of ``est`` is not registered (a folder names its model).
@@ -65,7 +67,7 @@ def to_saved(est: GraphAutoencoderEstimator | HeuristicLinkPredictor) -> runfold
             metadata=metadata,
             weights=None,
             embedding=None,
-            adjacency=graph.adj,
+            adjacency=est.known_adjacency(),
             node_ids=est.node_ids_,
             history=est.history_,
             fitted_adjacency=est.adjacency_,
@@ -81,9 +83,10 @@ def to_saved(est: GraphAutoencoderEstimator | HeuristicLinkPredictor) -> runfold
         metadata=metadata,
         weights=est.module_.state_dict(),
         embedding=est.embedding_,
-        adjacency=graph.adj,
+        adjacency=est.known_adjacency(),
         node_ids=est.node_ids_,
         history=est.history_,
+        fitted_adjacency=None if est.known_adjacency() is graph.adj else graph.adj,
         features=graph.x if est.features_used_ else None,  # what embedding unseen nodes needs
         index=est._index_to_save(),  # the top-k index (see graphae.topk), when it has one
     )
@@ -133,8 +136,10 @@ def from_saved(
         raise InputError(f"{path}: metadata.json 'params': {err}") from None
     fit = meta["fit"]
     graph_meta = meta["graph"]
+    # The graph fitted on: a heuristic's, or a learned model's saved with more known edges.
+    fitted_adj = saved.adjacency if saved.fitted_adjacency is None else saved.fitted_adjacency
     est.graph_ = Graph(
-        adj=sp.csr_matrix(saved.adjacency, dtype=np.float32),
+        adj=sp.csr_matrix(fitted_adj, dtype=np.float32),
         name=graph_meta.get("name", "graph"),
         node_ids=saved.node_ids,
         directed=bool(graph_meta["directed"]),
@@ -143,6 +148,8 @@ def from_saved(
     est.node_ids_ = saved.node_ids
     est.history_ = saved.history
     est.train_seconds_ = fit.get("train_seconds", 0.0)
+    if fitted_adj is not saved.adjacency and (fitted_adj != saved.adjacency).nnz:
+        est._known_edges = sp.csr_matrix(saved.adjacency, dtype=np.float32)  # as set_known_edges
     if not learned:
         est.adjacency_ = sp.csr_matrix(saved.fitted_adjacency, dtype=np.float32)
         return est

@@ -252,8 +252,9 @@ class RunSession:
             raise
         finally:
             progress.close()
-        # Recommendations must skip every edge of the user's graph, held-out test edges included.
-        result.estimator.graph_ = graph
+        # The model keeps the training graph it was fitted on; recommendations skip every edge
+        # of the user's graph, held-out ones included.
+        result.estimator.set_known_edges(graph)
         if i == 0:
             self.first = FirstRun(
                 result.estimator, result.test_pos_scores, result.test_neg_scores, result.evaluation

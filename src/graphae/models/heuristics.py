@@ -146,7 +146,7 @@ class HeuristicLinkPredictor(Declared, LinkPredictionMixin, BaseEstimator):
             self.node_ids_ = graph.node_ids if graph.node_ids is not None else np.arange(graph.num_nodes)
             self.history_: list[dict[str, Any]] = []
             if val_pairs is not None:
-                pos, neg = (self.pair_scores(pairs) for pairs in val_pairs)
+                pos, neg = (self.pair_logits(pairs) for pairs in val_pairs)  # as the test's
                 self.history_.append({"epoch": 0, **validation_scores(pos, neg, val_pairs)[0]})
             return self
 

@@ -32,7 +32,9 @@ graphae 0.1's included) still load, with the structural checks alone.
 
 A non-learned model (a heuristic, ``metadata.json`` says ``"learned": false``) has no
 ``model.pt`` and ``embeddings.npy``; ``fitted_adjacency.npz`` holds the graph it scores
-on (the training edges of a run), while ``adjacency.npz`` holds the whole graph.
+on (the training edges of a run), while ``adjacency.npz`` holds the whole graph. A learned
+model whose ``adjacency.npz`` holds more than the graph it was fitted on (a run's, with
+the held-out edges) keeps that one in ``fitted_adjacency.npz`` too.
 """
 
 from __future__ import annotations
@@ -58,6 +60,7 @@ from graphae.runfolder.metadata import (
     check_metadata,
     legacy_metadata,
     stamp,
+    verify_run_files,
 )
 from graphae.runfolder.names import (
     ADJACENCY,
@@ -179,7 +182,8 @@ class SavedModel:
         adjacency: ``[N, N]`` CSR.
         node_ids: ``[N]`` ids (int64, float64 or str objects).
         history: Per-epoch records.
-        fitted_adjacency: ``[N, N]`` CSR a non-learned model scores on (else ``None``).
+        fitted_adjacency: ``[N, N]`` CSR of the graph fitted on, where ``adjacency`` differs
+            (always for a non-learned model: what it scores on; else ``None``).
         features: ``[N, F]`` node features (dense float32 or CSR) of a model that uses
             them, for embedding nodes it has not seen (``None``: none, or a folder saved
             before graphae kept them).
@@ -233,8 +237,10 @@ def write_model(folder: str | os.PathLike, saved: SavedModel) -> None:
             atomic_write(folder / INDEX, lambda f: f.write(saved.index))
             parts = (*parts, INDEX)
     else:
+        parts = ()
+    if saved.fitted_adjacency is not None:
         atomic_write(folder / FITTED_ADJACENCY, lambda f: sp.save_npz(f, saved.fitted_adjacency))
-        parts = (FITTED_ADJACENCY,)
+        parts = (*parts, FITTED_ADJACENCY)
     # A model of the other kind saved here before must not leave its files behind.
     for name in (FITTED_ADJACENCY, *FEATURES, WEIGHTS, EMBEDDINGS, INDEX):
         if name not in parts:
@@ -324,7 +330,7 @@ def read_model(folder: str | os.PathLike, legacy: bool = False) -> SavedModel:
         if not (folder / name).is_file():
             raise MissingFileError(f"{folder / name} not found: the model folder {folder} is incomplete.")
     files = metadata.get("files")
-    for name in (*parts, ADJACENCY, NODE_IDS, HISTORY, *FEATURES):
+    for name in dict.fromkeys((*parts, FITTED_ADJACENCY, ADJACENCY, NODE_IDS, HISTORY, *FEATURES)):
         verify(folder, name, files)
     if "history" in metadata:  # graphae 0.1 kept it in estimator.json
         history = metadata.pop("history")
@@ -344,6 +350,8 @@ def read_model(folder: str | os.PathLike, legacy: bool = False) -> SavedModel:
     if not learned:
         fitted = read_adjacency(folder / FITTED_ADJACENCY, n)
         return SavedModel(metadata, None, None, adjacency, node_ids, history, fitted_adjacency=fitted)
+    present = (folder / FITTED_ADJACENCY).is_file()
+    fitted = read_adjacency(folder / FITTED_ADJACENCY, n) if present else None
     embedding = read_embedding(folder / EMBEDDINGS, n)
     features = None
     if metadata["fit"]["features_used"]:
@@ -353,35 +361,8 @@ def read_model(folder: str | os.PathLike, legacy: bool = False) -> SavedModel:
     entry = (files or {}).get(INDEX)  # checked when read: see IndexFile
     index = IndexFile(folder / INDEX, entry) if entry is not None else None
     return SavedModel(
-        metadata, weights, embedding, adjacency, node_ids, history, features=features, index=index
+        metadata, weights, embedding, adjacency, node_ids, history, fitted, features=features, index=index
     )
-
-
-def verify_run_files(folder: str | os.PathLike, names: tuple[str, ...], legacy: bool = False) -> None:
-    """Check the run files ``names`` against the checksums in ``folder/metadata.json``.
-
-    Args:
-        folder: A run folder.
-        names: The files to check (those absent are not checked).
-        legacy: Accept a folder saved without checksums (nothing is then compared).
-
-    Raises:
-        MissingFileError: If ``folder`` has no ``metadata.json``.
-        LegacyFolderError: If it has no checksums and ``legacy`` is false.
-        InputError: If a file differs from what was saved, or ``metadata.json`` is damaged.
-    """
-    folder = Path(folder)
-    if not (folder / METADATA).is_file():
-        if legacy:
-            return
-        raise MissingFileError(
-            f"{folder / METADATA} not found: is {folder} a run folder written by `graphae train --out`?"
-        )
-    metadata = read_json(folder / METADATA)
-    check_metadata(folder / METADATA, metadata)
-    if check_digest(folder / METADATA, metadata, legacy):
-        for name in names:
-            verify(folder, name, metadata["files"])
 
 
 # Publishing outputs -------------------------------------------------------------

@@ -1,15 +1,17 @@
-"""``metadata.json`` of a model folder: its keys and types, and graphae 0.1's ``estimator.json``."""
+"""``metadata.json`` of a model folder: its keys, types and checksums, and graphae 0.1's ``estimator.json``."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 from pathlib import Path
 from typing import Any
 
-from graphae.errors import InputError
-from graphae.runfolder.readers import read_json
+from graphae.errors import InputError, MissingFileError
+from graphae.runfolder.names import METADATA
+from graphae.runfolder.readers import read_json, verify
 
 FORMAT = "graphae-model"
 FORMAT_VERSION = 2  # 1 was graphae 0.1's estimator.json + model.json
@@ -183,3 +185,30 @@ def legacy_metadata(path: Path) -> dict[str, Any]:
             f"{path}: an incomplete model file of graphae 0.1 (lacks {err}); train the model again."
         ) from None
     return metadata
+
+
+def verify_run_files(folder: str | os.PathLike, names: tuple[str, ...], legacy: bool = False) -> None:
+    """Check the run files ``names`` against the checksums in ``folder/metadata.json``.
+
+    Args:
+        folder: A run folder.
+        names: The files to check (those absent are not checked).
+        legacy: Accept a folder saved without checksums (nothing is then compared).
+
+    Raises:
+        MissingFileError: If ``folder`` has no ``metadata.json``.
+        LegacyFolderError: If it has no checksums and ``legacy`` is false.
+        InputError: If a file differs from what was saved, or ``metadata.json`` is damaged.
+    """
+    folder = Path(folder)
+    if not (folder / METADATA).is_file():
+        if legacy:
+            return
+        raise MissingFileError(
+            f"{folder / METADATA} not found: is {folder} a run folder written by `graphae train --out`?"
+        )
+    metadata = read_json(folder / METADATA)
+    check_metadata(folder / METADATA, metadata)
+    if check_digest(folder / METADATA, metadata, legacy):
+        for name in names:
+            verify(folder, name, metadata["files"])

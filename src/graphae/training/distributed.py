@@ -9,7 +9,7 @@ Under ``torchrun`` (which sets ``WORLD_SIZE``, ``RANK``, ``LOCAL_RANK``, ``MASTE
 - **What is split.** Every process holds the whole training graph and runs the encoder on it
   (a GCN needs every node's neighbours); the *edges to reconstruct* are split: rank ``r`` of
   ``P`` takes edges ``r, r + P, r + 2P, ...`` (:meth:`GraphTensors.sharded`), and draws as
-  many negatives, from a generator seeded by ``random_state`` and ``r`` (:func:`rank_seed`).
+  many negatives, from a generator seeded by ``random_state`` and ``r`` (:func:`fit_seeds`).
   The pair scoring, the largest part of a sampled-loss epoch on a large graph, is divided by
   ``P``; the encoder is not.
 - **Gradients.** The objective's whole loss (encoder, decoder and any other module of the
@@ -169,13 +169,24 @@ def local_device(device: torch.device | str) -> torch.device:
     return device
 
 
-def rank_seed(random_state: int | None, rank: int) -> int | None:
-    """The seed of rank ``rank``'s sampling: ``random_state`` itself on rank 0 (so one
-    process under ``torchrun`` draws what a plain fit draws), a seed derived from both
-    on the other ranks (``None`` stays ``None``: fresh randomness)."""
-    if random_state is None or rank == 0:
-        return random_state
-    return int(np.random.SeedSequence([int(random_state), int(rank)]).generate_state(1, np.uint32)[0])
+# Keys of the streams :func:`fit_seeds` derives from one ``random_state``.
+_INIT_STREAM, _NOISE_STREAM = 0, 1
+
+
+def fit_seeds(random_state: int | None, rank: int) -> tuple[int | None, int | None]:
+    """Seeds of a fit's two generators, ``(init, noise)``, for rank ``rank`` (0 without torchrun).
+
+    ``init`` draws the initial parameters, alike on every rank; ``noise`` draws what the
+    steps sample (negatives, VGAE noise, dropout masks, MaskGAE's masks), one stream per
+    rank, so rank 0 draws what a plain fit draws. Each comes from numpy's ``SeedSequence``
+    of ``random_state`` and a key of its own, so no stream repeats another's bits.
+    ``None`` stays ``None``: fresh randomness.
+    """
+    if random_state is None:
+        return None, None
+    init = np.random.SeedSequence([int(random_state), _INIT_STREAM])
+    noise = np.random.SeedSequence([int(random_state), _NOISE_STREAM, int(rank)])
+    return int(init.generate_state(1, np.uint64)[0]), int(noise.generate_state(1, np.uint64)[0])
 
 
 def shutdown() -> None:
