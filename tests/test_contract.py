@@ -121,6 +121,7 @@ _AFTER_FIT = {
     "pair_scores": (np.array([[0], [1]]),),  # heuristics only
     "recommend": ("a",),
     "embed_new_nodes": ([("new", "a")],),
+    "recommend_new_nodes": ("new", [("new", "a")]),
     "id_index": (),
     "topk_index": (),
     "recommend_index": (),
