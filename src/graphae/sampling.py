@@ -52,7 +52,8 @@ def sample_non_edges(
     Raises:
         InputError: If the graph has fewer than ``count`` non-edges.
     """
-    forbidden = sorted_unique(edge_keys)
+    strictly_sorted = len(edge_keys) < 2 or bool(np.all(edge_keys[1:] > edge_keys[:-1]))
+    forbidden = edge_keys if strictly_sorted else sorted_unique(edge_keys)  # a graph's are, already
     available = num_pairs(num_nodes, directed) - len(forbidden)
     if count > available:
         raise InputError(
@@ -176,9 +177,16 @@ def _check_sources(pos: Any, n: int) -> np.ndarray:
 def _isin_sorted(values: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
     if len(sorted_keys) == 0:
         return np.zeros(len(values), dtype=bool)
-    pos = np.searchsorted(sorted_keys, values)
+    # Looked up in sorted order: consecutive binary searches then share their path through
+    # the keys (a cache-friendly walk; random order misses the cache at every step on a
+    # graph's worth of keys).
+    order = np.argsort(values)
+    ordered = values[order]
+    pos = np.searchsorted(sorted_keys, ordered)
     pos[pos == len(sorted_keys)] = 0
-    return sorted_keys[pos] == values
+    found = np.empty(len(values), dtype=bool)
+    found[order] = sorted_keys[pos] == ordered
+    return found
 
 
 # Up to this many bits (64 MiB), edge membership is a bitmap lookup instead of a binary search.
