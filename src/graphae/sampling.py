@@ -132,26 +132,33 @@ def sample_ranking_negatives(
             f"Got {describe(num_negatives)}."
         )
     rng = as_generator(random_state)
-    coo = sp.coo_matrix(adj)
-    nonzero = coo.data != 0
-    edges = pair_keys(np.stack([coo.row[nonzero], coo.col[nonzero]]), n, directed=True)
-    self_pairs = np.arange(n, dtype=np.int64) * (n + 1)
+    # Only the rows of the sources are read (a sample of test edges on a big graph touches a
+    # sliver of it): local row r stands for node sources[r], and keys are r * N + column.
+    sources = np.unique(src)
+    rows_of = sp.csr_matrix(adj)[sources].tocoo()
+    nonzero = rows_of.data != 0
+    edges = rows_of.row[nonzero].astype(np.int64) * n + rows_of.col[nonzero]
+    del rows_of, nonzero
+    self_pairs = np.arange(len(sources), dtype=np.int64) * n + sources
     forbidden = sorted_unique(np.concatenate([edges, self_pairs]))  # sorted, >= 1 per row
-    rows, cols = forbidden // n, forbidden % n
-    start = np.searchsorted(rows, np.arange(n))
+    del edges, self_pairs
+    rows, cols = np.divmod(forbidden, n)
+    start = np.searchsorted(rows, np.arange(len(sources)))
     # Forbidden entry j of row s hides the node cols[j]; cols[j] - j non-neighbours lie
     # below it. The r-th non-neighbour (from 0) is r plus the number of forbidden nodes
     # with at most r non-neighbours below them. Keyed by row, these counts stay sorted.
     below = rows * n + cols - (np.arange(len(forbidden)) - start[rows])
-    available = n - np.diff(np.append(start, len(forbidden)))
-    if len(src) and (available[src] == 0).any():
-        node = int(src[available[src] == 0][0])
+    del rows, cols, forbidden
+    available = n - np.diff(np.append(start, len(below)))
+    local = np.searchsorted(sources, src)
+    if len(src) and (available[local] == 0).any():
+        node = int(src[available[local] == 0][0])
         raise InputError(
             f"Cannot sample ranking negatives for source node {node}: it is joined to every other node, "
             "so it has no non-neighbour."
         )
-    ranks = rng.integers(0, available[src][:, None], size=(len(src), int(num_negatives)))
-    hidden = np.searchsorted(below, src[:, None] * n + ranks, side="right") - start[src][:, None]
+    ranks = rng.integers(0, available[local][:, None], size=(len(src), int(num_negatives)))
+    hidden = np.searchsorted(below, local[:, None] * n + ranks, side="right") - start[local][:, None]
     return (ranks + hidden).astype(np.int64)
 
 
