@@ -216,9 +216,7 @@ class EvaluationSplit:
             raise InputError(f"{path}: ranking_index must hold indices of test edges.")
         ranked = pos.shape[1] if index is None else len(index)
         if ranking.ndim != 2 or ranking.shape[0] != ranked:
-            raise InputError(
-                f"{path}: ranking_neg must have one row per test edge (per ranked one, with ranking_index)."
-            )
+            raise InputError(f"{path}: ranking_neg must have one row per test edge that is ranked.")
         src = arrays.get("ranking_src")
         if src is not None and src.shape != ranking.shape:
             raise InputError(f"{path}: ranking_src must have the shape of ranking_neg.")
