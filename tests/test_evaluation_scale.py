@@ -16,7 +16,7 @@ from graphae.errors import InputError
 from graphae.evaluation import EvaluationSplit, evaluate, ranking_sample_of
 from graphae.experiment import run_link_prediction
 from graphae.metrics import ranking_metrics
-from graphae.metrics_nodes import kmeans_labels, probe_accuracy, probe_split
+from graphae.metrics_nodes import kmeans_labels, probe_split
 from graphae.split import split_edges
 
 FAST = ["--epochs", "2", "--device", "cpu", "--threads", "1", "--quiet"]
@@ -124,21 +124,28 @@ def test_kmeans_above_the_node_sample_size_fits_a_sample_and_assigns_every_node(
     assert metrics_nodes.node_sampling(np.zeros(500, dtype=np.int64), None)["clustering"]["fit_nodes"] == 200
 
 
-def test_the_probe_trains_on_a_bounded_sample_holding_every_class(monkeypatch):
+def test_the_probe_trains_and_scores_on_bounded_samples(monkeypatch):
     y = np.repeat(np.arange(5), [1000, 1000, 1000, 1000, 20])
     full_train, full_test = probe_split(y, None, random_state=1)
-    monkeypatch.setattr(metrics_nodes, "NODE_SAMPLE_SIZE", 100)
+    monkeypatch.setattr(metrics_nodes, "PROBE_TRAIN_SIZE", 100)
+    monkeypatch.setattr(metrics_nodes, "NODE_SAMPLE_SIZE", 1000)
     train, test = probe_split(y, None, random_state=1)
-    assert np.array_equal(test, full_test) and set(train) <= set(full_train)
-    assert 100 <= len(train) <= 105 and set(y[train]) == set(range(5))
-    again, _ = probe_split(y, None, random_state=1)
-    assert np.array_equal(again, train)
-    # scored in chunks above the size: the same accuracy as one call
-    z = np.random.default_rng(1).normal(size=(len(y), 3)) + y[:, None]
-    monkeypatch.setattr(metrics_nodes, "_PREDICT_CHUNK", 97)
-    chunked = probe_accuracy(z, y, train, test, random_state=0)
-    monkeypatch.setattr(metrics_nodes, "NODE_SAMPLE_SIZE", 10**6)
-    assert chunked == probe_accuracy(z, y, train, test, random_state=0)
+    assert set(train) <= set(full_train) and set(test) <= set(full_test)
+    assert 100 <= len(train) <= 105 and set(y[train]) == set(range(5))  # every class trains
+    assert len(test) == 1000 and np.all(np.diff(test) > 0)
+    again = probe_split(y, None, random_state=1)
+    assert np.array_equal(again[0], train) and np.array_equal(again[1], test)
+    assert not np.array_equal(probe_split(y, None, random_state=2)[0], train)
+    info = metrics_nodes.node_sampling(y, train, test)["probe"]
+    assert info == {
+        "train_nodes": len(train),
+        "max_train_nodes": 100,
+        "test_nodes": 1000,
+        "max_test_nodes": 1000,
+    }
+    # the data set's own split is bounded alike
+    own_train, own_test = probe_split(y, (full_train, full_test), random_state=1)
+    assert len(own_train) <= 105 and len(own_test) == 1000
 
 
 def test_train_records_the_samples_and_the_phases(tmp_path, capsys):

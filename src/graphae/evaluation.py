@@ -172,7 +172,7 @@ class EvaluationSplit:
             "negatives_per_edge": int(self.ranking_neg.shape[1]),
             "sampled": self.ranking_index is not None,
         }
-        return {"ranking": ranking, **node_sampling(self.labels, self.probe_train)}
+        return {"ranking": ranking, **node_sampling(self.labels, self.probe_train, self.probe_test)}
 
     def save(self, path: str | os.PathLike) -> None:
         """Write the split as an ``.npz`` (atomically)."""
