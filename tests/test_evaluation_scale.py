@@ -170,3 +170,22 @@ def test_train_records_the_samples_and_the_phases(tmp_path, capsys):
     capsys.readouterr()
     assert main(["evaluate", "--model", str(out)]) == 0  # the sampled split file is read back
     assert json.loads(capsys.readouterr().out)["test_mrr"] == metrics["test_mrr"]["mean"]
+
+
+def test_train_announces_its_phases_on_a_large_graph(tmp_path, capsys, monkeypatch):
+    import graphae.cli.runs
+
+    monkeypatch.setattr(graphae.cli.runs, "LOUD_EDGES", 100)  # as if the graph had 1M edges
+    g = make_communities(num_nodes=200, num_communities=2, num_features=10, random_state=1)
+    path = tmp_path / "edges.csv"
+    path.write_text("".join(f"{a},{b}\n" for a, b in np.argwhere(np.triu(g.adj.toarray()))))
+    argv = ["train", "--edges", str(path), "--epochs", "2", "--device", "cpu", "--threads", "1"]
+    assert main([*argv, "--out", str(tmp_path / "run")]) == 0
+    err = capsys.readouterr().err
+    assert f"run 1/1  splitting {g.num_edges:,} edges ...\n" in err
+    for phase in ("split", "ranking negatives", "training", "evaluation"):
+        assert f"run 1/1  {phase}: " in err
+    assert "run 1/1  scoring " in err and " s, peak RSS " in err
+    assert f"wrote {tmp_path / 'run'} (" in err
+    assert main([*argv, "--quiet"]) == 0
+    assert capsys.readouterr().err == ""

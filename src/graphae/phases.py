@@ -68,7 +68,13 @@ class Phases:
             self._line(f"{name}: {describe(record)}")
 
     def _line(self, text: str) -> None:
-        print(f"{self.label}  {text}" if self.label else text, file=sys.stderr, flush=True)
+        line = f"{self.label}  {text}" if self.label else text
+        try:
+            from tqdm.auto import tqdm
+        except ImportError:
+            print(line, file=sys.stderr, flush=True)
+        else:
+            tqdm.write(line, file=sys.stderr)  # above a training bar, not through it
 
 
 def describe(record: dict[str, Any]) -> str:
