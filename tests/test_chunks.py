@@ -247,3 +247,19 @@ def test_maskgae_scores_its_hidden_edges_in_chunks() -> None:
     first = whole.history_[0]["edge"]
     assert chunked.history_[-1]["edge"] < 0.9 * first
     assert abs(chunked.history_[-1]["edge"] - whole.history_[-1]["edge"]) < 0.2 * first
+
+
+def test_a_chunked_fit_says_when_it_validates(monkeypatch, capsys) -> None:
+    from graphae.split import split_edges
+    from graphae.training import progress
+
+    monkeypatch.setattr(progress, "_tqdm", lambda *a, **k: None)
+    split = split_edges(make_communities(num_nodes=120, random_state=0), random_state=0)
+    val = (split.val_pos, split.val_neg)
+    GAE(batch_size=50, epochs=2, verbose=True, random_state=0, device="cpu").fit(split.train, val_pairs=val)
+    lines = capsys.readouterr().err.splitlines()
+    assert [line for line in lines if line.endswith("validating")] == [
+        f"training  epoch    {e}  validating" for e in (1, 2)
+    ]
+    GAE(epochs=2, verbose=True, random_state=0, device="cpu").fit(split.train, val_pairs=val)
+    assert "validating" not in capsys.readouterr().err  # a small graph: its epochs are counted, not its edges

@@ -46,6 +46,8 @@ METRIC_KEYS = {
     "test_auc",
     "test_ap",
     "train_seconds",
+    "evaluation",
+    "phases",
     "device",
     "world_size",
     "graphae_version",
@@ -110,6 +112,14 @@ def test_metrics_json(two_runs: Path) -> None:
         assert all(0.0 <= v <= 1.0 for v in summary["values"])
         assert summary["mean"] == pytest.approx(np.mean(summary["values"]))
         assert summary["std"] == pytest.approx(np.std(summary["values"]))
+    # what was scored (nothing sampled on 2,000 nodes) and each phase's seconds and peak RSS
+    assert metrics["evaluation"]["ranking"]["sampled"] is False
+    assert [p["phase"] for p in metrics["phases"] if p.get("run") == 2] == [
+        "split",
+        "ranking negatives",
+        "training",
+        "evaluation",
+    ]
     seconds = metrics["train_seconds"]
     assert set(seconds) == {"mean", "values"}
     assert len(seconds["values"]) == 2
@@ -185,7 +195,7 @@ def test_same_seed_gives_identical_results(tmp_path: Path) -> None:
     finally:
         torch.set_num_threads(threads)
     a, b = (json.loads((tmp_path / d / "metrics.json").read_text()) for d in "ab")
-    del a["train_seconds"], b["train_seconds"]
+    del a["train_seconds"], b["train_seconds"], a["phases"], b["phases"]  # timings
     assert a == b
     ha, hb = (json.loads((tmp_path / d / "history.json").read_text()) for d in "ab")
     assert ha == hb

@@ -364,3 +364,23 @@ def test_fuzzed_clean_files_read_alike_both_ways(
     path = _write(tmp_path_factory.mktemp("fuzz"), name, end.join(sep.join(r) for r in rows) + end)
     with pytest.MonkeyPatch.context() as m:
         assert _outcome(path, header=header) == _slow_outcome(path, m, header=header)
+
+
+def test_load_graph_gives_back_arrows_pooled_memory(tmp_path, monkeypatch):
+    # Arrow's allocator kept the freed memory of the tables: 0.3 GiB resident for the whole run
+    # after a 10M-edge Parquet file with 64 feature columns (3 GiB at 100M edges).
+    from graphae.data.files import load_graph
+
+    path = tmp_path / "e.parquet"
+    pq.write_table(pa.table({"source": [0, 1, 2], "target": [1, 2, 0]}), path)
+    calls = []
+    pool = pa.default_memory_pool()
+
+    class Spy:
+        def release_unused(self):
+            calls.append(1)
+            pool.release_unused()
+
+    monkeypatch.setattr(pa, "default_memory_pool", lambda: Spy())
+    assert load_graph(path).num_edges == 3
+    assert calls == [1]

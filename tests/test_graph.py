@@ -355,3 +355,21 @@ def test_undirected_graph_rejects_an_asymmetric_matrix_but_a_directed_one_accept
 def test_two_by_two_edge_index_is_read_as_columns() -> None:
     graph = Graph.from_edge_index(np.array([[0, 2], [1, 3]]))
     np.testing.assert_array_equal(graph.edges(), [[0, 2], [1, 3]])
+
+
+def test_adjacency_of_keys_is_the_sorted_union_with_the_mirrors():
+    # The undirected adjacency is built by scipy's transpose and merge, no longer by a sort of
+    # the keys and their mirrors: the CSR arrays must be the same as that sort gives.
+    from graphae.graph import _adjacency_of_keys
+    from graphae.pairs import distinct_pair_keys
+
+    rng = np.random.default_rng(0)
+    for n, e in ((1, 0), (50, 300), (2000, 30000)):
+        keys = distinct_pair_keys(rng.integers(0, n, (2, e)), n, directed=False)
+        both = np.sort(np.concatenate([keys, (keys % n) * n + keys // n]))
+        adj = _adjacency_of_keys(keys, n, directed=False)
+        assert isinstance(adj, sp.csr_matrix) and adj.has_canonical_format
+        assert adj.indices.dtype == np.int32 and adj.data.dtype == np.float32
+        np.testing.assert_array_equal(adj.indptr, np.searchsorted(both, np.arange(n + 1) * n))
+        np.testing.assert_array_equal(adj.indices, both % n)
+        np.testing.assert_array_equal(adj.data, np.ones(len(both), dtype=np.float32))

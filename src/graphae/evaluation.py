@@ -10,7 +10,9 @@ model. :func:`evaluate` adds, on the same test split, scored once:
   negatives are HeaRT's hard ones instead (:mod:`graphae.heart`: pairs ``(s, t')`` and
   ``(s', t)`` chosen by heuristics), and ``test_hits_at_1`` and ``test_hits_at_3`` are added.
   A Hits@K whose K is not below the number of negatives is ``None``: it would be 1.0 for
-  almost any model.
+  almost any model. Above :data:`RANKING_SAMPLE_SIZE` test edges, only a seeded sample of
+  that many is ranked against its own negatives (as OGB's citation2 ranks a fixed sample),
+  and their scores are computed in chunks; ``ranking_sample=0`` ranks every test edge.
 - **Node clustering** when the graph has labels: k-means on the embedding with one
   cluster per class, scored by ACC (best matching of clusters to classes), NMI and ARI.
 - **Classification probe** when the graph has labels: logistic regression on the frozen
@@ -33,6 +35,7 @@ import numpy as np
 from graphae.errors import InputError, describe
 from graphae.graph import Graph
 from graphae.metrics import auc_ap, clustering_scores, probe_accuracy, probe_split, ranking_metrics
+from graphae.metrics_nodes import node_sampling
 from graphae.metrics_ogb import official_score
 from graphae.params import Integer
 from graphae.sampling import sample_ranking_negatives
@@ -42,6 +45,9 @@ from graphae.split import LinkSplit
 RANKING_KS = (10, 20, 50, 100)
 HEART_KS = (1, 3, *RANKING_KS)  # HeaRT reports Hits@1 and @3 too
 NUM_RANKING_NEGATIVES = 100
+# Above this many test edges, a seeded sample of this many is ranked against its own negatives:
+# 100,000 x 100 pairs, 80 MB of scores. Pubmed's 4,432 test edges are far below it.
+RANKING_SAMPLE_SIZE = 100_000
 NEGATIVES = ("random", "heart")
 HEART_METRICS = ("test_hits_at_1", "test_hits_at_3")  # added to METRICS under HeaRT negatives
 NODE_METRICS = ("cluster_acc", "cluster_nmi", "cluster_ari", "probe_accuracy")
@@ -84,6 +90,9 @@ class EvaluationSplit:
         probe_train, probe_test: Node indices of the probe's split, or ``None``.
         ranking_src: Sources of the own negatives ``[P, K]`` when they are not the test
             edge's source (HeaRT's ``(s', t)``), or ``None``: every one is ``(s, t')``.
+        ranking_index: The test edges ranked against own negatives, ``[S]`` indices into
+            ``test_pos`` (a sample: ``ranking_neg`` and ``ranking_src`` then have ``S``
+            rows), or ``None``: every test edge.
     """
 
     test_pos: np.ndarray
@@ -93,6 +102,7 @@ class EvaluationSplit:
     probe_train: np.ndarray | None = None
     probe_test: np.ndarray | None = None
     ranking_src: np.ndarray | None = None
+    ranking_index: np.ndarray | None = None
 
     @classmethod
     def from_split(
@@ -103,32 +113,40 @@ class EvaluationSplit:
         seed: int,
         num_negatives: int = NUM_RANKING_NEGATIVES,
         negatives: str = "random",
+        ranking_sample: int | None = None,
     ) -> EvaluationSplit:
         """The test pairs of ``split``, ranking negatives drawn from the non-edges of ``graph``.
 
         ``negatives="random"``: uniform pairs ``(s, t')``; ``"heart"``: HeaRT's hard pairs,
         ranked by heuristics on ``split.train`` (:func:`graphae.heart.heart_negatives`).
-        The draws depend on ``seed`` alone (a stream of their own, apart from the split's).
+        ``ranking_sample``: how many test edges get own negatives (``None``: all up to
+        :data:`RANKING_SAMPLE_SIZE`, else a sample of that many; ``0``: all; ``S``: a
+        sample of ``S`` when there are more). The draws depend on ``seed`` alone (streams
+        of their own, apart from the split's).
         """
         rng = np.random.default_rng([seed, 0x5EED])
         pos = split.test_pos
-        heads = None
+        heads = index = None
+        if num_negatives > 0:
+            if negatives == "random":
+                pos = _sources_with_negatives(graph, pos)
+            index = ranking_sample_of(pos.shape[1], ranking_sample, seed)
+        ranked = pos if index is None else pos[:, index]
         if negatives == "heart":
             from graphae.heart import heart_negatives
 
             heads, ranking = heart_negatives(
                 split.train.adj,
                 graph.adj,
-                pos,
+                ranked,
                 num_negatives,
                 x=graph.x,
                 random_state=rng,
                 node_ids=graph.node_ids,
             )
         elif num_negatives > 0:
-            check_ranking_size(pos.shape[1], num_negatives)
-            pos = _sources_with_negatives(graph, pos)
-            ranking = sample_ranking_negatives(graph.adj, pos, num_negatives, random_state=rng)
+            check_ranking_size(ranked.shape[1], num_negatives)
+            ranking = sample_ranking_negatives(graph.adj, ranked, num_negatives, random_state=rng)
         else:
             ranking = np.empty((pos.shape[1], 0), dtype=np.int64)
         labels = train = test = None
@@ -138,14 +156,29 @@ class EvaluationSplit:
                 train, test = probe_split(labels, graph.label_split, random_state=seed)
             except InputError:
                 train = test = None  # too few labels per class for a probe: probe_accuracy is None
-        return cls(pos, split.test_neg, ranking, labels, train, test, heads)
+        return cls(pos, split.test_neg, ranking, labels, train, test, heads, index)
+
+    @property
+    def ranked_pos(self) -> np.ndarray:
+        """The test edges ranked against own negatives, ``[2, S]`` (all of ``test_pos``, or its sample)."""
+        return self.test_pos if self.ranking_index is None else self.test_pos[:, self.ranking_index]
+
+    def describe(self) -> dict[str, Any]:
+        """What the scores are computed on, samples included, for ``metrics.json``."""
+        ranking = {
+            "test_edges": int(self.test_pos.shape[1]),
+            "ranked_test_edges": int(self.ranking_neg.shape[0]) if self.ranking_neg.shape[1] else 0,
+            "negatives_per_edge": int(self.ranking_neg.shape[1]),
+            "sampled": self.ranking_index is not None,
+        }
+        return {"ranking": ranking, **node_sampling(self.labels, self.probe_train, self.probe_test)}
 
     def save(self, path: str | os.PathLike) -> None:
         """Write the split as an ``.npz`` (atomically)."""
         from graphae.io import atomic_write
 
         arrays = {"test_pos": self.test_pos, "test_neg": self.test_neg, "ranking_neg": self.ranking_neg}
-        for name in ("labels", "probe_train", "probe_test", "ranking_src"):
+        for name in ("labels", "probe_train", "probe_test", "ranking_src", "ranking_index"):
             if getattr(self, name) is not None:
                 arrays[name] = getattr(self, name)
         atomic_write(path, lambda f: np.savez(f, **arrays))
@@ -165,6 +198,7 @@ class EvaluationSplit:
         missing = {"test_pos", "test_neg", "ranking_neg"} - arrays.keys()
         if missing:
             raise InputError(f"{path}: damaged split file, missing {sorted(missing)}.")
+        index = arrays.pop("ranking_index", None)
         for name, value in arrays.items():
             if value.dtype.kind not in "iu" or (
                 value.size and (value.min() < -1 or value.max() >= num_nodes)
@@ -173,20 +207,43 @@ class EvaluationSplit:
         pos, neg, ranking = arrays["test_pos"], arrays["test_neg"], arrays["ranking_neg"]
         if pos.ndim != 2 or pos.shape[0] != 2 or neg.ndim != 2 or neg.shape[0] != 2:
             raise InputError(f"{path}: test_pos and test_neg must be [2, k] arrays.")
-        if ranking.ndim != 2 or ranking.shape[0] != pos.shape[1]:
-            raise InputError(f"{path}: ranking_neg must have one row per test edge.")
+        if index is not None and (
+            index.dtype.kind not in "iu"
+            or index.ndim != 1
+            or (index.size and (index.min() < 0 or index.max() >= pos.shape[1]))
+        ):
+            raise InputError(f"{path}: ranking_index must hold indices of test edges.")
+        ranked = pos.shape[1] if index is None else len(index)
+        if ranking.ndim != 2 or ranking.shape[0] != ranked:
+            raise InputError(f"{path}: ranking_neg must have one row per test edge that is ranked.")
         src = arrays.get("ranking_src")
         if src is not None and src.shape != ranking.shape:
             raise InputError(f"{path}: ranking_src must have the shape of ranking_neg.")
-        return cls(
-            pos, neg, ranking, arrays.get("labels"), arrays.get("probe_train"), arrays.get("probe_test"), src
-        )
+        labels, train, test = (arrays.get(k) for k in ("labels", "probe_train", "probe_test"))
+        return cls(pos, neg, ranking, labels, train, test, src, index)
 
-    def ranking_pairs(self) -> np.ndarray:
-        """Each test edge's own negatives as pairs ``[2, P * K]``, row-major by test edge."""
-        num_pos, k = self.ranking_neg.shape
-        src = np.repeat(self.test_pos[0], k) if self.ranking_src is None else self.ranking_src.ravel()
-        return np.stack([src, self.ranking_neg.ravel()])
+    def ranking_pairs(self, start: int = 0, stop: int | None = None) -> np.ndarray:
+        """Pairs ``start:stop`` of the ranked test edges' own negatives ``[2, S * K]`` (row-major)."""
+        k = self.ranking_neg.shape[1]
+        stop = self.ranking_neg.size if stop is None else min(stop, self.ranking_neg.size)
+        if self.ranking_src is None:
+            src = self.ranked_pos[0][np.arange(start, stop) // k]
+        else:
+            src = self.ranking_src.reshape(-1)[start:stop]
+        return np.stack([src, self.ranking_neg.reshape(-1)[start:stop]])
+
+
+def ranking_sample_of(num_pos: int, ranking_sample: int | None, seed: int) -> np.ndarray | None:
+    """Sorted indices of the test edges to rank against own negatives, or ``None``: all of them.
+
+    ``ranking_sample``: ``None`` for :data:`RANKING_SAMPLE_SIZE`, ``0`` for all, else a count;
+    a sample is drawn (seeded by ``seed``) only when there are more test edges than that.
+    """
+    size = RANKING_SAMPLE_SIZE if ranking_sample is None else int(ranking_sample)
+    if size == 0 or num_pos <= size:
+        return None
+    rng = np.random.default_rng([seed, 0x5A3B1E])
+    return np.sort(rng.choice(num_pos, size=size, replace=False)).astype(np.int64)
 
 
 def _sources_with_negatives(graph: Graph, pos: np.ndarray) -> np.ndarray:
@@ -244,10 +301,15 @@ def evaluate(estimator: Any, split: EvaluationSplit, *, random_state: int = 0) -
     out: dict[str, float | None] = dict.fromkeys(METRICS)
     # On the logits, as validation (metrics_ogb.validation_scores): no sigmoid to tie large ones.
     out["test_auc"], out["test_ap"] = auc_ap(pos, neg)
-    num_pos, k = split.ranking_neg.shape
-    own = _logits(estimator, split.ranking_pairs()).reshape(num_pos, k) if k else None
+    k = split.ranking_neg.shape[1]
     ks = RANKING_KS if split.ranking_src is None else HEART_KS
-    for name, value in _informative(ranking_metrics(pos, own, neg, ks=ks), k, len(neg)).items():
+    if split.ranking_index is None:
+        own = _own_logits(estimator, split) if k else None
+        scores = ranking_metrics(pos, own, neg, ks=ks)
+    else:  # a sample ranked against own negatives; every test edge against the shared ones
+        scores = ranking_metrics(pos, None, neg, ks=ks)
+        scores.update(ranking_metrics(pos[split.ranking_index], _own_logits(estimator, split), None, ks=ks))
+    for name, value in _informative(scores, k, len(neg)).items():
         if name not in ("hits_at_1_shared", "hits_at_3_shared"):
             out[f"test_{name}"] = value
     embedding = getattr(estimator, "embedding_", None)
@@ -315,6 +377,15 @@ def _informative(scores: dict[str, float], own: int, shared: int) -> dict[str, f
         if k >= shared and f"hits_at_{k}_shared" in out:
             out[f"hits_at_{k}_shared"] = None
     return out
+
+
+def _own_logits(estimator: Any, split: EvaluationSplit) -> np.ndarray:
+    """Scores ``[S, K]`` of the ranked test edges' own negatives, :data:`_CHUNK` pairs at a time
+    (only a chunk of pairs is ever built)."""
+    out = np.empty(split.ranking_neg.size, dtype=np.float64)
+    for i in range(0, len(out), _CHUNK):
+        out[i : i + _CHUNK] = _logits(estimator, split.ranking_pairs(i, i + _CHUNK))
+    return out.reshape(split.ranking_neg.shape)
 
 
 def _logits(estimator: Any, pairs: np.ndarray) -> np.ndarray:

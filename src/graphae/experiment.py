@@ -24,6 +24,7 @@ from graphae.evaluation import (
 from graphae.graph import Graph
 from graphae.heart import HEART_NUM_NEGATIVES
 from graphae.params import Integer
+from graphae.phases import Phases
 from graphae.registry import get_model, model_names
 from graphae.split import LinkSplit
 from graphae.split_directed import split_for_task
@@ -62,12 +63,15 @@ class RunResult:
             ``None`` where one does not apply).
             With an official split they also hold its metric on the validation and
             test pairs (``valid_hits@20``, ``test_hits@20``: :func:`official_keys`).
-        evaluation: The pairs and labels the scores come from.
+        evaluation: The pairs and labels the scores come from
+            (``evaluation.describe()``: how many test edges were ranked, the node samples).
         estimator: The estimator fitted on the training edges.
         split: The split it was trained and scored on: a random :class:`LinkSplit`, or
             the graph's :class:`~graphae.split_official.OfficialSplit`.
         test_pos_scores, test_neg_scores: Probabilities of the test pairs (float64
             ``sigmoid`` of the logits; the scores come from the logits, as validation's).
+        phases: Wall seconds and peak RSS of each phase (:class:`~graphae.phases.Phases`:
+            ``split``, ``ranking negatives``, ``training``, ``evaluation``).
     """
 
     seed: int
@@ -79,6 +83,7 @@ class RunResult:
     test_neg_scores: np.ndarray
     scores: dict[str, float | None]
     evaluation: EvaluationSplit
+    phases: list[dict[str, Any]] | None = None
 
     @property
     def train_seconds(self) -> float:
@@ -123,6 +128,8 @@ def run_link_prediction(
     ranking_negatives: int | None = None,
     task: str = "general",
     negatives: str = "random",
+    ranking_sample: int | None = None,
+    phases: Phases | None = None,
 ) -> RunResult:
     """Split ``graph``, fit a clone of ``estimator`` on the training edges, score the test split.
 
@@ -157,6 +164,12 @@ def run_link_prediction(
         negatives: The test edges' own negatives: ``"random"`` pairs ``(s, t')`` (OGB
             style), or ``"heart"``, the hard pairs ``(s, t')`` and ``(s', t)`` of HeaRT
             (:mod:`graphae.heart`), which also adds Hits@1 and Hits@3 to the scores.
+        ranking_sample: Test edges ranked against their own negatives: ``None`` ranks
+            all up to :data:`~graphae.evaluation.RANKING_SAMPLE_SIZE` and a seeded sample
+            of that many above it, ``0`` ranks all, ``S`` a sample of ``S`` when there
+            are more (``RunResult.evaluation.describe()`` says how many were ranked).
+        phases: Records the phases (and, if verbose, shows them on stderr); by default a
+            silent one. Either way ``RunResult.phases`` holds this run's records.
 
     Raises:
         InputError: If the graph cannot be split or a parameter is invalid.
@@ -170,7 +183,13 @@ def run_link_prediction(
         ranking_negatives = HEART_NUM_NEGATIVES if negatives == "heart" else NUM_RANKING_NEGATIVES
     if not Integer(0).accepts(ranking_negatives):
         raise InputError(f"The 'ranking_negatives' parameter must be an int >= 0. Got {ranking_negatives!r}.")
+    if ranking_sample is not None and not Integer(0).accepts(ranking_sample):
+        raise InputError(
+            f"The 'ranking_sample' parameter must be None or an int >= 0 (0: every test edge). Got {ranking_sample!r}."
+        )
     est = clone(estimator if estimator is not None else GAE()).set_params(random_state=seed)
+    phases = Phases() if phases is None else phases
+    first = len(phases.records)
     if graph.official_split is not None:
         if task != "general":
             raise InputError(f"{graph.name} has an official split: task must be 'general'. Got {task!r}.")
@@ -180,21 +199,45 @@ def run_link_prediction(
             )
         fit = {"callback": callback, "checkpoint": checkpoint, "checkpoint_every": checkpoint_every}
         return _run_official(graph, est, seed, resume=resume, **fit)
-    split = split_for_task(graph, task, val_ratio=val_ratio, test_ratio=test_ratio, random_state=seed)
+    with phases("split", f"splitting {graph.num_edges:,} edges"):
+        split = split_for_task(graph, task, val_ratio=val_ratio, test_ratio=test_ratio, random_state=seed)
     # Drawn before training: a graph that cannot give them fails now, not after the fit.
-    evaluation = EvaluationSplit.from_split(
-        graph, split, seed=seed, num_negatives=ranking_negatives, negatives=negatives
-    )
+    with phases("ranking negatives", "drawing the test edges' ranking negatives"):
+        evaluation = EvaluationSplit.from_split(
+            graph,
+            split,
+            seed=seed,
+            num_negatives=ranking_negatives,
+            negatives=negatives,
+            ranking_sample=ranking_sample,
+        )
     val = (split.val_pos, split.val_neg) if len(split.val_pos_keys) else None
-    est.fit(
-        split.train,
-        val_pairs=val,
-        callback=callback,
-        checkpoint=checkpoint,
-        checkpoint_every=checkpoint_every,
-        resume=resume,
-    )
-    return _scored(est, seed, split, evaluation, (split.test_pos, split.test_neg))
+    with phases("training", "training (tensors, epochs and validation)"):
+        est.fit(
+            split.train,
+            val_pairs=val,
+            callback=callback,
+            checkpoint=checkpoint,
+            checkpoint_every=checkpoint_every,
+            resume=resume,
+        )
+    phases.records[-1]["steps_seconds"] = round(float(getattr(est, "train_seconds_", 0.0)), 3)
+    with phases("evaluation", _evaluating(evaluation)):
+        result = _scored(est, seed, split, evaluation, (split.test_pos, split.test_neg))
+    result.phases = phases.records[first:]
+    return result
+
+
+def _evaluating(evaluation: EvaluationSplit) -> str:
+    """The start line of the evaluation: what it scores, samples included."""
+    info = evaluation.describe()
+    ranking = info["ranking"]
+    text = f"scoring {ranking['test_edges']:,} test edges"
+    if ranking["ranked_test_edges"]:
+        text += f", {ranking['ranked_test_edges']:,} of them ranked against {ranking['negatives_per_edge']} negatives"
+    if "clustering" in info:
+        text += f"; k-means on {info['clustering']['fit_nodes']:,} nodes"
+    return text
 
 
 def _scored(

@@ -12,7 +12,7 @@ import scipy.sparse as sp
 from graphae.errors import InputError, InputTypeError
 from graphae.finite import OVERFLOW_HINT, non_finite_entry
 from graphae.indices import check_node_count
-from graphae.pairs import distinct_pair_keys, keys_fit, pair_keys, pairs_of
+from graphae.pairs import distinct_pair_keys, keys_fit, pairs_of
 from graphae.split_official import OfficialSplit
 from graphae.weights import check_adjacency_weights
 
@@ -193,9 +193,18 @@ class Graph:
 
     def edge_keys(self) -> np.ndarray:
         """Sorted keys of the edges (see :mod:`graphae.pairs`), each edge once, ``[E]`` int64."""
-        coo = self.adj.tocoo() if self.directed else sp.triu(self.adj, k=1, format="coo")
-        keys = pair_keys(np.stack([coo.row, coo.col]), self.num_nodes, self.directed)
-        keys.sort()
+        # Straight from the CSR arrays: no COO copy, no [2, E] stack (a third of a split's time).
+        n, adj = self.num_nodes, self.adj
+        rows = np.repeat(np.arange(n, dtype=adj.indices.dtype), np.diff(adj.indptr))
+        cols = adj.indices
+        if not self.directed:
+            upper = cols > rows  # i < j: each undirected edge once
+            rows, cols = rows[upper], cols[upper]
+        keys = rows.astype(np.int64)
+        keys *= n
+        keys += cols
+        if not adj.has_sorted_indices:
+            keys.sort()
         return keys
 
     def edges(self) -> np.ndarray:
@@ -271,23 +280,25 @@ def clean_adjacency(adj: Any, directed: bool = False) -> sp.csr_matrix:
 
 
 def _adjacency_of_keys(keys: np.ndarray, num_nodes: int, directed: bool) -> sp.csr_matrix:
-    """The CSR adjacency that :func:`clean_adjacency` makes of these edges, by one sort.
+    """The CSR adjacency that :func:`clean_adjacency` makes of these edges, without a sort.
 
-    Row-major order is key order: an undirected edge's key ``i * N + j`` (``i < j``)
-    is joined by its mirror ``j * N + i`` and all are sorted together.
+    Row-major order is key order, so the keys are the CSR of the edges ``i -> j`` as they
+    stand; an undirected graph adds its transpose (the mirrors ``j -> i``), which scipy
+    builds and merges in linear time.
     """
     n = num_nodes
-    if not directed:
-        keys = np.concatenate([keys, pair_keys(pairs_of(keys, n)[::-1], n, directed=True)])
-        keys.sort()
+    total = len(keys) if directed else 2 * len(keys)
     # scipy's index type for this size (int32 up to 2**31 - 1), made once rather than converted.
-    index = np.int32 if max(n, len(keys)) <= np.iinfo(np.int32).max else np.int64
+    index = np.int32 if max(n, total) <= np.iinfo(np.int32).max else np.int64
     indptr = np.searchsorted(keys, np.arange(n + 1, dtype=np.int64) * n).astype(index)
     indices = np.empty(len(keys), dtype=index)
     if n:
         np.remainder(keys, n, out=indices, casting="unsafe")
     adj = sp.csr_matrix((np.ones(len(keys), dtype=np.float32), indices, indptr), shape=(n, n))
     adj.has_canonical_format = True
+    if not directed:
+        adj = adj + adj.T.tocsr()  # disjoint entries (i < j above, i > j below): every value stays 1
+        adj.has_canonical_format = True
     return adj
 
 

@@ -52,7 +52,8 @@ def sample_non_edges(
     Raises:
         InputError: If the graph has fewer than ``count`` non-edges.
     """
-    forbidden = sorted_unique(edge_keys)
+    strictly_sorted = len(edge_keys) < 2 or bool(np.all(edge_keys[1:] > edge_keys[:-1]))
+    forbidden = edge_keys if strictly_sorted else sorted_unique(edge_keys)  # a graph's are, already
     available = num_pairs(num_nodes, directed) - len(forbidden)
     if count > available:
         raise InputError(
@@ -131,26 +132,33 @@ def sample_ranking_negatives(
             f"Got {describe(num_negatives)}."
         )
     rng = as_generator(random_state)
-    coo = sp.coo_matrix(adj)
-    nonzero = coo.data != 0
-    edges = pair_keys(np.stack([coo.row[nonzero], coo.col[nonzero]]), n, directed=True)
-    self_pairs = np.arange(n, dtype=np.int64) * (n + 1)
+    # Only the rows of the sources are read (a sample of test edges on a big graph touches a
+    # sliver of it): local row r stands for node sources[r], and keys are r * N + column.
+    sources = np.unique(src)
+    rows_of = sp.csr_matrix(adj)[sources].tocoo()
+    nonzero = rows_of.data != 0
+    edges = rows_of.row[nonzero].astype(np.int64) * n + rows_of.col[nonzero]
+    del rows_of, nonzero
+    self_pairs = np.arange(len(sources), dtype=np.int64) * n + sources
     forbidden = sorted_unique(np.concatenate([edges, self_pairs]))  # sorted, >= 1 per row
-    rows, cols = forbidden // n, forbidden % n
-    start = np.searchsorted(rows, np.arange(n))
+    del edges, self_pairs
+    rows, cols = np.divmod(forbidden, n)
+    start = np.searchsorted(rows, np.arange(len(sources)))
     # Forbidden entry j of row s hides the node cols[j]; cols[j] - j non-neighbours lie
     # below it. The r-th non-neighbour (from 0) is r plus the number of forbidden nodes
     # with at most r non-neighbours below them. Keyed by row, these counts stay sorted.
     below = rows * n + cols - (np.arange(len(forbidden)) - start[rows])
-    available = n - np.diff(np.append(start, len(forbidden)))
-    if len(src) and (available[src] == 0).any():
-        node = int(src[available[src] == 0][0])
+    del rows, cols, forbidden
+    available = n - np.diff(np.append(start, len(below)))
+    local = np.searchsorted(sources, src)
+    if len(src) and (available[local] == 0).any():
+        node = int(src[available[local] == 0][0])
         raise InputError(
             f"Cannot sample ranking negatives for source node {node}: it is joined to every other node, "
             "so it has no non-neighbour."
         )
-    ranks = rng.integers(0, available[src][:, None], size=(len(src), int(num_negatives)))
-    hidden = np.searchsorted(below, src[:, None] * n + ranks, side="right") - start[src][:, None]
+    ranks = rng.integers(0, available[local][:, None], size=(len(src), int(num_negatives)))
+    hidden = np.searchsorted(below, local[:, None] * n + ranks, side="right") - start[local][:, None]
     return (ranks + hidden).astype(np.int64)
 
 
@@ -176,9 +184,16 @@ def _check_sources(pos: Any, n: int) -> np.ndarray:
 def _isin_sorted(values: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
     if len(sorted_keys) == 0:
         return np.zeros(len(values), dtype=bool)
-    pos = np.searchsorted(sorted_keys, values)
+    # Looked up in sorted order: consecutive binary searches then share their path through
+    # the keys (a cache-friendly walk; random order misses the cache at every step on a
+    # graph's worth of keys).
+    order = np.argsort(values)
+    ordered = values[order]
+    pos = np.searchsorted(sorted_keys, ordered)
     pos[pos == len(sorted_keys)] = 0
-    return sorted_keys[pos] == values
+    found = np.empty(len(values), dtype=bool)
+    found[order] = sorted_keys[pos] == ordered
+    return found
 
 
 # Up to this many bits (64 MiB), edge membership is a bitmap lookup instead of a binary search.

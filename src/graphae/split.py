@@ -114,9 +114,12 @@ def split_edges(
     test_pos, val_pos, train_keys = np.split(perm, [num_test, num_test + num_val])
     negatives = sample_non_edges(edge_keys, n, num_test + num_val, rng, directed=graph.directed)
     test_neg, val_neg = np.split(negatives, [num_test])
-    train = Graph.from_edge_index(
-        pairs_of(np.sort(train_keys), n),
-        num_nodes=n,
+    # The kept keys are edges of the graph (distinct, no self loops): the training graph is
+    # built from them directly, without a round trip through [2, E] pairs.
+    train_keys.sort()  # a view of perm, ours: sorted in place
+    train = Graph._from_edge_keys(
+        train_keys,
+        n,
         directed=graph.directed,
         x=graph.x,
         y=graph.y,

@@ -14,13 +14,15 @@ import torch
 from graphae import runfolder
 from graphae.cli import config, modelopts
 from graphae.cli.common import UserError, log
+from graphae.cli.runmetrics import heart_metrics, official_metrics
 from graphae.cli.scores import headline, mean_scores, summary
 from graphae.errors import InputError, NonFiniteLossError
 from graphae.estimator import GraphAutoencoderEstimator, load
-from graphae.evaluation import HEART_METRICS, METRICS, EvaluationSplit
+from graphae.evaluation import METRICS, EvaluationSplit
 from graphae.experiment import make_estimator, official_keys, run_link_prediction
 from graphae.graph import Graph
 from graphae.io import atomic_write, write_json, write_npy
+from graphae.phases import LOUD_EDGES, Phases, describe
 from graphae.sizing import check_model_size
 from graphae.training import EpochProgress, distributed, load_checkpoint
 
@@ -57,6 +59,7 @@ class RunSession:
         self.official: tuple[str, ...] = ()  # valid_hits@20, test_hits@20 on a graph with an official split
         self.config_keys: config.Layout | None = None  # the keys of config.toml (None: not written)
         self.parameters: dict[str, Any] = {}  # the model's parameters that ran, for metrics.json
+        self.phases = Phases()  # wall seconds and peak RSS of each phase, for metrics.json
 
     # Starting and resuming -------------------------------------------------------
     @staticmethod
@@ -208,6 +211,7 @@ class RunSession:
             log(args.quiet, f"{graph!r}; {label}, {self.loss} loss{asked}, {device}{processes}")
         else:
             log(args.quiet, f"{graph!r}; {args.model}, a heuristic: nothing to train")
+        self.phases.verbose = not args.quiet and graph.num_edges >= LOUD_EDGES
         for i in range(len(self.completed), args.runs):
             self._run_one(i, graph, estimator)
         runs = f"{args.runs} run{'s' if args.runs > 1 else ''}"
@@ -215,10 +219,12 @@ class RunSession:
             means = mean_scores(self.completed, self.official)
             print(f"{headline(means, self.official, spread=self.completed)}  ({runs})", flush=True)
         if self.out is not None:
-            self._write_outputs(graph, features, device)
+            self.phases.run = None
+            with self.phases("write", f"writing {self.out}"):
+                self._write_outputs(graph, features, device)
             if self.checkpoint_dir is not None:
                 shutil.rmtree(self.checkpoint_dir, ignore_errors=True)
-            log(args.quiet, f"wrote {self.out}")
+            log(args.quiet, f"wrote {self.out} ({describe(self.phases.records[-1])})")
             if args.report:
                 from graphae.plotting import make_report
 
@@ -233,6 +239,7 @@ class RunSession:
             start = int(load_checkpoint(ckpt)[1]["epoch"])
             log(args.quiet, f"resuming run {i + 1}/{args.runs} from epoch {start}")
         progress = EpochProgress(f"run {i + 1}/{args.runs}", args.epochs, quiet=args.quiet, start=start)
+        self.phases.run, self.phases.label = i + 1, f"run {i + 1}/{args.runs}"
         try:
             result = run_link_prediction(
                 graph,
@@ -245,6 +252,8 @@ class RunSession:
                 ranking_negatives=getattr(args, "ranking_negatives", 100),  # runs.json of 0.2 lacks it
                 task=_task(args),
                 negatives=_negatives(args),
+                ranking_sample=getattr(args, "ranking_sample", None),  # runs.json of older versions lacks it
+                phases=self.phases,
             )
         except NonFiniteLossError as err:
             if self.checkpoint_dir is not None:
@@ -287,11 +296,13 @@ class RunSession:
             "seed": args.seed,
             "directed": graph.directed,
             "task": _task(args),
-            **_heart(args, self.completed),
+            **heart_metrics(_negatives(args), self.completed),
             "parameters": self.parameters,
             **{name: summary([r.get(name) for r in self.completed]) for name in (*METRICS, *self.official)},
-            **_official(graph, first.estimator),
+            **official_metrics(graph, first.estimator),
             "train_seconds": {"mean": float(np.mean(seconds)), "values": seconds},
+            "evaluation": first.evaluation.describe(),  # what was scored, samples included
+            "phases": self.phases.records,  # seconds and peak RSS: read, split, ..., evaluation
             "num_nodes": graph.num_nodes,
             "num_edges": graph.num_edges,
             "device": str(device),
@@ -348,16 +359,6 @@ def _negatives(args: argparse.Namespace) -> str:
     return getattr(args, "negatives", None) or "random"
 
 
-def _heart(args: argparse.Namespace, completed: list[dict[str, Any]]) -> dict[str, Any]:
-    """For metrics.json under ``--negatives heart``: the kind, and Hits@1 and @3."""
-    if _negatives(args) != "heart":
-        return {}
-    return {
-        "negatives": "heart",
-        **{name: summary([r.get(name) for r in completed]) for name in HEART_METRICS},
-    }
-
-
 def _write_scores(folder: Path, first: FirstRun) -> None:
     atomic_write(
         folder / runfolder.TEST_SCORES,
@@ -382,14 +383,3 @@ def _load_first(folder: Path) -> FirstRun:
     evaluation = EvaluationSplit.load(folder / runfolder.SPLIT, len(estimator.node_ids_))
     with np.load(folder / runfolder.TEST_SCORES, allow_pickle=False) as scores:
         return FirstRun(estimator, scores["pos_scores"], scores["neg_scores"], evaluation)
-
-
-def _official(graph: Graph, estimator: Any) -> dict[str, Any]:
-    """With an official split, its metric's name and the model's parameter count, for metrics.json."""
-    if graph.official_split is None:
-        return {}
-    module = getattr(estimator, "module_", None)  # None: a heuristic
-    return {
-        "official_metric": graph.official_split.metric,
-        "num_parameters": 0 if module is None else sum(p.numel() for p in module.parameters()),
-    }

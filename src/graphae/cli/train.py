@@ -12,6 +12,7 @@ from graphae.cli.common import UserError, check_seeds, non_negative_int, positiv
 from graphae.cli.runs import RunSession
 from graphae.data import DATASETS, DEFAULT_DATASET, load_dataset
 from graphae.errors import InputError
+from graphae.evaluation import RANKING_SAMPLE_SIZE
 from graphae.graph import Graph
 from graphae.io import check_writable
 from graphae.split_directed import TASKS
@@ -178,6 +179,13 @@ def add_command(sub: Any) -> None:
         "0: shared negatives only)",
     )
     run.add_argument(
+        "--ranking-sample",
+        type=non_negative_int,
+        metavar="S",
+        help="test edges ranked against their own negatives: a seeded sample of S when there are more "
+        f"(default {RANKING_SAMPLE_SIZE:,}; 0: every test edge); metrics.json says how many were ranked",
+    )
+    run.add_argument(
         "--negatives",
         choices=("random", "heart"),
         default="random",
@@ -254,7 +262,8 @@ def _train(args: argparse.Namespace, main: bool) -> int:
         device = resolve_device(args.device)
     except InputError as err:
         raise UserError(f"--device: {err}") from None
-    graph = load_training_graph(args)
+    with session.phases("read"):
+        graph = load_training_graph(args)
     session.config_keys = config_keys(session.args.model)
     session.run(graph, device)
     return 0

@@ -35,6 +35,7 @@ from typing import Any
 from graphae.data.edgelist import read_edgelist, read_labelled_pairs, read_pairs
 from graphae.data.features import attach_features, read_features
 from graphae.data.npz import load_npz_graph, npz_keys
+from graphae.data.parquet import release_arrow_memory
 from graphae.data.text import GraphFileError, PathLike, suffix
 from graphae.graph import Graph
 
@@ -114,7 +115,7 @@ def load_graph(
         return graph if features is None else attach_features(graph, features)
     if kind == ".npy":
         raise GraphFileError(path, "a .npy array holds no graph; pass an edge list or a GNN-benchmark .npz")
-    return read_edgelist(
+    graph = read_edgelist(
         path,
         delimiter=delimiter,
         header=header,
@@ -126,3 +127,5 @@ def load_graph(
         target_col=target_col,
         weight_col=weight_col,
     )
+    release_arrow_memory()  # the tables are gone; Arrow's allocator would keep their memory
+    return graph

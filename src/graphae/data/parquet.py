@@ -33,6 +33,19 @@ def pyarrow() -> tuple[Any, Any]:
     return pa, pq
 
 
+def release_arrow_memory() -> None:
+    """Give back to the system the memory Arrow's allocator keeps once its tables are gone.
+
+    Arrow's pool (mimalloc or jemalloc) holds on to freed blocks: after reading a 10M-edge
+    Parquet edge list and 64 feature columns, 0.3 GiB stayed resident for the whole run
+    (3 GiB at 100M edges). A no-op when pyarrow was never imported.
+    """
+    import sys
+
+    if "pyarrow" in sys.modules:
+        sys.modules["pyarrow"].default_memory_pool().release_unused()
+
+
 def read_table(path: PathLike) -> Any:
     """The whole Parquet file as a ``pyarrow.Table``.
 

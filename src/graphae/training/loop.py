@@ -150,6 +150,8 @@ def train(
         _check_finite(logs, epoch, objective)
         record: dict[str, Any] = {"epoch": epoch, **logs}
         if val_pairs is not None and (epoch % eval_every == 0 or epoch == epochs):
+            if hasattr(callback, "validating"):  # a progress display: validation can take seconds
+                callback.validating(epoch)
             scores = _validate(model, data, val_pairs, distributed)
             if scores is None:
                 _diverged(epoch, "embedding", "not finite", objective)

@@ -44,7 +44,7 @@ from torch import nn
 
 from graphae.metrics import auc_ap
 from graphae.nn.functional import pair_logits, spmm
-from graphae.training.distributed import rank_seed
+from graphae.training.distributed import fit_seeds
 from graphae.training.halo import ExchangePlan, Traffic, all_reduce_gradients, fetch
 
 
@@ -133,10 +133,11 @@ class PartitionedGCN(nn.Module):
         super().__init__()
         self.data = data
         part = data.part
-        generator = torch.Generator().manual_seed(seed)
+        init, _ = fit_seeds(seed, part.rank)
+        generator = torch.Generator().manual_seed(init or 0)
         if part.features is None:  # rows of an [N, hidden] Glorot matrix, drawn by their owner
             bound = math.sqrt(6.0 / (part.num_nodes + hidden))
-            own = torch.Generator().manual_seed(rank_seed(seed, part.rank) or 0)
+            own = torch.Generator().manual_seed(_rows_seed(seed, part.rank))
             w0 = (torch.rand(part.nodes.size, hidden, generator=own) * 2 - 1) * bound
         else:
             w0 = nn.init.xavier_uniform_(torch.empty(part.features.shape[1], hidden), generator=generator)
@@ -239,7 +240,7 @@ def fit_partitioned(
     del part  # its rows are in data now
     model = PartitionedGCN(data, hidden, latent, seed)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    generator = np.random.default_rng(rank_seed(seed, data.part.rank))
+    generator = np.random.default_rng(fit_seeds(seed, data.part.rank)[1])
     result = PartitionedResult(held=held_shapes(data, model))
     sent = 0  # training steps' bytes alone: validation's fetches are not counted
     for epoch in range(1, epochs + 1):
@@ -374,3 +375,8 @@ def gather_at_rank0(obj: Any) -> list[Any] | None:
     box = [None] * dist.get_world_size() if dist.get_rank() == 0 else None
     dist.gather_object(obj, box, dst=0)
     return box
+
+
+def _rows_seed(seed: int, rank: int) -> int:
+    """The seed of the embedding rows rank ``rank`` draws for its own nodes (a stream of its own)."""
+    return int(np.random.SeedSequence([int(seed), 2, int(rank)]).generate_state(1, np.uint64)[0])

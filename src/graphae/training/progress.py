@@ -73,6 +73,19 @@ class EpochProgress:
             self.last_line = now
             print(f"{self.label}  epoch {self.epoch + 1:>4}  {self._rate(now)}", file=sys.stderr, flush=True)
 
+    def validating(self, epoch: int) -> None:
+        """Epoch ``epoch``'s steps are done and its validation pairs are being scored.
+
+        Shown on a graph whose epochs are counted in edges (a large one, where scoring the
+        validation pairs takes seconds): on the bar, or as a line without tqdm.
+        """
+        if self.quiet or self.per_epoch is None:
+            return
+        if self.bar is not None:
+            self.bar.set_postfix_str("validating", refresh=True)
+        else:
+            print(f"{self.label}  epoch {epoch:>4}  validating", file=sys.stderr, flush=True)
+
     def _rate(self, now: float) -> str:
         """``"12.6M/255M edges, 1.52M edges/s, 2 min 46 s left"``."""
         per_epoch = self.per_epoch or 0
