@@ -202,12 +202,32 @@ def test_a_small_model_is_saved_without_an_index_unless_it_has_one(model: GAE, t
     assert INDEX not in json.loads((tmp_path / "m" / METADATA).read_text())["files"]
 
 
-def test_a_model_above_the_threshold_builds_its_index_when_saved(
+def test_save_builds_no_index_but_keeps_the_one_in_use(
     model: GAE, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # Building at save took longer than the training at 1M nodes (issue 22): only on request.
     monkeypatch.setattr(topk, "EXACT_BELOW", N)
-    _fresh(model).save(tmp_path / "m")
-    assert (tmp_path / "m" / INDEX).is_file()
+    est = _fresh(model)
+    est.save(tmp_path / "m")
+    assert not (tmp_path / "m" / INDEX).exists()
+    assert load(tmp_path / "m").recommend(0) == est.recommend(0, exact=False)  # built in memory
+    est.topk_index()
+    est.save(tmp_path / "built")
+    assert (tmp_path / "built" / INDEX).is_file()
+
+
+def test_train_index_keeps_the_index_in_the_run_folder(tmp_path: Path) -> None:
+    edges = tmp_path / "edges.tsv"
+    rng = np.random.default_rng(0)
+    pairs = {tuple(sorted(p)) for p in rng.integers(0, 60, size=(300, 2)).tolist() if p[0] != p[1]}
+    edges.write_text("".join(f"{a}\t{b}\n" for a, b in sorted(pairs)))
+    base = ["train", "--edges", str(edges), "--epochs", "2", "--quiet", "--seed", "0"]
+    assert main([*base, "--out", str(tmp_path / "plain")]) == 0
+    assert main([*base, "--index", "--out", str(tmp_path / "indexed")]) == 0
+    assert not (tmp_path / "plain" / INDEX).exists()
+    assert (tmp_path / "indexed" / INDEX).is_file()
+    files = json.loads((tmp_path / "indexed" / METADATA).read_text())["files"]
+    assert INDEX in files
 
 
 def test_a_changed_byte_in_the_index_is_refused(model: GAE, tmp_path: Path) -> None:

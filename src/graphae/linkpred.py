@@ -289,10 +289,11 @@ class LinkPredictionMixin:
         return source[1] if source is not None and source[0] is self.embedding_ else None
 
     def _index_to_save(self) -> bytes | None:
-        """The index bytes ``save`` writes: the index in use, else one built above the threshold.
+        """The index bytes ``save`` writes: the index in use or read, else none.
 
-        A damaged or missing index file of the folder this model came from is rebuilt
-        here, so saving the model again repairs the folder.
+        ``save`` builds no index of its own (call :meth:`topk_index` first, or
+        ``graphae train --index``). A damaged or missing index file of the folder this
+        model came from is rebuilt here, so saving the model again repairs the folder.
         """
         if self._exact_only() is not None:
             return None
@@ -305,9 +306,8 @@ class LinkPredictionMixin:
                 return saved.read()
             except (InputError, MissingFileError):
                 self._topk_file = None  # damaged or missing: rebuilt below
-        elif self.graph_.num_nodes < topk.EXACT_BELOW:
-            return None
-        return self.topk_index().to_bytes() if topk.available() else None
+            return self.topk_index().to_bytes() if topk.available() else None
+        return None  # never built here: at 10M nodes the build takes longer than the training
 
     def _index_of(self, ids: Any, what: str = "node") -> np.ndarray:
         lookup = self.id_index()

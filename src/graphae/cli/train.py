@@ -6,16 +6,16 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from graphae import runfolder
 from graphae.cli import config
 from graphae.cli.common import UserError, check_seeds, non_negative_int, positive_float, positive_int, seed
+from graphae.cli.outdir import check_out
 from graphae.cli.runs import RunSession
 from graphae.data import DATASETS, DEFAULT_DATASET, load_dataset
 from graphae.errors import InputError
 from graphae.evaluation import RANKING_SAMPLE_SIZE
 from graphae.graph import Graph
-from graphae.io import check_writable
 from graphae.split_directed import TASKS
+from graphae.topk import EXACT_BELOW
 from graphae.training import LOSSES, distributed, resolve_device
 from graphae.training.fastgae import DEFAULT_ALPHA, DEFAULT_NODES
 
@@ -211,6 +211,13 @@ def add_command(sub: Any) -> None:
         metavar="DIR",
         help="continue the unfinished run in DIR (its other options come from DIR)",
     )
+    out.add_argument(
+        "--index",
+        action="store_true",
+        help="build recommend's top-k index now and keep it in --out (index.faiss); without it, "
+        "recommend and serve build it in memory at each start on graphs from "
+        f"{EXACT_BELOW:,} nodes on",
+    )
     out.add_argument("--quiet", action="store_true", help="print only the summary")
     train.set_defaults(handler=cmd_train)
 
@@ -248,7 +255,7 @@ def _train(args: argparse.Namespace, main: bool) -> int:
     else:
         _check_direction_options(args)
         check_seeds(args.seed, args.runs, "--seed")
-        out = _check_out(args.out, args.overwrite)
+        out = check_out(args.out, args.overwrite)
         if args.checkpoint_every is not None and out is None:
             raise UserError("--checkpoint-every needs --out DIR (the checkpoints go there)")
         session = RunSession.start(out if main else None, args)
@@ -322,51 +329,6 @@ def _non_negative_float(text: str) -> float:
     if not 0 <= value < float("inf"):
         raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}")
     return value
-
-
-def _check_out(out: str | None, overwrite: bool) -> Path | None:
-    if out is None:
-        return None
-    path = Path(out)
-    if path.exists() and not path.is_dir():
-        raise UserError(f"--out {out}: exists and is not a folder")
-    ancestor = path.absolute().parent
-    while not ancestor.exists():
-        ancestor = ancestor.parent
-    if not ancestor.is_dir():
-        raise UserError(f"--out {out}: {ancestor} is not a folder")
-    diverged = RunSession.diverged(path)
-    if diverged is not None and not overwrite:
-        raise UserError(
-            f"--out {out}: {diverged} Resuming would repeat the same training; "
-            "start over with other options and --overwrite"
-        )
-    if RunSession.unfinished(path) and not overwrite:
-        raise UserError(
-            f"--out {out}: holds an unfinished run; continue it with `graphae train --resume {out}`, "
-            "or pass --overwrite to start over"
-        )
-    if path.is_dir() and any(path.iterdir()):
-        if not overwrite:
-            raise UserError(
-                f"--out {out}: folder is not empty; pass --overwrite to replace the graphae run in it"
-            )
-        try:
-            ours = runfolder.claimed(path)
-            if ours is None:
-                raise UserError(
-                    f"--out {out}: --overwrite replaces only a graphae run folder, and this folder holds "
-                    f"no graphae run (no {runfolder.METADATA} of graphae's); graphae never deletes what it "
-                    "did not write: choose a new or empty folder"
-                )
-            runfolder.check_free(path, (*runfolder.ALL_FILES, runfolder.CHECKPOINT_DIR))
-        except InputError as err:
-            raise UserError(f"--out {out}: --overwrite refused: {err}") from None
-    try:
-        check_writable(path)
-    except OSError as err:
-        raise UserError(f"--out {out}: cannot write there ({err.strerror or err})") from None
-    return path
 
 
 def load_training_graph(args: argparse.Namespace) -> Graph:
