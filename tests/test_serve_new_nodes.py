@@ -181,3 +181,18 @@ def test_a_featureless_model_refuses_new_nodes() -> None:
             f"{field}: This GAE was trained without node features, so it has no input for a node it has "
             "not seen and cannot embed new nodes"
         )
+
+
+def test_recommend_new_nodes_leaves_out_the_known_edges_the_fit_did_not_see(model) -> None:
+    # A run folder's model knows every edge of the user's graph, held-out ones included.
+    edges, x = _new(model, seed=1)
+    known, fitted = model.known_adjacency(), model.graph_.adj
+    held = (known - fitted).tocsr()
+    held.eliminate_zeros()
+    row = int(np.flatnonzero(np.diff(held.indptr))[0])  # a node with a held-out edge
+    held_out = set(held.indices[held.indptr[row] : held.indptr[row + 1]].tolist())
+    node = model.node_ids_[row] if model.node_ids_ is not None else row
+    recs = model.recommend_new_nodes(node, edges, features=([2000, 2001], x), k=model.graph_.num_nodes - 20)
+    lookup = model.id_index()
+    listed = {lookup[o] for o, _ in recs if o in lookup}
+    assert held_out and not held_out & listed

@@ -86,6 +86,8 @@ class InductiveMixin:
         for cached in ("_id_cache", "_topk_cache", "_topk_file"):
             vars(view).pop(cached, None)
         view.graph_, view.node_ids_, view.embedding_ = graph, graph.node_ids, self.transform(graph)
+        if getattr(self, "_known_edges", None) is not None:  # the user's other edges stay left out
+            view._known_edges = _known_enlarged(self.known_adjacency(), self.graph_.adj, graph.adj)
         single = np.ndim(nodes) == 0
         wanted = [nodes] if single else list(nodes)
         lookup = view.id_index()
@@ -277,3 +279,19 @@ def _extended_adjacency(fitted: Graph, index: np.ndarray, total: int) -> sp.csr_
     adj.sum_duplicates()
     adj.data[:] = 1.0
     return adj
+
+
+def _known_enlarged(known: sp.csr_matrix, fitted: sp.csr_matrix, enlarged: sp.csr_matrix) -> sp.csr_matrix:
+    """``known`` (the fitted nodes' known edges) on the enlarged nodes, with the edges the
+    enlargement added to ``fitted`` (the new nodes come after the fitted ones)."""
+    m = enlarged.shape[0]
+
+    def padded(a: sp.csr_matrix) -> sp.csr_matrix:
+        indptr = np.concatenate([a.indptr, np.full(m - a.shape[0], a.indptr[-1], dtype=a.indptr.dtype)])
+        return sp.csr_matrix((np.ones(a.nnz, dtype=np.float32), a.indices, indptr), shape=(m, m))
+
+    ones = sp.csr_matrix(
+        (np.ones(enlarged.nnz, dtype=np.float32), enlarged.indices, enlarged.indptr), shape=(m, m)
+    )
+    added = (ones - padded(fitted)) > 0
+    return sp.csr_matrix((padded(known) + added) > 0, dtype=np.float32)
