@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 from scipy.special import expit
 
 from graphae.errors import InputError, describe
@@ -39,6 +40,7 @@ from graphae.params import Integer
 from graphae.sampling import sample_ranking_negatives
 from graphae.sizing import check_ranking_size
 from graphae.split import LinkSplit
+from graphae.split_official import MetricPairs
 
 RANKING_KS = (10, 20, 50, 100)
 HEART_KS = (1, 3, *RANKING_KS)  # HeaRT reports Hits@1 and @3 too
@@ -188,6 +190,39 @@ class EvaluationSplit:
         num_pos, k = self.ranking_neg.shape
         src = np.repeat(self.test_pos[0], k) if self.ranking_src is None else self.ranking_src.ravel()
         return np.stack([src, self.ranking_neg.ravel()])
+
+
+def heart_validation_pairs(graph: Graph, split: LinkSplit, *, seed: int, num_negatives: int) -> MetricPairs:
+    """The validation edges of ``split``, each with its own HeaRT negatives, to select on MRR.
+
+    HeaRT scores validation as it scores test (``heart_valid_samples``): each validation edge
+    ``(s, t)`` against ``num_negatives`` hard pairs ``(s, t')`` and ``(s', t)``, ranked by the
+    same heuristics on ``split.train``, so a model chosen on validation MRR is chosen on the
+    metric it is tested on. Unlike the test negatives, they avoid only the training and
+    validation edges (HeaRT avoids the training edges): nothing about the test edges reaches
+    model selection. The draws depend on ``seed`` alone, a stream apart from the test's.
+
+    Raises:
+        InputError: If a validation edge has too few candidate nodes (``num_negatives`` too large).
+    """
+    from graphae.heart import heart_negatives
+
+    pos = split.val_pos
+    known = sp.csr_matrix((np.ones(pos.shape[1]), (pos[0], pos[1])), shape=split.train.adj.shape)
+    if not graph.directed:
+        known = known + known.T
+    known = (sp.csr_matrix(split.train.adj) + known).tocsr()
+    heads, tails = heart_negatives(
+        split.train.adj,
+        known,
+        pos,
+        num_negatives,
+        x=graph.x,
+        random_state=np.random.default_rng([seed, 0x5EED, 0xBA1]),
+        node_ids=graph.node_ids,
+        role="validation",
+    )
+    return MetricPairs(pos, np.stack([heads.ravel(), tails.ravel()]), "mrr")
 
 
 def _sources_with_negatives(graph: Graph, pos: np.ndarray) -> np.ndarray:

@@ -19,6 +19,7 @@ from graphae.evaluation import (
     check_seed,
     evaluate,
     evaluate_official,
+    heart_validation_pairs,
     official_score_of,
 )
 from graphae.graph import Graph
@@ -155,7 +156,10 @@ def run_link_prediction(
             against pairs linked one way), the tasks of Salha et al. (2019).
         negatives: The test edges' own negatives: ``"random"`` pairs ``(s, t')`` (OGB
             style), or ``"heart"``, the hard pairs ``(s, t')`` and ``(s', t)`` of HeaRT
-            (:mod:`graphae.heart`), which also adds Hits@1 and Hits@3 to the scores.
+            (:mod:`graphae.heart`), which also adds Hits@1 and Hits@3 to the scores;
+            the validation edges then get their own HeaRT negatives too, and the model is
+            validated (and selected) on their MRR, ``val_mrr``
+            (:func:`graphae.evaluation.heart_validation_pairs`).
 
     Raises:
         InputError: If the graph cannot be split or a parameter is invalid.
@@ -185,6 +189,8 @@ def run_link_prediction(
         graph, split, seed=seed, num_negatives=ranking_negatives, negatives=negatives
     )
     val = (split.val_pos, split.val_neg) if len(split.val_pos_keys) else None
+    if val is not None and negatives == "heart":  # validated (and selected) on HeaRT's MRR, as tested
+        val = heart_validation_pairs(graph, split, seed=seed, num_negatives=ranking_negatives)
     est.fit(
         split.train,
         val_pairs=val,

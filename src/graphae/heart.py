@@ -66,6 +66,7 @@ def heart_negatives(
     tol: float = 1e-7,
     random_state: int | np.random.Generator | None = 0,
     node_ids: np.ndarray | None = None,
+    role: str = "test",
 ) -> tuple[np.ndarray, np.ndarray]:
     """HeaRT's ``num_negatives`` hard negatives of each test edge (see the module docstring).
 
@@ -82,6 +83,7 @@ def heart_negatives(
         tol: The PageRank iteration stops when no column changes by more than ``tol`` (L1).
         random_state: Seed of the tie-breaking draws.
         node_ids: The user's node ids, to name a test edge in an error (indices if ``None``).
+        role: What ``pos`` are, in an error message: ``"test"`` or ``"validation"`` edges.
 
     Returns:
         ``(heads, tails)``, each ``[P, K]``: negative ``j`` of test edge ``p`` is the pair
@@ -94,7 +96,7 @@ def heart_negatives(
     """
     full = sp.csr_matrix(full_adj)
     n = full.shape[0]
-    pos = _check(train_adj, full, pos, num_negatives, heuristics, node_ids)
+    pos = _check(train_adj, full, pos, num_negatives, heuristics, node_ids, role)
     rng = np.random.default_rng(random_state)
     adj = sp.csr_matrix(train_adj, dtype=np.float64)
     adj = ((adj + adj.T) != 0).astype(np.float64)  # the undirected view of the training graph
@@ -238,7 +240,7 @@ def _choose(
     return np.take_along_axis(top, np.argsort(np.take_along_axis(key, top, axis=1), axis=1), axis=1)
 
 
-def _check(train_adj, full: sp.csr_matrix, pos, num_negatives, heuristics, node_ids) -> np.ndarray:
+def _check(train_adj, full: sp.csr_matrix, pos, num_negatives, heuristics, node_ids, role) -> np.ndarray:
     n = full.shape[0]
     if (
         isinstance(num_negatives, bool)
@@ -282,7 +284,7 @@ def _check(train_adj, full: sp.csr_matrix, pos, num_negatives, heuristics, node_
             end = "source" if side == 0 else "target"
             a, b = (arr[0, i], arr[1, i]) if node_ids is None else (node_ids[arr[0, i]], node_ids[arr[1, i]])
             raise InputError(
-                f"The graph has too few nodes for {num_negatives} HeaRT negatives per test edge: test edge "
+                f"The graph has too few nodes for {num_negatives} HeaRT negatives per {role} edge: {role} edge "
                 f"({a}, {b}) has {int(room[i])} candidate nodes sharing its {end}, "
                 f"{need} needed. Lower ranking_negatives (--ranking-negatives)."
             )
