@@ -24,6 +24,10 @@ to that endpoint by the usual heuristics:
   node that would make an edge of the *whole* graph (a non-edge is an ordered pair on a
   directed graph).
 
+Validation edges get their own negatives the same way
+(:func:`graphae.evaluation.heart_validation_pairs`), so that a model is selected on the
+metric it is tested on, as HeaRT does.
+
 HeaRT's code (github.com/Juanhui28/HeaRT, ``heart_negatives/``) computes PPR by Andersen's
 push with a small tolerance; here it is power iteration from the needed sources only, a
 sparse matrix times a dense ``[N, B]`` block, to the same tolerance. Memory stays bounded by
