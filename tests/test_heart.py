@@ -15,7 +15,8 @@ from graphae.errors import InputError
 from graphae.evaluation import HEART_METRICS, METRICS, EvaluationSplit, evaluate
 from graphae.experiment import run_link_prediction
 from graphae.graph import Graph
-from graphae.heart import heart_negatives, heart_ranks, personalized_pagerank
+from graphae.heart import heart_negatives, heart_ranks, heart_validation_pairs, personalized_pagerank
+from graphae.split import split_edges
 
 
 def _adj(edges, n, directed=False):
@@ -205,6 +206,49 @@ def test_run_link_prediction_with_heart_negatives(graph):
         run_link_prediction(
             tiny, GAE(epochs=1, device="cpu"), negatives="heart", test_ratio=0.2, val_ratio=0.0
         )
+
+
+def test_validation_is_scored_under_heart_too(graph):
+    """Issue 21: model selection sees the metric the test reports. Each validation edge gets its
+    own HeaRT negatives (not the shared random non-edges), and the model is selected on their MRR."""
+    result = run_link_prediction(
+        graph,
+        GAE(epochs=6, device="cpu", select_best=True),
+        seed=3,
+        negatives="heart",
+        ranking_negatives=20,
+    )
+    history = result.history
+    assert all("val_mrr" in record for record in history)
+    best = max(history, key=lambda record: record["val_mrr"])
+    assert result.estimator.best_epoch_ == best["epoch"]
+    split = result.split
+    val = heart_validation_pairs(graph, split, seed=3, num_negatives=20)
+    assert val.metric == "mrr" and np.array_equal(val[0], split.val_pos)
+    heads, tails = (row.reshape(-1, 20) for row in val[1])
+    # The validation edges are known at selection time; the test edges are not consulted.
+    train = split.train.adj.toarray() != 0
+    known = train.copy()
+    known[split.val_pos[0], split.val_pos[1]] = known[split.val_pos[1], split.val_pos[0]] = True
+    _check_pairs(sp.csr_matrix(known), split.val_pos, heads, tails, 20)
+    again = heart_validation_pairs(graph, split, seed=3, num_negatives=20)
+    assert np.array_equal(val[1], again[1])  # seeded
+    # Hard: the negatives share more training neighbours with their kept end than random pairs do.
+    cn = train.astype(float) @ train.astype(float)
+    rng = np.random.default_rng(0)
+    random_tails = rng.integers(0, graph.num_nodes, size=heads.shape)
+    assert cn[heads, tails].mean() > 3 * cn[heads, random_tails].mean()
+
+
+def test_too_few_candidates_for_a_validation_edge_is_named():
+    # A ring of 12 nodes: a kept end has 12 - 1 - 2 = 9 candidates (not itself, not its 2 neighbours).
+    ring = Graph.from_edge_index(np.array([[i for i in range(12)], [(i + 1) % 12 for i in range(12)]]), 12)
+    split = split_edges(ring, val_ratio=0.2, test_ratio=0.1, random_state=0)
+    with pytest.raises(
+        InputError,
+        match=r"too few nodes for 30 HeaRT negatives per validation edge: validation edge \(1, 2\) has 9",
+    ):
+        heart_validation_pairs(ring, split, seed=0, num_negatives=30)
 
 
 def test_a_directed_featureless_run():

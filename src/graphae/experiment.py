@@ -22,7 +22,7 @@ from graphae.evaluation import (
     official_score_of,
 )
 from graphae.graph import Graph
-from graphae.heart import HEART_NUM_NEGATIVES
+from graphae.heart import HEART_NUM_NEGATIVES, heart_validation_pairs
 from graphae.params import Integer
 from graphae.phases import Phases
 from graphae.registry import get_model, model_names
@@ -163,7 +163,10 @@ def run_link_prediction(
             against pairs linked one way), the tasks of Salha et al. (2019).
         negatives: The test edges' own negatives: ``"random"`` pairs ``(s, t')`` (OGB
             style), or ``"heart"``, the hard pairs ``(s, t')`` and ``(s', t)`` of HeaRT
-            (:mod:`graphae.heart`), which also adds Hits@1 and Hits@3 to the scores.
+            (:mod:`graphae.heart`), which also adds Hits@1 and Hits@3 to the scores;
+            the validation edges then get their own HeaRT negatives too, and the model is
+            validated (and selected) on their MRR, ``val_mrr``
+            (:func:`graphae.heart.heart_validation_pairs`).
         ranking_sample: Test edges ranked against their own negatives: ``None`` ranks
             all up to :data:`~graphae.evaluation.RANKING_SAMPLE_SIZE` and a seeded sample
             of that many above it, ``0`` ranks all, ``S`` a sample of ``S`` when there
@@ -212,6 +215,8 @@ def run_link_prediction(
             ranking_sample=ranking_sample,
         )
     val = (split.val_pos, split.val_neg) if len(split.val_pos_keys) else None
+    if val is not None and negatives == "heart":  # validated (and selected) on HeaRT's MRR, as tested
+        val = heart_validation_pairs(graph, split, seed=seed, num_negatives=ranking_negatives)
     with phases("training", "training (tensors, epochs and validation)"):
         est.fit(
             split.train,

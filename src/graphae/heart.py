@@ -24,6 +24,10 @@ to that endpoint by the usual heuristics:
   node that would make an edge of the *whole* graph (a non-edge is an ordered pair on a
   directed graph).
 
+Validation edges get their own negatives the same way
+(:func:`heart_validation_pairs`), so that a model is selected on the
+metric it is tested on, as HeaRT does.
+
 HeaRT's code (github.com/Juanhui28/HeaRT, ``heart_negatives/``) computes PPR by Andersen's
 push with a small tolerance; here it is power iteration from the needed sources only, a
 sparse matrix times a dense ``[N, B]`` block, to the same tolerance. Memory stays bounded by
@@ -38,6 +42,9 @@ import numpy as np
 import scipy.sparse as sp
 
 from graphae.errors import InputError
+from graphae.graph import Graph
+from graphae.split import LinkSplit
+from graphae.split_official import MetricPairs
 
 __all__ = [
     "HEART_HEURISTICS",
@@ -66,6 +73,7 @@ def heart_negatives(
     tol: float = 1e-7,
     random_state: int | np.random.Generator | None = 0,
     node_ids: np.ndarray | None = None,
+    role: str = "test",
 ) -> tuple[np.ndarray, np.ndarray]:
     """HeaRT's ``num_negatives`` hard negatives of each test edge (see the module docstring).
 
@@ -82,6 +90,7 @@ def heart_negatives(
         tol: The PageRank iteration stops when no column changes by more than ``tol`` (L1).
         random_state: Seed of the tie-breaking draws.
         node_ids: The user's node ids, to name a test edge in an error (indices if ``None``).
+        role: What ``pos`` are, in an error message: ``"test"`` or ``"validation"`` edges.
 
     Returns:
         ``(heads, tails)``, each ``[P, K]``: negative ``j`` of test edge ``p`` is the pair
@@ -94,7 +103,7 @@ def heart_negatives(
     """
     full = sp.csr_matrix(full_adj)
     n = full.shape[0]
-    pos = _check(train_adj, full, pos, num_negatives, heuristics, node_ids)
+    pos = _check(train_adj, full, pos, num_negatives, heuristics, node_ids, role)
     rng = np.random.default_rng(random_state)
     adj = sp.csr_matrix(train_adj, dtype=np.float64)
     adj = ((adj + adj.T) != 0).astype(np.float64)  # the undirected view of the training graph
@@ -238,7 +247,7 @@ def _choose(
     return np.take_along_axis(top, np.argsort(np.take_along_axis(key, top, axis=1), axis=1), axis=1)
 
 
-def _check(train_adj, full: sp.csr_matrix, pos, num_negatives, heuristics, node_ids) -> np.ndarray:
+def _check(train_adj, full: sp.csr_matrix, pos, num_negatives, heuristics, node_ids, role) -> np.ndarray:
     n = full.shape[0]
     if (
         isinstance(num_negatives, bool)
@@ -282,7 +291,7 @@ def _check(train_adj, full: sp.csr_matrix, pos, num_negatives, heuristics, node_
             end = "source" if side == 0 else "target"
             a, b = (arr[0, i], arr[1, i]) if node_ids is None else (node_ids[arr[0, i]], node_ids[arr[1, i]])
             raise InputError(
-                f"The graph has too few nodes for {num_negatives} HeaRT negatives per test edge: test edge "
+                f"The graph has too few nodes for {num_negatives} HeaRT negatives per {role} edge: {role} edge "
                 f"({a}, {b}) has {int(room[i])} candidate nodes sharing its {end}, "
                 f"{need} needed. Lower ranking_negatives (--ranking-negatives)."
             )
@@ -293,3 +302,34 @@ def _is_edge(full: sp.csr_matrix, u: np.ndarray, v: np.ndarray, side: int) -> np
     """Whether each ``(u, v)`` (``side`` 0) or ``(v, u)`` (``side`` 1) is an edge of ``full``, as 0/1."""
     rows, cols = (u, v) if side == 0 else (v, u)
     return (np.asarray(full[rows, cols]).ravel() != 0).astype(np.int64)
+
+
+def heart_validation_pairs(graph: Graph, split: LinkSplit, *, seed: int, num_negatives: int) -> MetricPairs:
+    """The validation edges of ``split``, each with its own HeaRT negatives, to select on MRR.
+
+    HeaRT scores validation as it scores test (``heart_valid_samples``): each validation edge
+    ``(s, t)`` against ``num_negatives`` hard pairs ``(s, t')`` and ``(s', t)``, ranked by the
+    same heuristics on ``split.train``, so a model chosen on validation MRR is chosen on the
+    metric it is tested on. Unlike the test negatives, they avoid only the training and
+    validation edges (HeaRT avoids the training edges): nothing about the test edges reaches
+    model selection. The draws depend on ``seed`` alone, a stream apart from the test's.
+
+    Raises:
+        InputError: If a validation edge has too few candidate nodes (``num_negatives`` too large).
+    """
+    pos = split.val_pos
+    known = sp.csr_matrix((np.ones(pos.shape[1]), (pos[0], pos[1])), shape=split.train.adj.shape)
+    if not graph.directed:
+        known = known + known.T
+    known = (sp.csr_matrix(split.train.adj) + known).tocsr()
+    heads, tails = heart_negatives(
+        split.train.adj,
+        known,
+        pos,
+        num_negatives,
+        x=graph.x,
+        random_state=np.random.default_rng([seed, 0x5EED, 0xBA1]),
+        node_ids=graph.node_ids,
+        role="validation",
+    )
+    return MetricPairs(pos, np.stack([heads.ravel(), tails.ravel()]), "mrr")

@@ -165,7 +165,12 @@ def add_command(sub: Any) -> None:
         "ways against pairs linked one way)",
     )
     run.add_argument("--eval-every", type=positive_int, default=1, help="validation interval in epochs")
-    run.add_argument("--select-best", action="store_true", help="keep the epoch with the best validation AUC")
+    run.add_argument(
+        "--select-best",
+        action="store_true",
+        help="keep the epoch with the best validation score (AUC; MRR with --negatives heart; "
+        "an OGB set's official metric)",
+    )
     run.add_argument(
         "--patience",
         type=positive_int,
@@ -190,7 +195,8 @@ def add_command(sub: Any) -> None:
         choices=("random", "heart"),
         default="random",
         help="each test edge's own negatives: random pairs (s, t') (default), or heart: HeaRT's hard "
-        "pairs (s, t') and (s', t) chosen by heuristics on the training graph (Li et al. 2023)",
+        "pairs (s, t') and (s', t) chosen by heuristics on the training graph (Li et al. 2023); "
+        "validation edges then get their own too, and validation is scored by MRR",
     )
     run.add_argument("--device", default="auto", help="cpu, cuda or auto (default)")
     run.add_argument("--threads", type=positive_int, help="CPU threads for torch")
