@@ -21,10 +21,16 @@ from graphae.inductive import extend_graph  # noqa: E402
 TOL = 1e-5
 
 
-def _run(path, graph: Graph) -> np.ndarray:
-    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    (mu,) = session.run(["mu"], onnx_inputs(graph))
-    return mu
+def _run(path, graph: Graph, repeats: int = 4) -> np.ndarray:
+    # Several threads and runs: onnxruntime's ScatterND added repeated rows racily, so one
+    # run in a few came out wrong (a regression of the first export, which used it).
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 4
+    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    runs = [session.run(["mu"], onnx_inputs(graph))[0] for _ in range(repeats)]
+    for other in runs[1:]:
+        np.testing.assert_array_equal(other, runs[0])
+    return runs[0]
 
 
 @pytest.fixture(scope="module")

@@ -103,7 +103,9 @@ class _EdgeOperator:
     def __matmul__(self, h: torch.Tensor) -> torch.Tensor:
         message = h.index_select(0, self.col) * self.weight.unsqueeze(1)
         out = torch.zeros(self.nodes.shape[0], h.shape[1], dtype=h.dtype, device=h.device)
-        return out.index_add(0, self.row, message)
+        # scatter_add exports as ScatterElements: onnxruntime 1.32's ScatterND (index_add's
+        # export) adds repeated rows in parallel without care and gave wrong sums (0.1 off).
+        return out.scatter_add(0, self.row.unsqueeze(1).expand(-1, h.shape[1]), message)
 
 
 class OnnxEncoder(nn.Module):
@@ -132,7 +134,7 @@ class OnnxEncoder(nn.Module):
         row = torch.cat([edge_index[0], nodes])
         col = torch.cat([edge_index[1], nodes])
         ones = torch.ones(row.shape[0], dtype=x.dtype, device=x.device)
-        deg = torch.zeros(x.shape[0], dtype=x.dtype, device=x.device).index_add(0, row, ones)
+        deg = torch.zeros(x.shape[0], dtype=x.dtype, device=x.device).scatter_add(0, row, ones)
         if self.directed:
             weight = deg.reciprocal().index_select(0, row)
         else:
