@@ -146,6 +146,15 @@ def measure_train(size: tuple[int, int], args: argparse.Namespace, work: Path) -
                 }
             )
     result.update(phases=phases, evaluation=metrics["evaluation"], test_auc=metrics["test_auc"]["mean"])
+    # The run folder loads in a fresh process (checksums verified), as a user would load it.
+    load = [sys.executable, "-c", f"import graphae; print(graphae.load({str(run_dir)!r}).embedding_.shape)"]
+    rc, load_wall, load_rss, out, err = run_measured(load, _env(args.threads), args.timeout)
+    result["load"] = {
+        "ok": rc == 0,
+        "seconds": load_wall,
+        "peak_rss_gib": load_rss,
+        "shape": out.strip()[-40:],
+    }
     if not args.keep:
         shutil.rmtree(folder, ignore_errors=True)
     return result
@@ -187,6 +196,13 @@ def render(size: tuple[int, int], result: dict, mode: str) -> str:
     lines[-1] += f"test AUC {100 * result['test_auc']:.1f}." + (
         f" Error: {result['error']}" if "error" in result else ""
     )
+    if "load" in result:
+        load = result["load"]
+        state = "loads" if load["ok"] else "does NOT load"
+        lines += ["", f"The run folder {state} with `graphae.load` in a fresh process "]
+        lines[-1] += (
+            f"({load['seconds']:.1f} s, peak RSS {load['peak_rss_gib']:.2f} GiB; embedding {load['shape']})."
+        )
     return "\n".join(lines) + "\n"
 
 
