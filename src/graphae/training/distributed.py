@@ -169,8 +169,15 @@ def local_device(device: torch.device | str) -> torch.device:
     return device
 
 
-# Keys of the streams :func:`fit_seeds` derives from one ``random_state``.
-_INIT_STREAM, _NOISE_STREAM = 0, 1
+# Keys of the streams derived from one ``random_state`` (:func:`stream_seed`).
+_INIT_STREAM, _NOISE_STREAM, OWNED_ROWS_STREAM = 0, 1, 2
+
+
+def stream_seed(random_state: int, key: int, *more: int) -> int:
+    """The seed of stream ``key`` (and ``more``, e.g. a rank) of ``random_state``: numpy's
+    ``SeedSequence`` of them all, so no two streams repeat each other's bits."""
+    entropy = [int(random_state), int(key), *(int(m) for m in more)]
+    return int(np.random.SeedSequence(entropy).generate_state(1, np.uint64)[0])
 
 
 def fit_seeds(random_state: int | None, rank: int) -> tuple[int | None, int | None]:
@@ -184,9 +191,7 @@ def fit_seeds(random_state: int | None, rank: int) -> tuple[int | None, int | No
     """
     if random_state is None:
         return None, None
-    init = np.random.SeedSequence([int(random_state), _INIT_STREAM])
-    noise = np.random.SeedSequence([int(random_state), _NOISE_STREAM, int(rank)])
-    return int(init.generate_state(1, np.uint64)[0]), int(noise.generate_state(1, np.uint64)[0])
+    return stream_seed(random_state, _INIT_STREAM), stream_seed(random_state, _NOISE_STREAM, rank)
 
 
 def shutdown() -> None:

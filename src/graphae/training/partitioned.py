@@ -44,7 +44,7 @@ from torch import nn
 
 from graphae.metrics import auc_ap
 from graphae.nn.functional import pair_logits, spmm
-from graphae.training.distributed import fit_seeds
+from graphae.training.distributed import OWNED_ROWS_STREAM, fit_seeds, stream_seed
 from graphae.training.halo import ExchangePlan, Traffic, all_reduce_gradients, fetch
 
 
@@ -137,7 +137,7 @@ class PartitionedGCN(nn.Module):
         generator = torch.Generator().manual_seed(init or 0)
         if part.features is None:  # rows of an [N, hidden] Glorot matrix, drawn by their owner
             bound = math.sqrt(6.0 / (part.num_nodes + hidden))
-            own = torch.Generator().manual_seed(_rows_seed(seed, part.rank))
+            own = torch.Generator().manual_seed(stream_seed(seed, OWNED_ROWS_STREAM, part.rank))
             w0 = (torch.rand(part.nodes.size, hidden, generator=own) * 2 - 1) * bound
         else:
             w0 = nn.init.xavier_uniform_(torch.empty(part.features.shape[1], hidden), generator=generator)
@@ -375,8 +375,3 @@ def gather_at_rank0(obj: Any) -> list[Any] | None:
     box = [None] * dist.get_world_size() if dist.get_rank() == 0 else None
     dist.gather_object(obj, box, dst=0)
     return box
-
-
-def _rows_seed(seed: int, rank: int) -> int:
-    """The seed of the embedding rows rank ``rank`` draws for its own nodes (a stream of its own)."""
-    return int(np.random.SeedSequence([int(seed), 2, int(rank)]).generate_state(1, np.uint64)[0])
