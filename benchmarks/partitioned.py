@@ -21,6 +21,10 @@ is rewritten (unless ``--no-write``).
 
     python benchmarks/partitioned.py                         # 1M/10M at P = 1, 2, 4; 10M/100M at P = 4
     python benchmarks/partitioned.py --plan 2000:10000:1,2 --epochs 2 --no-write   # smoke run
+    python benchmarks/partitioned.py --plan 10M:100M:4 --methods metis --merge    # one more size, earlier rows kept
+
+Graphs above ``--baseline-max-edges`` (20M) get no one-process baseline (10M/100M takes 16 GiB
+and minutes per epoch in one process: BENCHMARKS "Scale"); their memory ratio is '–'.
 """
 
 from __future__ import annotations
@@ -125,23 +129,40 @@ def torchrun(processes: int, *args: str) -> list[str]:
             "--master-addr", "127.0.0.1", "--master-port", str(free_port()), "-m", "graphae", *args]  # fmt: skip
 
 
-def measure_size(nodes: int, edges: int, processes: list[int], args: argparse.Namespace, bare: int) -> dict:
+def measure_size(
+    nodes: int,
+    edges: int,
+    processes: list[int],
+    args: argparse.Namespace,
+    bare: int,
+    baseline_rss: int | None,
+) -> dict:
+    """The rows of one graph size. Above ``--baseline-max-edges`` no one-process baseline runs;
+    the memory ratio then divides by ``baseline_rss`` (the earlier run's baseline of this size, if any)."""
     work = Path(args.work)
     graph = work / f"planted-{nodes}-{edges}.npz"
     write_graph(graph, nodes, edges)
     common = ["--epochs", str(args.epochs), "--seed", "0", "--threads", str(args.threads), "--quiet"]
     rows: dict = {}
+    today = dt.date.today().isoformat()
+    baselines = (
+        ()
+        if edges > args.baseline_max_edges
+        else ((BASELINE, {MMAP_ENV: str(MMAP_THRESHOLD)}), (BASELINE_DEFAULT, {}))
+    )
+    if not args.default_malloc_baseline:
+        baselines = baselines[:1]
     with tempfile.TemporaryDirectory(dir=work) as tmp:
         # The fair baseline first (the partitioned runs' mmap threshold), then glibc's default.
-        for name, env in ((BASELINE, {MMAP_ENV: str(MMAP_THRESHOLD)}), (BASELINE_DEFAULT, {})):
+        for name, env in baselines:
             out = Path(tmp) / name.replace(" ", "-").replace(",", "")
             seconds, rss = run(graphae("train", "--dataset", str(graph), "--loss", "sampled", "--eval-every",
                                        str(args.epochs), *common, "--out", str(out)), args.threads, env)  # fmt: skip
             metrics = json.loads((out / "metrics.json").read_text())
             rows[name] = {"peak_rss": rss, "test_auc": metrics["test_auc"]["mean"], "wall_seconds": seconds,
                           "seconds_per_epoch": metrics["train_seconds"]["mean"] / args.epochs,
-                          "malloc": env or "glibc default"}  # fmt: skip
-        rss = rows[BASELINE]["peak_rss"]
+                          "malloc": env or "glibc default", "date": today}  # fmt: skip
+        rss = rows[BASELINE]["peak_rss"] if BASELINE in rows else baseline_rss
         for method in args.methods:
             for p in processes:
                 parts, out = Path(tmp) / f"{method}-{p}", Path(tmp) / f"run-{method}-{p}"
@@ -162,7 +183,8 @@ def measure_size(nodes: int, edges: int, processes: list[int], args: argparse.Na
                     "seconds_per_epoch": m["seconds_per_epoch"],
                     "train_edges": m["partitions"]["manifest"]["num_train_edges"],
                     "cut": {k: m["partitions"]["manifest"]["cut"][k] for k in ("edge_cut_fraction", "halo_fraction", "balance")},
-                    "memory_ratio": (max(r["peak_rss_bytes"] for r in ranks) - bare) / max(1, rss - bare),
+                    "memory_ratio": None if rss is None else (max(r["peak_rss_bytes"] for r in ranks) - bare) / max(1, rss - bare),
+                    "date": today,
                 }  # fmt: skip
     return rows
 
@@ -200,7 +222,7 @@ def projection(results: dict) -> list[dict]:
 
 def render(results: dict, meta: dict, projected: list[dict]) -> str:
     lines = [
-        f"Measured {meta['date']} on {meta['machine']}, torch {meta['torch']}, {meta['threads']} thread(s) per process, "
+        f"Measured {', '.join(sorted({r.get('date', meta['date']) for rs in results.values() for r in rs.values()}))} (the date of each row is in benchmarks/results/partitioned.json) on {meta['machine']}, torch {meta['torch']}, {meta['threads']} thread(s) per process, "
         f"gloo, GAE `--loss sampled`, {meta['epochs']} epochs, seed 0; planted-partition graphs with 64 features.",
         "Command: `python benchmarks/partitioned.py`; rows ran `graphae partition --edges G.npz --parts P --method M` then "
         "`torchrun --nproc-per-node P -m graphae train --partitions DIR`; the baseline `graphae train --dataset G.npz --loss sampled` "
@@ -217,7 +239,7 @@ def render(results: dict, meta: dict, projected: list[dict]) -> str:
         for name, r in rows.items():
             if name in (BASELINE, BASELINE_DEFAULT):
                 ratio = (r["peak_rss"] - meta["bare_rss"]) / max(
-                    1, rows[BASELINE]["peak_rss"] - meta["bare_rss"]
+                    1, rows.get(BASELINE, r)["peak_rss"] - meta["bare_rss"]
                 )
                 lines.append(f"| {size} | one process, replicated ({BASELINE_LABELS[name]}) | | | "
                              f"{r['peak_rss'] / GIB:.2f} | {ratio:.2f} | {100 * r['test_auc']:.1f} | "
@@ -226,7 +248,7 @@ def render(results: dict, meta: dict, projected: list[dict]) -> str:
             c = r["cut"]
             lines.append(
                 f"| {size} | {name} | {r['partition_seconds']:.1f} | {r['partition_peak_rss'] / GIB:.2f} | "
-                f"{max(r['rank_peak_rss']) / GIB:.2f} | {r['memory_ratio']:.2f} | {100 * r['test_auc']:.1f} | "
+                f"{max(r['rank_peak_rss']) / GIB:.2f} | {'–' if r['memory_ratio'] is None else format(r['memory_ratio'], '.2f')} | {100 * r['test_auc']:.1f} | "
                 f"{r['seconds_per_epoch']:.3f} | {max(r['bytes_sent_per_epoch']) / 1e6:.1f} | "
                 f"{100 * c['edge_cut_fraction']:.1f}% | {c['halo_fraction']:.3f} | {c['balance']:.3f} |"
             )
@@ -256,13 +278,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--work", default=str(Path(tempfile.gettempdir()) / "graphae-partitioned"),
                         help="folder for the graphs (kept) and the runs (removed)")  # fmt: skip
     parser.add_argument("--no-write", action="store_true", help="print only (smoke runs)")
+    parser.add_argument("--baseline-max-edges", type=parse_count, default=parse_count("20M"),
+                        help="no one-process baseline for graphs with more edges (10M/100M: 16 GiB, "
+                             "BENCHMARKS 'Scale'); their ratio uses an earlier baseline of the size, if any")  # fmt: skip
+    parser.add_argument("--default-malloc-baseline", action=argparse.BooleanOptionalAction, default=True,
+                        help="also run the baseline with glibc's default malloc")  # fmt: skip
+    parser.add_argument("--merge", action="store_true",
+                        help="keep the earlier rows of benchmarks/results/partitioned.json that this run does "
+                             "not measure (each row keeps its date)")  # fmt: skip
     args = parser.parse_args(argv)
     Path(args.work).mkdir(parents=True, exist_ok=True)
     bare = bare_import_rss()
-    results = {
-        f"{label(n)}/{label(e)}": measure_size(n, e, procs, args, bare)
-        for n, e, procs in parse_plan(args.plan)
-    }
+    earlier = json.loads(RESULTS.read_text())["rows"] if args.merge and RESULTS.exists() else {}
+    results = {size: dict(rows) for size, rows in earlier.items()}
+    for n, e, procs in parse_plan(args.plan):
+        size = f"{label(n)}/{label(e)}"
+        old = earlier.get(size, {})
+        base = old.get(BASELINE, {}).get("peak_rss")
+        results.setdefault(size, {}).update(measure_size(n, e, procs, args, bare, base))
     import torch
 
     meta = {"date": dt.date.today().isoformat(), "machine": machine(), "torch": torch.__version__,
