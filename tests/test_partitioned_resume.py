@@ -222,3 +222,17 @@ def test_graphae_train_resumes_a_partitioned_run_whose_rank_died(tmp_path):
 def test_resume_takes_no_partition_folder_beside_it(one_part, tmp_path, capsys):
     line = user_error(capsys, ["train", "--partitions", str(one_part[0]), "--resume", str(tmp_path)])
     assert "--resume takes the run's options from its folder" in line and line.endswith("Got --partitions")
+
+
+def test_a_checkpoint_folder_of_the_users_is_never_replaced(one_part, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main([*one_part[1], "--quiet", "--out", str(out)]) == 0
+    (out / "checkpoint").mkdir()
+    (out / "checkpoint" / "mine.txt").write_text("keep")
+    for extra in ([], ["--checkpoint-every", "2"]):
+        line = user_error(capsys, [*one_part[1], "--out", str(out), "--overwrite", *extra])
+        assert line == (
+            f"graphae: error: --out {out}: {out / 'checkpoint'} is not graphae's (no runs.json of graphae's in "
+            "it), and graphae never replaces what it did not write; move it away or choose another folder"
+        )
+    assert (out / "checkpoint" / "mine.txt").read_text() == "keep"

@@ -52,7 +52,17 @@ def resumed_args(args: argparse.Namespace, overrides: dict[str, Any]) -> argpars
 
 
 def check_unfinished(out: str, overwrite: bool, resuming: bool) -> bool:
-    """Whether ``out`` holds an unfinished partitioned run; refused unless resuming or ``overwrite``."""
+    """Whether ``out`` holds an unfinished partitioned run; refused unless resuming or ``overwrite``.
+    A ``checkpoint`` entry that is not graphae's (no ``runs.json`` of graphae's) is always refused."""
+    folder = Path(out) / runfolder.CHECKPOINT_DIR
+    if folder.exists() or folder.is_symlink():
+        try:
+            runfolder.read_state(state_path(out), legacy=True)
+        except (OSError, InputError):
+            raise UserError(
+                f"--out {out}: {folder} is not graphae's (no {runfolder.RUN_STATE} of graphae's in it), and "
+                "graphae never replaces what it did not write; move it away or choose another folder"
+            ) from None
     if not is_partitioned(out):
         if resuming:
             raise UserError(
