@@ -80,6 +80,15 @@ for case, other in (
         report[case] = None
     except GraphaeError as err:
         report[case] = str(err)
+# A checkpoint folder only some ranks see (not on a shared file system): refused on every rank.
+elsewhere = out / f"elsewhere-{rank}"
+for case, where in (("unshared_resume", folder), ("unshared_save", elsewhere)):
+    mine = where if rank == 0 else out / "elsewhere-1"
+    try:
+        fit_partitioned(part, **fit, chunk=37, checkpoint=pc.PartitionedCheckpointer(mine, 2, meta, rank))
+        report[case] = None
+    except GraphaeError as err:
+        report[case] = str(err)
 dist.barrier()
 if rank == 1:
     (folder / pc.shard_name(6, 1)).unlink()  # rank 1's shard is lost: rank 0 must not hang

@@ -55,6 +55,15 @@ def test_two_ranks_resume_after_a_crash_to_the_embeddings_of_an_uninterrupted_ru
             "(lr 0.02 there, 0.5 here); resume with the options the run started with, or start the run "
             "again with --overwrite."
         )
+        seen = folder if r == 0 else tmp_path / "elsewhere-1"  # each rank names the folder it sees
+        assert reports[r]["unshared_resume"] == (
+            f"{seen / 'complete.json'}: the ranks see different checkpoints (rank 0: epoch 6, rank 1: none); "
+            "the checkpoint folder must be on a file system every rank shares"
+        )
+        assert reports[r]["unshared_save"] == (
+            f"{tmp_path / 'elsewhere-0' / 'epoch-2' / 'part-1.pt'}: rank 1's checkpoint shard is missing or not "
+            "what it wrote, as rank 0 sees it; the checkpoint folder must be on a file system every rank shares"
+        )
         assert reports[r]["missing"] == (
             f"MissingFileError: {folder / 'epoch-6' / 'part-1.pt'}: missing, though {folder / 'complete.json'} "
             "names it (rank 1's shard of the epoch-6 checkpoint); start the run again with --overwrite."

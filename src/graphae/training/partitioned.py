@@ -233,6 +233,9 @@ def fit_partitioned(
 ) -> PartitionedResult:
     """Train the GAE on ``part`` with every rank of the group at once (each calls this with its part).
 
+    With ``checkpoint``, the fit starts from its last complete checkpoint, if any, and saves one
+    every ``checkpoint.every`` epochs (:mod:`graphae.training.partitioned_checkpoint`).
+
     Returns:
         The history (loss, validation AUC/AP), the test scores, this rank's bytes sent per
         epoch, its peak RSS, the shapes of what it held (to check nothing is global) and the

@@ -98,22 +98,44 @@ class PartitionedCheckpointer:
             "sent": sent,
         }
         name = shard_name(epoch, self.rank)
-        digest, error = None, None
+        digest, size, error = None, None, None
         try:
             (self.folder / name).parent.mkdir(parents=True, exist_ok=True)
             digest = _write_hashed(self.folder / name, state)
+            size = (self.folder / name).stat().st_size
         except OSError as err:
             error = f"{self.folder / name}: rank {self.rank} cannot write its checkpoint shard ({err.strerror or err})"
-        shares = _all_gather((digest, error))
-        errors = [message for _, message in shares if message is not None]
+        shares = _all_gather((digest, size, error))
+        errors = [message for _, _, message in shares if message is not None]
         if errors:
             raise InputError(errors[0])
-        if self.rank == 0:
-            shards = {shard_name(epoch, r): d for r, (d, _) in enumerate(shares)}
-            record = {"format": FORMAT, "format_version": FORMAT_VERSION, "epoch": epoch, **self.meta}
-            record["shards"] = shards
+        problem = _all_gather(self._complete(epoch, shares) if self.rank == 0 else None)[0]
+        if problem is not None:
+            raise InputError(problem)
+
+    def _complete(self, epoch: int, shares: list[tuple[str, int, None]]) -> str | None:
+        """Rank 0: mark the checkpoint complete, once it sees every shard; the problem if it cannot."""
+        for r, (_, size, _) in enumerate(shares):
+            path = self.folder / shard_name(epoch, r)
+            if not path.is_file() or path.stat().st_size != size:
+                return (
+                    f"{path}: rank {r}'s checkpoint shard is missing or not what it wrote, as rank 0 sees it; "
+                    "the checkpoint folder must be on a file system every rank shares"
+                )
+        shards = {shard_name(epoch, r): digest for r, (digest, _, _) in enumerate(shares)}
+        record = {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "epoch": epoch,
+            **self.meta,
+            "shards": shards,
+        }
+        try:
             write_json(self.folder / COMPLETE, {**record, "checksum": _digest(record)})
-            _remove_others(self.folder, epoch)
+        except OSError as err:
+            return f"{self.folder / COMPLETE}: cannot write it ({err.strerror or err})"
+        _remove_others(self.folder, epoch)
+        return None
 
     # Resuming --------------------------------------------------------------------
     def resume(
@@ -147,10 +169,19 @@ class PartitionedCheckpointer:
         except (RuntimeError, ValueError, KeyError, TypeError) as err:  # a state of other shapes or keys
             path = self.folder / shard_name(int(complete["epoch"]), self.rank)
             error = InputError(f"{path}: does not fit this run ({str(err).splitlines()[0][:200]}); {_AGAIN}.")
-        errors = _all_gather(None if error is None else (type(error).__name__, str(error)))
-        for found in errors:
+        found = None if error is None else (type(error).__name__, str(error))
+        shares = _all_gather((found, None if complete is None else int(complete["epoch"])))
+        for found, _ in shares:
             if found is not None:
                 raise (MissingFileError if found[0] == "MissingFileError" else InputError)(found[1])
+        if len({epoch for _, epoch in shares}) > 1:
+            seen = ", ".join(
+                f"rank {r}: {'none' if e is None else f'epoch {e}'}" for r, (_, e) in enumerate(shares)
+            )
+            raise InputError(
+                f"{self.folder / COMPLETE}: the ranks see different checkpoints ({seen}); the checkpoint "
+                "folder must be on a file system every rank shares"
+            )
         if complete is None:
             return 0, 0
         if self.rank == 0:
