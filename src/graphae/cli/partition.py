@@ -120,11 +120,11 @@ def train_partitions(args: argparse.Namespace, fresh: argparse.ArgumentParser) -
     try:
         rank = 0 if group is None else group.rank
         part = _read_everywhere(root, rank)
-        checkpoint = partition_resume.start(args, root, manifest, rank, _chunk(args.batch_size))
         if args.threads:
             import torch
 
             torch.set_num_threads(args.threads)
+        checkpoint = partition_resume.start(args, root, manifest, rank, _chunk(args.batch_size))
         quiet = args.quiet or rank != 0
         start = time.perf_counter()
 
