@@ -141,8 +141,6 @@ def test_train_partitions_refuses_other_losses_and_process_counts(tmp_path, caps
         (["--normalize-features"], "--normalize-features: the partitioned GAE takes only"),
         (["--negatives", "random"], "--negatives: it trains on the parts' own data and split"),
         (["--source-col", "a", "--data-dir", "d"], "--source-col: it trains on the parts' own data"),
-        (["--resume", "r"], "--resume: partitioned runs keep no checkpoints yet"),
-        (["--checkpoint-every", "2"], "--checkpoint-every: partitioned runs keep no checkpoints yet"),
         (["--patience", "3"], "--patience: a partitioned run trains all --epochs and keeps the last"),
         (["--select-best"], "--select-best: a partitioned run trains all --epochs"),
         (["--runs", "1"], "--runs: a partitioned run is one run"),

@@ -29,11 +29,11 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _launch(tmp_path: Path, root: Path) -> None:
+def _launch(tmp_path: Path, root: Path, worker: Path = ROOT / "tests" / "partitioned_worker.py") -> None:
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT / "src")}
     cmd = [sys.executable, "-m", "torch.distributed.run", "--master-addr", "127.0.0.1"]
     cmd += ["--master-port", str(_free_port()), "--nproc-per-node", "2"]
-    cmd += [str(ROOT / "tests" / "partitioned_worker.py"), str(root), str(tmp_path)]
+    cmd += [str(worker), str(root), str(tmp_path)]
     proc = subprocess.Popen(
         cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
     )

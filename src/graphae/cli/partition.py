@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from graphae.cli import partition_resume
 from graphae.cli.common import UserError, positive_int, seed
 from graphae.errors import GraphaeError, InputError
 
@@ -73,9 +74,9 @@ def cmd_partition(args: argparse.Namespace) -> int:
 _USED = (
     "partitions", "model", "loss", "hidden", "latent", "lr", "epochs", "seed", "eval_every",
     "batch_size", "device", "threads", "out", "overwrite", "quiet", "config", "help",
+    "checkpoint_every", "resume",
 )  # fmt: skip
 _DATA = "it trains on the parts' own data and split"
-_NO_CHECKPOINTS = "partitioned runs keep no checkpoints yet: each run trains from the start"
 _NO_SELECTION = "a partitioned run trains all --epochs and keeps the last epoch, no best-epoch selection yet"
 # Why an option is refused (any other: the partitioned GAE takes only the options of _USED).
 _WHY = {
@@ -84,7 +85,6 @@ _WHY = {
          "reverse_edges", "data_dir", "download", "task", "ranking_negatives", "negatives"),
         _DATA,
     ),
-    "resume": _NO_CHECKPOINTS, "checkpoint_every": _NO_CHECKPOINTS,
     "patience": _NO_SELECTION, "select_best": _NO_SELECTION,
     "runs": "a partitioned run is one run: start one per --seed",
     "report": "it writes metrics.json, history.json and the embedding shards, no report",
@@ -114,7 +114,7 @@ def train_partitions(args: argparse.Namespace, fresh: argparse.ArgumentParser) -
             f"--partitions {root}: holds {manifest['parts']} parts, one per process, but {size} "
             f"process{'es' if size > 1 else ''} started; run torchrun --nproc-per-node {manifest['parts']}"
         )
-    owned = _check_run_out(args.out, args.overwrite) if args.out else None
+    owned = _check_run_out(args.out, args.overwrite, args.resume is not None) if args.out else None
     _return_freed_memory()
     group = distributed.context(device)
     try:
@@ -124,6 +124,7 @@ def train_partitions(args: argparse.Namespace, fresh: argparse.ArgumentParser) -
             import torch
 
             torch.set_num_threads(args.threads)
+        checkpoint = partition_resume.start(args, root, manifest, rank, _chunk(args.batch_size))
         quiet = args.quiet or rank != 0
         start = time.perf_counter()
 
@@ -146,6 +147,7 @@ def train_partitions(args: argparse.Namespace, fresh: argparse.ArgumentParser) -
             chunk=_chunk(args.batch_size),
             device=group.device if group is not None else device,
             on_epoch=show,
+            checkpoint=checkpoint,
         )
         seconds = time.perf_counter() - start
         from graphae.training.partitioned import gather_at_rank0
@@ -183,6 +185,7 @@ def train_partitions(args: argparse.Namespace, fresh: argparse.ArgumentParser) -
             )
             if staged is not None:
                 _write_run(Path(args.out), metrics, result.history, owned, staged)
+                partition_resume.finish(Path(args.out))
                 if not quiet:
                     print(f"wrote {args.out}")
     finally:
@@ -282,22 +285,24 @@ def _given_options(args: argparse.Namespace, parser: argparse.ArgumentParser) ->
     return given
 
 
-def _check_run_out(out: str, overwrite: bool) -> Any:
+def _check_run_out(out: str, overwrite: bool, resuming: bool) -> Any:
+    from graphae.runfolder import CHECKPOINT_DIR
     from graphae.runfolder.partitioned import ENTRIES, read_run
 
     path = Path(out)
     if path.exists() and not path.is_dir():
         raise UserError(f"--out {out}: exists and is not a folder")
     if not path.is_dir() or not any(path.iterdir()):
-        return lambda name: False
-    if read_run(path) is None:
+        return lambda name: name == CHECKPOINT_DIR  # the run's own checkpoints, once finished
+    unfinished = partition_resume.check_unfinished(out, overwrite, resuming)
+    if read_run(path) is None and not unfinished:
         raise UserError(
             f"--out {out}: folder is not empty and holds no partitioned graphae run; graphae never replaces "
             "what it did not write: choose a new or empty folder"
         )
     if not overwrite:
         raise UserError(f"--out {out}: holds a partitioned graphae run; pass --overwrite to replace it")
-    return lambda name: name in ENTRIES
+    return lambda name: name in ENTRIES or name == CHECKPOINT_DIR
 
 
 def _stage_shards(out: Path, root: Path, manifest: dict[str, Any], rank: int, z: Any) -> tuple[Path, dict]:

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from graphae.cli import config
+from graphae.cli import config, partition_resume
 from graphae.cli.common import UserError, check_seeds, non_negative_int, positive_float, positive_int, seed
 from graphae.cli.outdir import check_out
 from graphae.cli.runs import RunSession
@@ -230,6 +230,10 @@ def add_command(sub: Any) -> None:
 
 def cmd_train(args: argparse.Namespace) -> int:
     """Train and score; under torchrun, one model with every process, rank 0 printing and writing."""
+    if args.resume is not None and partition_resume.is_partitioned(args.resume):  # checks the options first
+        args = partition_resume.resumed_args(args, _runtime_overrides(args))
+    elif args.resume is not None:
+        _runtime_overrides(args)  # --resume beside --partitions too
     if getattr(args, "partitions", None):
         from graphae.cli.partition import train_partitions
 

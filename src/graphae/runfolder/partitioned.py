@@ -10,6 +10,10 @@
                                     written by rank R (no rank holds the whole embedding)
 ``embeddings/part-R.node_ids.txt``  their ids, one a line, in the same order (the user's ids,
                                     copied from the partition's ``part-R/node_ids.txt``)
+``checkpoint/``                     an unfinished run's (``--checkpoint-every``): its options
+                                    (``runs.json``) and checkpoints (see
+                                    :mod:`graphae.training.partitioned_checkpoint`); none once
+                                    the run has finished
 ==================================  ================================================================
 
 :func:`load_embeddings` reads them back, every file checked against ``metrics.json``.

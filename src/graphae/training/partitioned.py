@@ -33,7 +33,7 @@ import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -46,6 +46,9 @@ from graphae.metrics import auc_ap
 from graphae.nn.functional import pair_logits, spmm
 from graphae.training.distributed import OWNED_ROWS_STREAM, fit_seeds, stream_seed
 from graphae.training.halo import ExchangePlan, Traffic, all_reduce_gradients, fetch
+
+if TYPE_CHECKING:
+    from graphae.training.partitioned_checkpoint import PartitionedCheckpointer
 
 
 @dataclass(frozen=True)
@@ -226,8 +229,12 @@ def fit_partitioned(
     chunk: int = DEFAULT_CHUNK,
     device: torch.device | str = "cpu",
     on_epoch: Callable[[dict[str, float]], None] | None = None,
+    checkpoint: PartitionedCheckpointer | None = None,
 ) -> PartitionedResult:
     """Train the GAE on ``part`` with every rank of the group at once (each calls this with its part).
+
+    With ``checkpoint``, the fit starts from its last complete checkpoint, if any, and saves one
+    every ``checkpoint.every`` epochs (:mod:`graphae.training.partitioned_checkpoint`).
 
     Returns:
         The history (loss, validation AUC/AP), the test scores, this rank's bytes sent per
@@ -242,8 +249,10 @@ def fit_partitioned(
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     generator = np.random.default_rng(fit_seeds(seed, data.part.rank)[1])
     result = PartitionedResult(held=held_shapes(data, model))
-    sent = 0  # training steps' bytes alone: validation's fetches are not counted
-    for epoch in range(1, epochs + 1):
+    sent, start = 0, 0  # sent: training steps' bytes alone (validation's fetches are not counted)
+    if checkpoint is not None:  # resumes from its last complete checkpoint, if it has one
+        start, sent = checkpoint.resume(model, optimizer, generator, result)
+    for epoch in range(start + 1, epochs + 1):
         before, tick = traffic.total, time.perf_counter()
         model.train()
         optimizer.zero_grad(set_to_none=True)
@@ -260,6 +269,8 @@ def fit_partitioned(
         result.history.append(record)
         if on_epoch is not None:
             on_epoch(record)
+        if checkpoint is not None and checkpoint.due(epoch, epochs):
+            checkpoint.save(epoch, model, optimizer, generator, result, sent)
     result.bytes_sent_per_epoch = sent / epochs
     z = _embed(model)
     result.embedding = z.cpu().numpy()
