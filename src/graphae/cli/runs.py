@@ -182,14 +182,10 @@ class RunSession:
             estimator.set_params(batch_size=None)
         params = estimator.get_params()
         self.parameters = modelopts.record(args, params, set_by_command=options)
-        for option, name in (
-            ("hidden", "hidden_channels"),
-            ("latent", "out_channels"),
-            ("loss", "loss"),
-            ("epochs", "epochs"),
-            ("lr", "lr"),
-        ):
-            setattr(args, option, params.get(name, getattr(args, option)))  # what runs, for logs and metrics
+        for _, option, name in modelopts.COMMAND_OPTIONS:
+            # What runs, for logs, metrics, runs.json and config.toml (None: the model has no such
+            # parameter, and the option was not given: refused above).
+            setattr(args, option, params.get(name))
         # What can fail after training is checked before it: the ids must survive node_ids.txt,
         # the model must fit in memory.
         if self.out is not None and graph.node_ids is not None:
