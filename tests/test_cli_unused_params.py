@@ -51,17 +51,14 @@ class _NoNormGAE(GAE):
     params: ClassVar[dict[str, Any]] = {"normalize_features": NOT_USED}
 
 
-@pytest.fixture
-def no_norm():
+def test_the_option_of_any_parameter_marked_not_used_is_refused(capsys):
     register_model("no_norm_gae", _NoNormGAE)
-    yield "no_norm_gae"
-    unregister_model("no_norm_gae")
-
-
-def test_the_option_of_any_parameter_marked_not_used_is_refused(no_norm, capsys):
-    line = user_error(
-        capsys, ["train", "--edges", MISSING, "--model", no_norm, "--normalize-features", *FAST]
-    )
+    try:
+        line = user_error(
+            capsys, ["train", "--edges", MISSING, "--model", "no_norm_gae", "--normalize-features", *FAST]
+        )
+    finally:
+        unregister_model("no_norm_gae")
     assert line == (
         "graphae: error: --normalize-features: no_norm_gae does not take it (it has no such parameter); "
         "leave it out"
