@@ -1,7 +1,9 @@
-"""Shared by the benchmark scripts: machine facts and BENCHMARKS.md sections."""
+"""Shared by the benchmark scripts: machine facts, results files and BENCHMARKS.md sections."""
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import os
 import platform
 from pathlib import Path
@@ -35,3 +37,11 @@ def replace_section(begin: str, end: str, body: str, heading: str) -> None:
     tmp = BENCHMARKS.with_name(f".{BENCHMARKS.name}.{os.getpid()}.tmp")
     tmp.write_text(text)
     os.replace(tmp, BENCHMARKS)
+
+
+def write_results(results: Path, rows: list[dict], body: str, begin: str, end: str, heading: str) -> None:
+    """Save ``rows`` as the JSON file ``results`` (with the date and the machine), ``body`` as a BENCHMARKS.md section."""
+    results.parent.mkdir(parents=True, exist_ok=True)
+    stamp = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    results.write_text(json.dumps({"date": stamp, "machine": machine(), "rows": rows}, indent=1) + "\n")
+    replace_section(begin, end, body, heading)

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import datetime as dt
 import json
 import os
 import signal
@@ -43,7 +42,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import machine, replace_section
+from _common import machine, write_results
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results" / "serve_load.json"
@@ -233,10 +232,7 @@ def main() -> None:
     body = table(rows, machine())
     print(body)
     if not args.no_write:
-        RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        stamp = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-        RESULTS.write_text(json.dumps({"date": stamp, "machine": machine(), "rows": rows}, indent=1) + "\n")
-        replace_section(BEGIN, END, body, "Serving load test")
+        write_results(RESULTS, rows, body, BEGIN, END, "Serving load test")
 
 
 if __name__ == "__main__":

@@ -32,7 +32,6 @@ beside other busy processes say nothing. Needs only ``PYTHONPATH=src`` and faiss
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import resource
 import statistics
@@ -42,7 +41,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import machine, replace_section
+from _common import machine, write_results
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results" / "topk.json"
@@ -185,10 +184,7 @@ def main() -> None:
     body = table(rows, machine(), command.strip())
     print(body)
     if not args.no_write:
-        RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        stamp = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-        RESULTS.write_text(json.dumps({"date": stamp, "machine": machine(), "rows": rows}, indent=1) + "\n")
-        replace_section(BEGIN, END, body, "Top-k at scale")
+        write_results(RESULTS, rows, body, BEGIN, END, "Top-k at scale")
 
 
 if __name__ == "__main__":

@@ -9,8 +9,10 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 import graphae
+from graphae.cli import main
 
 SRC = Path(graphae.__file__).resolve().parents[1]
 
@@ -55,3 +57,30 @@ class Server:
             self.proc.kill()
             self.proc.wait()
             raise
+
+
+def serve_fixtures(name: str) -> tuple:
+    """The module fixtures ``run_folder``, ``server`` and ``model`` of a test module of ``graphae serve``.
+
+    ``run_folder``: a GAE trained 2 epochs (seed 0) on the default data set; ``server``: that
+    folder served by :class:`Server`; ``model``: the folder loaded. Use it as
+    ``run_folder, server, model = serve_fixtures("serve")`` (``name`` names the temporary folders).
+    """
+
+    @pytest.fixture(scope="module")
+    def run_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+        folder = tmp_path_factory.mktemp(name) / "run"
+        assert main(["train", "--epochs", "2", "--seed", "0", "--quiet", "--out", str(folder)]) == 0
+        return folder
+
+    @pytest.fixture(scope="module")
+    def server(run_folder: Path, tmp_path_factory: pytest.TempPathFactory):
+        srv = Server(run_folder, tmp_path_factory.mktemp(f"{name}-log") / "server.log")
+        yield srv
+        srv.stop()
+
+    @pytest.fixture(scope="module")
+    def model(run_folder: Path):
+        return graphae.load(run_folder)
+
+    return run_folder, server, model

@@ -11,6 +11,7 @@ from graphae.graph import Graph
 from graphae.metrics import auc_ap
 from graphae.models.refined import RefinedGAE
 from graphae.nn import EncoderOutput
+from graphae.nn.mlp_decoder import MLP
 from graphae.nn.models import GraphAutoencoder
 from graphae.nn.refined import LinearResidualEncoder, ResidualHadamardDecoder
 from graphae.split import split_edges
@@ -113,6 +114,12 @@ def test_residual_hadamard_decoder_by_hand():
     assert logits.tolist() == [6.5, 6.5]  # symmetric
     decoder.mlp.residual = False  # hidden = relu((3, -6)) = (3, 0)
     assert decoder(z, torch.tensor([[0], [1]])).tolist() == [3.5]
+
+
+def test_a_residual_mlp_needs_hidden_layers_as_wide_as_its_input():
+    with pytest.raises(ValueError, match=r"hidden_channels == in_channels \(4\). Got 3"):
+        MLP(4, 3, num_layers=2, residual=True)
+    assert len(MLP(4, 3, num_layers=1, residual=True).layers) == 1  # no hidden layer: nothing to add to
 
 
 def test_decoder_dropout_is_off_in_evaluation():

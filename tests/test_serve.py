@@ -23,26 +23,9 @@ from cli_helpers import user_error  # noqa: E402
 from graphae import Graph  # noqa: E402
 from graphae.cli import build_parser, main  # noqa: E402
 from graphae.serving import LIMITS, create_app  # noqa: E402
-from serve_helpers import Server  # noqa: E402
+from serve_helpers import Server, serve_fixtures  # noqa: E402
 
-
-@pytest.fixture(scope="module")
-def run_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("serve") / "run"
-    assert main(["train", "--epochs", "2", "--seed", "0", "--quiet", "--out", str(folder)]) == 0
-    return folder
-
-
-@pytest.fixture(scope="module")
-def server(run_folder: Path, tmp_path_factory: pytest.TempPathFactory):
-    srv = Server(run_folder, tmp_path_factory.mktemp("serve-log") / "server.log")
-    yield srv
-    srv.stop()
-
-
-@pytest.fixture(scope="module")
-def model(run_folder: Path):
-    return graphae.load(run_folder)
+run_folder, server, model = serve_fixtures("serve")
 
 
 def _lists(recs: list) -> list:

@@ -285,13 +285,12 @@ def _known_enlarged(known: sp.csr_matrix, fitted: sp.csr_matrix, enlarged: sp.cs
     """``known`` (the fitted nodes' known edges) on the enlarged nodes, with the edges the
     enlargement added to ``fitted`` (the new nodes come after the fitted ones)."""
     m = enlarged.shape[0]
+    added = (_ones(enlarged, m) - _ones(fitted, m)) > 0
+    return sp.csr_matrix((_ones(known, m) + added) > 0, dtype=np.float32)
 
-    def padded(a: sp.csr_matrix) -> sp.csr_matrix:
-        indptr = np.concatenate([a.indptr, np.full(m - a.shape[0], a.indptr[-1], dtype=a.indptr.dtype)])
-        return sp.csr_matrix((np.ones(a.nnz, dtype=np.float32), a.indices, indptr), shape=(m, m))
 
-    ones = sp.csr_matrix(
-        (np.ones(enlarged.nnz, dtype=np.float32), enlarged.indices, enlarged.indptr), shape=(m, m)
-    )
-    added = (ones - padded(fitted)) > 0
-    return sp.csr_matrix((padded(known) + added) > 0, dtype=np.float32)
+def _ones(a: sp.csr_matrix, m: int) -> sp.csr_matrix:
+    """The stored entries of ``a`` as float32 ones, on ``m`` x ``m`` nodes (the rows and columns added are empty)."""
+    ones = sp.csr_matrix((np.ones(a.nnz, dtype=np.float32), a.indices, a.indptr), shape=a.shape)
+    ones.resize(m, m)  # scipy extends indptr (O(m)); the entries are not copied
+    return ones

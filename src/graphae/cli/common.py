@@ -132,6 +132,13 @@ def parse_id(node_ids: np.ndarray, text: Any, where: str) -> Any:
     return text
 
 
+def add_model_option(parser: argparse.ArgumentParser) -> None:
+    """``--model DIR``: the run folder of a trained model, for the commands that read one."""
+    parser.add_argument(
+        "--model", required=True, metavar="DIR", help="folder written by `graphae train --out`"
+    )
+
+
 def add_legacy_option(parser: argparse.ArgumentParser) -> None:
     """``--legacy``: also read a model folder saved without checksums (graphae 0.2 or older)."""
     parser.add_argument(

@@ -126,19 +126,43 @@ def layout(parser: argparse.ArgumentParser) -> Layout:
 
 
 def apply(parser: argparse.ArgumentParser, path: str, data: dict[str, Any], model: str) -> None:
-    """Make the file's values the defaults of their options (so that flags override them)."""
+    """Make the file's values the defaults of their options (so that flags override them).
+
+    A ``[model]`` key of a parameter the model does not have, but which an older graphae
+    wrote into its config.toml, is ignored with a notice: one the model declares
+    ``NOT_USED`` (``hidden = 32`` of a linear_gae run), or ``fastgae_nodes``/``fastgae_alpha``
+    (written for every model). Any other unknown key is refused.
+    """
     keys = layout(parser)
     defaults: dict[str, Any] = {}
     for section, values in data.items():
         for key, value in values.items():
             where = f"{path} [{section}] {key}"
             action = keys[section].get(key)
+            name = _written_before(model, key, action) if section == "model" else None
+            if name is not None:
+                print(f"graphae: notice: {where}: {model} does not use {name} (a key of an older graphae); ignored",
+                      file=sys.stderr)  # fmt: skip
+                continue
             if action is None:
                 home = next((s for s, k in keys.items() if key in k), None)
                 hint = f"it belongs in [{home}]" if home else f"see `graphae train --model {model} --help`"
                 parser.error(f"{where}: unknown key; {hint}")
             defaults[action.dest] = _value(parser, action, value, where)
     parser.set_defaults(**defaults)
+
+
+def _written_before(model: str, key: str, action: argparse.Action | None) -> str | None:
+    """The parameter a ``[model]`` key sets if the model does not have it but graphae once wrote it."""
+    from graphae.cli.modelopts import OWN_DEFAULT, RENAMED
+    from graphae.registry import get_model
+
+    estimator = get_model(model).estimator
+    dest = key if action is None else action.dest
+    name = next((n for n, d in RENAMED.items() if d == dest), dest)
+    if name in getattr(estimator, "not_used", ()) or (dest in OWN_DEFAULT and name not in estimator.declared):
+        return name
+    return None
 
 
 def _value(parser: argparse.ArgumentParser, action: argparse.Action, value: Any, where: str) -> Any:

@@ -7,14 +7,19 @@ from typing import Any
 
 import numpy as np
 
-from graphae.cli.common import UserError, add_legacy_option, check_out_file, load_model, write_columns
+from graphae.cli.common import (
+    UserError,
+    add_legacy_option,
+    add_model_option,
+    check_out_file,
+    load_model,
+    write_columns,
+)
 
 
 def add_command(sub: Any) -> None:
     embed = sub.add_parser("embed", help="write the node embeddings of a trained model, keyed by node id")
-    embed.add_argument(
-        "--model", required=True, metavar="DIR", help="folder written by `graphae train --out`"
-    )
+    add_model_option(embed)
     embed.add_argument("--out", metavar="FILE", help=".csv, .tsv or .parquet (default: CSV on stdout)")
     embed.add_argument(
         "--edges",

@@ -14,6 +14,7 @@ from graphae import runfolder
 from graphae.cli.common import (
     UserError,
     add_legacy_option,
+    add_model_option,
     check_out_file,
     check_seeds,
     load_model,
@@ -30,9 +31,7 @@ def add_command(sub: Any) -> None:
         description="Scores the model saved in DIR on the test split of its run (the same pairs "
         "`graphae train` scored), or on a file of labelled pairs, and prints the scores as JSON.",
     )
-    evaluate.add_argument(
-        "--model", required=True, metavar="DIR", help="folder written by `graphae train --out`"
-    )
+    add_model_option(evaluate)
     evaluate.add_argument(
         "--pairs",
         metavar="FILE",

@@ -5,16 +5,14 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from graphae.cli.common import add_legacy_option, check_out_file, load_model, log
+from graphae.cli.common import add_legacy_option, add_model_option, check_out_file, load_model, log
 
 
 def add_command(sub: Any) -> None:
     export = sub.add_parser(
         "export", help="write the trained encoder as an ONNX model, for serving outside Python"
     )
-    export.add_argument(
-        "--model", required=True, metavar="DIR", help="folder written by `graphae train --out`"
-    )
+    add_model_option(export)
     export.add_argument("--format", choices=["onnx"], default="onnx", help="file format (default onnx)")
     export.add_argument(
         "--out",

@@ -15,9 +15,11 @@ import argparse
 import inspect
 import re
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from graphae.cli.common import UserError
 from graphae.params import Boolean, Constraint, NoneOr, plain
 
 # Parameters the command sets from its own options, never as --name.
@@ -118,6 +120,67 @@ def given(args: argparse.Namespace, estimator: type) -> dict[str, Any]:
         for p in parameters(estimator)
         if p.name not in skip and hasattr(args, p.name)
     }
+
+
+def given_options(parser: argparse.ArgumentParser, argv: list[str]) -> dict[str, str]:
+    """``dest -> option`` of the options ``argv`` gives (not those of a ``--config`` file, nor defaults).
+
+    ``parser`` is changed (every default suppressed): pass a fresh one, which has parsed
+    ``argv`` once without error already.
+    """
+    for action in parser._actions:
+        action.default = argparse.SUPPRESS
+    parsed, _ = parser.parse_known_args(argv)
+    found: dict[str, str] = {}
+    for action in parser._actions:
+        if action.option_strings and hasattr(parsed, action.dest):
+            found.setdefault(action.dest, next(s for s in action.option_strings if s.startswith("--")))
+    return found
+
+
+# Options of the command that set a parameter of the model: option, dest, parameter.
+COMMAND_OPTIONS = (
+    ("--hidden", "hidden", "hidden_channels"),
+    ("--latent", "latent", "out_channels"),
+    ("--loss", "loss", "loss"),
+    ("--fastgae-nodes", "fastgae_nodes", "fastgae_nodes"),
+    ("--fastgae-alpha", "fastgae_alpha", "fastgae_alpha"),
+    ("--epochs", "epochs", "epochs"),
+    ("--lr", "lr", "lr"),
+    ("--patience", "patience", "patience"),
+)
+# Of those, the options with a default of their own (not None: not given): given when on the command line.
+OWN_DEFAULT = ("fastgae_nodes", "fastgae_alpha")
+
+
+def refuse_ignored(
+    args: argparse.Namespace, estimator: type, *, learned: bool, given: Mapping[str, str] | None = None
+) -> None:
+    """Refuse the options of parameters the model does not have: it would ignore them.
+
+    ``given`` maps the dest of each option given on the command line to the option. One of
+    :data:`COMMAND_OPTIONS` is refused when given there or, if its default is ``None``, when
+    set at all (by a ``--config`` file, or the runs.json of a resumed run); the option of any
+    base parameter the model declares ``NOT_USED`` is refused when given on the command line.
+    """
+    given = given or {}
+    declared = estimator.declared
+    ignored = {
+        dest: option
+        for option, dest, name in COMMAND_OPTIONS
+        if name not in declared
+        and (dest in given or (dest not in OWN_DEFAULT and getattr(args, dest, None) is not None))
+    }
+    not_used = {RENAMED.get(name, name) for name in getattr(estimator, "not_used", ())}
+    ignored.update(
+        {dest: option for dest, option in given.items() if dest in not_used and dest not in ignored}
+    )
+    if ignored:
+        why = "a heuristic: nothing is trained" if not learned else "it has no such parameter"
+        them = "it" if len(ignored) == 1 else "them"
+        raise UserError(
+            f"{', '.join(ignored.values())}: {args.model} does not take {them} ({why}); leave {them} out"
+        )
 
 
 def record(args: argparse.Namespace, params: dict[str, Any], set_by_command: Any) -> dict[str, Any]:

@@ -8,12 +8,20 @@ from typing import Any
 
 import numpy as np
 
-from graphae.cli.common import UserError, add_legacy_option, check_out_file, load_model, parse_id, write_table
+from graphae.cli.common import (
+    UserError,
+    add_legacy_option,
+    add_model_option,
+    check_out_file,
+    load_model,
+    parse_id,
+    write_table,
+)
 
 
 def add_command(sub: Any) -> None:
     predict = sub.add_parser("predict", help="link probabilities of node-id pairs")
-    predict.add_argument("--model", required=True, metavar="DIR")
+    add_model_option(predict)
     predict.add_argument(
         "--pairs",
         required=True,

@@ -7,13 +7,20 @@ import csv
 import sys
 from typing import Any
 
-from graphae.cli.common import UserError, add_legacy_option, load_model, parse_id, positive_int
+from graphae.cli.common import (
+    UserError,
+    add_legacy_option,
+    add_model_option,
+    load_model,
+    parse_id,
+    positive_int,
+)
 from graphae.topk import EXACT_BELOW
 
 
 def add_command(sub: Any) -> None:
     rec = sub.add_parser("recommend", help="the most likely new neighbours of a node")
-    rec.add_argument("--model", required=True, metavar="DIR")
+    add_model_option(rec)
     rec.add_argument(
         "--node", required=True, action="append", metavar="ID", help="node id (repeat for several)"
     )

@@ -171,7 +171,7 @@ class RunSession:
                 f"--batch-size: {args.model} does not take it (it chunks the sampled reconstruction loss "
                 "of the autoencoders that have one); leave it out"
             )
-        _refuse_ignored(args, declared, learned=entry.learned)
+        modelopts.refuse_ignored(args, entry.estimator, learned=entry.learned)
         # The parameters given as options of their own (--gravity-lambda), checked by the model's
         # constraints when parsed; None among them is a value given (--walk-length none).
         own = {k: v for k, v in modelopts.given(args, entry.estimator).items() if k not in options}
@@ -182,14 +182,10 @@ class RunSession:
             estimator.set_params(batch_size=None)
         params = estimator.get_params()
         self.parameters = modelopts.record(args, params, set_by_command=options)
-        for option, name in (
-            ("hidden", "hidden_channels"),
-            ("latent", "out_channels"),
-            ("loss", "loss"),
-            ("epochs", "epochs"),
-            ("lr", "lr"),
-        ):
-            setattr(args, option, params.get(name, getattr(args, option)))  # what runs, for logs and metrics
+        for _, option, name in modelopts.COMMAND_OPTIONS:
+            # What runs, for logs, metrics, runs.json and config.toml (None: the model has no such
+            # parameter, and the option was not given: refused above).
+            setattr(args, option, params.get(name))
         # What can fail after training is checked before it: the ids must survive node_ids.txt,
         # the model must fit in memory.
         if self.out is not None and graph.node_ids is not None:
@@ -325,30 +321,6 @@ class RunSession:
             runfolder.seal(staging, checked)
 
         runfolder.publish(self.out, write)
-
-
-# Model options of `graphae train` and the parameter each sets.
-_MODEL_OPTIONS = (
-    ("--hidden", "hidden", "hidden_channels"),
-    ("--latent", "latent", "out_channels"),
-    ("--loss", "loss", "loss"),
-    ("--epochs", "epochs", "epochs"),
-    ("--lr", "lr", "lr"),
-    ("--patience", "patience", "patience"),
-)
-
-
-def _refuse_ignored(args: argparse.Namespace, declared: list[str], *, learned: bool) -> None:
-    """Refuse model options given for a model that has no such parameter (they would be ignored)."""
-    ignored = [
-        option
-        for option, key, name in _MODEL_OPTIONS
-        if getattr(args, key, None) is not None and name not in declared
-    ]
-    if ignored:
-        why = "a heuristic: nothing is trained" if not learned else "it has no such parameter"
-        them = "it" if len(ignored) == 1 else "them"
-        raise UserError(f"{', '.join(ignored)}: {args.model} does not take {them} ({why}); leave {them} out")
 
 
 def _task(args: argparse.Namespace) -> str:

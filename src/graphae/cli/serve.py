@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from graphae.cli.common import add_legacy_option, log
+from graphae.cli.common import add_legacy_option, add_model_option, log
 
 
 def _port(text: str) -> int:
@@ -23,9 +23,7 @@ def add_command(sub: Any) -> None:
         "serve",
         help="serve a trained model over HTTP (JSON: /recommend, /predict, /embed; docs at /docs)",
     )
-    serve.add_argument(
-        "--model", required=True, metavar="DIR", help="folder written by `graphae train --out`"
-    )
+    add_model_option(serve)
     serve.add_argument(
         "--host",
         default="127.0.0.1",

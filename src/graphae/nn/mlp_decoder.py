@@ -40,6 +40,7 @@ def reset_linear(layer: nn.Linear, generator: torch.Generator | None) -> None:
 
 def _mlp_settings(mlp: MLP) -> str:
     extra = f", input_dropout={mlp.input_dropout:g}" if mlp.input_dropout else ""
+    extra += ", residual=True" if mlp.residual else ""
     return f"hidden={mlp.hidden_channels}, layers={len(mlp.layers)}, dropout={mlp.dropout:g}{extra}"
 
 
@@ -48,7 +49,10 @@ class MLP(nn.Module):
 
     .. math::
         h_1 = W_1\, \mathrm{drop}_{in}(x) + b_1, \quad
-        h_{l+1} = W_{l+1}\, \mathrm{drop}(\mathrm{ReLU}(h_l)) + b_{l+1}, \quad y = h_L
+        h_{l+1} = W_{l+1}\, \mathrm{drop}(\mathrm{ReLU}(h_l\, [+\, x])) + b_{l+1}, \quad y = h_L
+
+    With ``residual``, each hidden layer adds the input back (``[+ x]``; the refined GAE's
+    decoder, Ma et al. 2024): the hidden layers are then as wide as the input.
 
     Args:
         in_channels: Input width.
@@ -58,6 +62,7 @@ class MLP(nn.Module):
         generator: Optional ``torch.Generator`` for initialisation.
         input_dropout: Dropout probability on the input, before the first layer (where
             MaskGAE's reference edge decoder drops; 0: none).
+        residual: Add the input to each hidden layer's output, before its ReLU.
 
     Shapes:
         x: ``[k, in_channels]``; returns ``[k]``.
@@ -72,14 +77,19 @@ class MLP(nn.Module):
         generator: torch.Generator | None = None,
         *,
         input_dropout: float = 0.0,
+        residual: bool = False,
     ) -> None:
         super().__init__()
         if num_layers < 1:
             raise ValueError(f"An MLP needs num_layers >= 1. Got {num_layers}.")
+        if residual and num_layers > 1 and hidden_channels != in_channels:
+            raise ValueError(
+                f"A residual MLP needs hidden_channels == in_channels ({in_channels}). Got {hidden_channels}."
+            )
         widths = [in_channels] + [hidden_channels] * (num_layers - 1) + [1]
         self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(widths[:-1], widths[1:], strict=True))
         self.in_channels, self.hidden_channels, self.dropout = in_channels, hidden_channels, dropout
-        self.input_dropout = input_dropout
+        self.input_dropout, self.residual = input_dropout, residual
         self.reset_parameters(generator)
 
     def reset_parameters(self, generator: torch.Generator | None = None) -> None:
@@ -90,6 +100,8 @@ class MLP(nn.Module):
         h = dropout(x, self.input_dropout, self.training, generator)
         for i, layer in enumerate(self.layers):
             if i > 0:
+                if self.residual:
+                    h = h + x
                 h = torch.relu(h)
                 h = dropout(h, self.dropout, self.training, generator)
             h = layer(h)
@@ -118,6 +130,7 @@ class HadamardMLPDecoder(Decoder):
         generator: Optional ``torch.Generator`` for initialisation.
         input_dropout: Dropout probability on the product ``z_i * z_j`` (the reference
             code drops there, 0.2, and not between the layers).
+        residual: Add ``z_i * z_j`` to each hidden layer (see :class:`MLP`).
 
     Shapes:
         z: ``[N, in_channels]``; pairs: ``[2, k]`` int64; returns ``[k]``.
@@ -140,10 +153,17 @@ class HadamardMLPDecoder(Decoder):
         generator: torch.Generator | None = None,
         *,
         input_dropout: float = 0.0,
+        residual: bool = False,
     ) -> None:
         super().__init__()
         self.mlp = MLP(
-            in_channels, hidden_channels, num_layers, dropout, generator, input_dropout=input_dropout
+            in_channels,
+            hidden_channels,
+            num_layers,
+            dropout,
+            generator,
+            input_dropout=input_dropout,
+            residual=residual,
         )
 
     def reset_parameters(self, generator: torch.Generator | None = None) -> None:

@@ -10,10 +10,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from graphae.nn.decoders import Decoder
 from graphae.nn.encoders import EncoderOutput
 from graphae.nn.functional import SparseOperator
-from graphae.nn.mlp_decoder import MLP, dropout, reset_linear
+from graphae.nn.mlp_decoder import HadamardMLPDecoder, dropout, reset_linear
 
 
 class LinearResidualEncoder(nn.Module):
@@ -122,51 +121,17 @@ class LinearResidualEncoder(nn.Module):
         )
 
 
-class ResidualMLP(MLP):
-    r"""An :class:`~graphae.nn.mlp_decoder.MLP` whose hidden layers add its input back.
+class ResidualHadamardDecoder(HadamardMLPDecoder):
+    r"""Edge logits from a residual MLP on ``z_i * z_j`` (the refined GAE's decoder).
+
+    .. math:: \mathrm{logit}(i, j) = \mathrm{MLP}_{res}(z_i \odot z_j)
+
+    A :class:`~graphae.nn.mlp_decoder.HadamardMLPDecoder` whose hidden layers are as wide
+    as the codes and add ``z_i * z_j`` back (``residual``):
 
     .. math::
         h_0 = x, \quad h_l = \mathrm{drop}\big(\mathrm{ReLU}(W_l h_{l-1} + b_l + x)\big)\ (l < L), \qquad
         y = W_L h_{L-1} + b_L
-
-    The hidden layers are as wide as the input (the residual adds ``x`` to each).
-
-    Args:
-        channels: Input width, and that of the hidden layers.
-        num_layers: Linear layers, ``>= 1`` (1: a linear map, no residual).
-        dropout: Dropout probability after each hidden layer.
-        residual: Add the input to each hidden layer (False: a plain MLP).
-        generator: Optional ``torch.Generator`` for initialisation.
-
-    Shapes:
-        x: ``[k, channels]``; returns ``[k]``.
-    """
-
-    def __init__(
-        self,
-        channels: int,
-        num_layers: int = 2,
-        dropout: float = 0.0,
-        residual: bool = True,
-        generator: torch.Generator | None = None,
-    ) -> None:
-        super().__init__(channels, channels, num_layers, dropout, generator)
-        self.residual = residual
-
-    def forward(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-        h = x
-        for layer in self.layers[:-1]:
-            h = layer(h)
-            if self.residual:
-                h = h + x
-            h = dropout(torch.relu(h), self.dropout, self.training, generator)
-        return self.layers[-1](h).squeeze(-1)
-
-
-class ResidualHadamardDecoder(Decoder):
-    r"""Edge logits from a residual MLP on ``z_i * z_j`` (the refined GAE's decoder).
-
-    .. math:: \mathrm{logit}(i, j) = \mathrm{MLP}_{res}(z_i \odot z_j)
 
     Symmetric; no exact all-pairs loss (train with sampled negatives). Dropout draws from
     the generator given to :meth:`forward`, in training mode only.
@@ -186,10 +151,6 @@ class ResidualHadamardDecoder(Decoder):
         ResidualHadamardDecoder(16, layers=3, dropout=0.5, residual=True)
     """
 
-    symmetric = True
-    has_exact_loss = False
-    takes_generator = True
-
     def __init__(
         self,
         channels: int,
@@ -198,16 +159,7 @@ class ResidualHadamardDecoder(Decoder):
         residual: bool = True,
         generator: torch.Generator | None = None,
     ) -> None:
-        super().__init__()
-        self.mlp = ResidualMLP(channels, num_layers, dropout, residual, generator)
-
-    def reset_parameters(self, generator: torch.Generator | None = None) -> None:
-        self.mlp.reset_parameters(generator)
-
-    def forward(
-        self, z: torch.Tensor, pairs: torch.Tensor, generator: torch.Generator | None = None
-    ) -> torch.Tensor:
-        return self.mlp(z.index_select(0, pairs[0]) * z.index_select(0, pairs[1]), generator)
+        super().__init__(channels, channels, num_layers, dropout, generator, residual=residual)
 
     def __repr__(self) -> str:
         mlp = self.mlp
