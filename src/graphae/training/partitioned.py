@@ -74,9 +74,10 @@ class PartTensors:
     """The tensors of a :class:`LocalPart`: the local block of ``Â``, the halo plan, the pairs.
 
     Attributes:
-        adj: ``[n, n + h]`` sparse CSR block of ``Â`` (own rows; own then halo columns).
+        adj_own: ``[n, n]`` block of ``Â`` (own rows and columns: symmetric), as CSR row blocks.
+        adj_halo: ``[n, h]`` block (own rows, halo columns); ``adj_halo_t`` its transpose.
         halo_plan: The :class:`ExchangePlan` of the halo rows.
-        pos: ``[2, e]`` the training edges this rank scores (own row, column in ``adj``).
+        pos: ``[2, e]`` the training edges this rank scores (own row, column: own then halo).
         num_pos: ``E``, the training edges of all ranks.
     """
 
@@ -90,9 +91,15 @@ class PartTensors:
         a = (a + sp.eye(*shape, dtype=np.float32, format="csr")).tocsr()
         dinv = (1.0 / np.sqrt(np.concatenate([degree, halo[3]]) + 1.0)).astype(np.float32)
         a.data *= dinv[np.repeat(np.arange(n), np.diff(a.indptr))] * dinv[a.indices]
-        self.adj = RowBlocks(a, device)
-        self.adj_t = RowBlocks(a.T.tocsr(), device)
+        # Own columns: a symmetric [n, n] block, its own transpose; halo columns: [n, h] and its transpose.
+        self.adj_own = RowBlocks(a[:, :n].tocsr(), device)
+        halo_block = a[:, n:].tocsr()
         del a
+        self.adj_halo, self.adj_halo_t = (
+            RowBlocks(halo_block, device),
+            RowBlocks(halo_block.T.tocsr(), device),
+        )
+        del halo_block
         counts = np.bincount(halo[1], minlength=part.parts).tolist()
         self.halo_plan = ExchangePlan.request(torch.from_numpy(halo[2]).to(device), counts, traffic)
         rows = np.repeat(np.arange(n), degree)
@@ -114,9 +121,12 @@ class PartTensors:
         self.x = None if part.features is None else torch.from_numpy(part.features).to(device)
         self.offsets = np.concatenate([[0], np.cumsum(part.part_nodes)])
 
-    def with_halo(self, h: torch.Tensor) -> torch.Tensor:
-        """``[n + h, C]``: the own rows of ``h`` then the halo's, fetched from their owners."""
-        return torch.cat([h, fetch(h, self.halo_plan, self.traffic)])
+    def propagate(self, h: torch.Tensor) -> torch.Tensor:
+        """``Â h`` for the own rows, ``[n, C]``: the own block times ``h``, plus the halo block
+        times the halo's rows of ``h``, fetched from their owners (every rank at once)."""
+        out = spmm(self.adj_own, h)
+        far = fetch(h, self.halo_plan, self.traffic)
+        return out + spmm(self.adj_halo, far, self.adj_halo_t) if far.shape[0] else out
 
     def pair_plan(self, owner: np.ndarray, row: np.ndarray) -> tuple[ExchangePlan, torch.Tensor]:
         """The plan fetching rows ``row`` of ranks ``owner``, and the permutation back to their order."""
@@ -165,8 +175,8 @@ class PartitionedGCN(nn.Module):
         """``z`` of the own nodes, ``[n, latent]``."""
         d = self.data
         h = self.weight0 if d.x is None else d.x @ self.weight0
-        h = torch.relu(spmm(d.adj, d.with_halo(h), d.adj_t))  # (x W0 is not kept meanwhile)
-        return spmm(d.adj, d.with_halo(h @ self.weight1), d.adj_t)
+        h = torch.relu(d.propagate(h))  # (x W0 is not kept meanwhile)
+        return d.propagate(h @ self.weight1)
 
 
 DEFAULT_CHUNK = 1 << 16  # training edges scored at a time: bounds a step's memory
@@ -320,7 +330,7 @@ def _embed(model: PartitionedGCN) -> torch.Tensor:
 def held_shapes(data: PartTensors, model: PartitionedGCN) -> dict[str, list[int]]:
     """The shapes of the graph-sized tensors a rank holds (its block of ``Â``, nnz included)."""
     return {
-        "adj": [*data.adj.shape, data.adj.nnz],
+        "adj": [data.adj_own.shape[0], sum(data.adj_halo.shape), data.adj_own.nnz + data.adj_halo.nnz],
         "x": [] if data.x is None else list(data.x.shape),
         "weight0": list(model.weight0.shape),
         "pos": list(data.pos.shape),
