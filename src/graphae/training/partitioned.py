@@ -345,12 +345,10 @@ def peak_rss() -> int:
 
 def _local_columns(nodes: np.ndarray, halo_ids: np.ndarray, indices: np.ndarray) -> np.ndarray:
     """Columns of the neighbours ``indices`` in ``[own nodes, halo]`` order."""
-    own = np.searchsorted(nodes, indices)
-    is_own = nodes[np.minimum(own, nodes.size - 1)] == indices
+    out = np.searchsorted(nodes, indices).astype(np.int64, copy=False)  # an own node's row
+    far = nodes.take(out, mode="clip") != indices
     order = np.argsort(halo_ids, kind="stable")
-    at = np.searchsorted(halo_ids[order], indices[~is_own])
-    out = own.astype(np.int64)
-    out[~is_own] = nodes.size + order[at]
+    out[far] = nodes.size + order[np.searchsorted(halo_ids[order], indices[far])]
     return out
 
 
