@@ -97,7 +97,7 @@ class _Fetch(torch.autograd.Function):
     def forward(ctx, h: torch.Tensor, plan: ExchangePlan, traffic: Traffic | None) -> torch.Tensor:  # type: ignore[override]
         ctx.plan, ctx.traffic, ctx.rows = plan, traffic, h.shape[0]
         out = h.new_empty((sum(plan.recv_counts), *h.shape[1:]))
-        all_to_all(out, h[plan.send_rows], plan.recv_counts, plan.send_counts, traffic)
+        all_to_all(out, h.index_select(0, plan.send_rows), plan.recv_counts, plan.send_counts, traffic)
         return out
 
     @staticmethod
