@@ -119,7 +119,7 @@ def train_partitions(args: argparse.Namespace, fresh: argparse.ArgumentParser) -
     group = distributed.context(device)
     try:
         rank = 0 if group is None else group.rank
-        part = _read_everywhere(root, rank)
+        held = [_read_everywhere(root, rank)]  # popped into fit_partitioned: it frees what it built
         if args.threads:
             import torch
 
@@ -140,7 +140,7 @@ def train_partitions(args: argparse.Namespace, fresh: argparse.ArgumentParser) -
             "epochs": args.epochs or 200,
         }
         result = fit_partitioned(
-            part,
+            held.pop(),
             **params,
             seed=args.seed,
             eval_every=args.eval_every,

@@ -97,16 +97,13 @@ class _Fetch(torch.autograd.Function):
     def forward(ctx, h: torch.Tensor, plan: ExchangePlan, traffic: Traffic | None) -> torch.Tensor:  # type: ignore[override]
         ctx.plan, ctx.traffic, ctx.rows = plan, traffic, h.shape[0]
         out = h.new_empty((sum(plan.recv_counts), *h.shape[1:]))
-        all_to_all(out, h[plan.send_rows], plan.recv_counts, plan.send_counts, traffic)
+        all_to_all(out, h.index_select(0, plan.send_rows), plan.recv_counts, plan.send_counts, traffic)
         return out
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor, None, None]:  # type: ignore[override]
-        plan: ExchangePlan = ctx.plan
-        back = grad.new_empty((sum(plan.send_counts), *grad.shape[1:]))
-        all_to_all(back, grad.contiguous(), plan.send_counts, plan.recv_counts, ctx.traffic)
         out = grad.new_zeros((ctx.rows, *grad.shape[1:]))
-        return out.index_add_(0, plan.send_rows, back), None, None
+        return send_back(grad, ctx.plan, out, ctx.traffic), None, None
 
 
 def fetch(h: torch.Tensor, plan: ExchangePlan, traffic: Traffic | None = None) -> torch.Tensor:
@@ -119,6 +116,19 @@ def fetch(h: torch.Tensor, plan: ExchangePlan, traffic: Traffic | None = None) -
         h: ``[n_own, C]``; returns ``[sum(plan.recv_counts), C]``.
     """
     return _Fetch.apply(h, plan, traffic)
+
+
+def send_back(
+    grad: torch.Tensor, plan: ExchangePlan, into: torch.Tensor, traffic: Traffic | None = None
+) -> torch.Tensor:
+    """Add ``grad``, the gradient of the rows :func:`fetch` got with ``plan``, to their owners'
+    rows of ``into`` (``[n_own, C]``, in place), and return ``into``: :func:`fetch`'s backward.
+
+    A collective: every rank calls it with a gradient for the rows of its own request.
+    """
+    back = grad.new_empty((sum(plan.send_counts), *grad.shape[1:]))
+    all_to_all(back, grad.contiguous(), plan.send_counts, plan.recv_counts, traffic)
+    return into.index_add_(0, plan.send_rows, back)
 
 
 def all_reduce_gradients(params: list[torch.nn.Parameter], traffic: Traffic | None = None) -> None:

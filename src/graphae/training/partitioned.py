@@ -30,7 +30,6 @@ import math
 import resource
 import sys
 import time
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
@@ -42,10 +41,13 @@ import torch.distributed as dist
 import torch.nn.functional as F
 from torch import nn
 
-from graphae.metrics import auc_ap
-from graphae.nn.functional import pair_logits, spmm
+from graphae.nn.functional import spmm
 from graphae.training.distributed import OWNED_ROWS_STREAM, fit_seeds, stream_seed
-from graphae.training.halo import ExchangePlan, Traffic, all_reduce_gradients, fetch
+from graphae.training.halo import ExchangePlan, Traffic, all_reduce_gradients, fetch, send_back
+from graphae.training.partitioned_eval import PairScorer
+from graphae.training.partitioned_eval import all_gather as all_gather  # re-exported (the CLI's)
+from graphae.training.partitioned_eval import gather_at_rank0 as gather_at_rank0
+from graphae.training.row_blocks import RowBlocks
 
 if TYPE_CHECKING:
     from graphae.training.partitioned_checkpoint import PartitionedCheckpointer
@@ -75,9 +77,10 @@ class PartTensors:
     """The tensors of a :class:`LocalPart`: the local block of ``Â``, the halo plan, the pairs.
 
     Attributes:
-        adj: ``[n, n + h]`` sparse CSR block of ``Â`` (own rows; own then halo columns).
+        adj_own: ``[n, n]`` block of ``Â`` (own rows and columns: symmetric), as CSR row blocks.
+        adj_halo: ``[n, h]`` block (own rows, halo columns); ``adj_halo_t`` its transpose.
         halo_plan: The :class:`ExchangePlan` of the halo rows.
-        pos: ``[2, e]`` the training edges this rank scores (own row, column in ``adj``).
+        pos: ``[2, e]`` the training edges this rank scores (own row, column: own then halo).
         num_pos: ``E``, the training edges of all ranks.
     """
 
@@ -91,9 +94,15 @@ class PartTensors:
         a = (a + sp.eye(*shape, dtype=np.float32, format="csr")).tocsr()
         dinv = (1.0 / np.sqrt(np.concatenate([degree, halo[3]]) + 1.0)).astype(np.float32)
         a.data *= dinv[np.repeat(np.arange(n), np.diff(a.indptr))] * dinv[a.indices]
-        self.adj = _torch_csr(a).to(device)
-        self.adj_t = _torch_csr(a.T.tocsr()).to(device)
+        # Own columns: a symmetric [n, n] block, its own transpose; halo columns: [n, h] and its transpose.
+        self.adj_own = RowBlocks(a[:, :n].tocsr(), device)
+        halo_block = a[:, n:].tocsr()
         del a
+        self.adj_halo, self.adj_halo_t = (
+            RowBlocks(halo_block, device),
+            RowBlocks(halo_block.T.tocsr(), device),
+        )
+        del halo_block
         counts = np.bincount(halo[1], minlength=part.parts).tolist()
         self.halo_plan = ExchangePlan.request(torch.from_numpy(halo[2]).to(device), counts, traffic)
         rows = np.repeat(np.arange(n), degree)
@@ -101,14 +110,26 @@ class PartTensors:
         kind = np.int32 if shape[1] < 2**31 else np.int64
         self.pos = torch.from_numpy(np.stack([rows[mine], cols[mine]]).astype(kind)).to(device)
         del rows, cols, mine
-        self.part = part = replace(part, indptr=part.indptr[:1], indices=part.indices[:0])  # built: not kept
+        # Built: the rows, the halo and the held-out pairs are not kept (fit_partitioned's scorers
+        # take the pairs from the part it was given).
+        self.part = part = replace(
+            part,
+            indptr=part.indptr[:1],
+            indices=part.indices[:0],
+            halo=halo[:, :0],
+            val=part.val[:, :0],
+            test=part.test[:, :0],
+        )
         self.num_pos = int(_all_sum(torch.tensor(float(self.pos.shape[1]))).item())
         self.x = None if part.features is None else torch.from_numpy(part.features).to(device)
         self.offsets = np.concatenate([[0], np.cumsum(part.part_nodes)])
 
-    def with_halo(self, h: torch.Tensor) -> torch.Tensor:
-        """``[n + h, C]``: the own rows of ``h`` then the halo's, fetched from their owners."""
-        return torch.cat([h, fetch(h, self.halo_plan, self.traffic)])
+    def propagate(self, h: torch.Tensor) -> torch.Tensor:
+        """``Â h`` for the own rows, ``[n, C]``: the own block times ``h``, plus the halo block
+        times the halo's rows of ``h``, fetched from their owners (every rank at once)."""
+        out = spmm(self.adj_own, h)
+        far = fetch(h, self.halo_plan, self.traffic)
+        return out + spmm(self.adj_halo, far, self.adj_halo_t) if far.shape[0] else out
 
     def pair_plan(self, owner: np.ndarray, row: np.ndarray) -> tuple[ExchangePlan, torch.Tensor]:
         """The plan fetching rows ``row`` of ranks ``owner``, and the permutation back to their order."""
@@ -156,9 +177,9 @@ class PartitionedGCN(nn.Module):
     def forward(self) -> torch.Tensor:
         """``z`` of the own nodes, ``[n, latent]``."""
         d = self.data
-        t1 = self.weight0 if d.x is None else d.x @ self.weight0
-        h = torch.relu(spmm(d.adj, d.with_halo(t1), d.adj_t))
-        return spmm(d.adj, d.with_halo(h @ self.weight1), d.adj_t)
+        h = self.weight0 if d.x is None else d.x @ self.weight0
+        h = torch.relu(d.propagate(h))  # (x W0 is not kept meanwhile)
+        return d.propagate(h @ self.weight1)
 
 
 DEFAULT_CHUNK = 1 << 16  # training edges scored at a time: bounds a step's memory
@@ -174,33 +195,61 @@ def partitioned_step(
     to the one-process loss).
 
     The encoder runs once; the edges are scored ``chunk`` at a time against ``z`` and the halo's
-    rows detached, each chunk drawing and fetching its negatives and sending their gradients
-    back, every rank doing as many chunks as the rank with the most edges; then one backward
-    runs through the encoder (and the halo exchanges). Returns the detached share.
+    rows, each chunk drawing and fetching its negatives and sending their gradients back, every
+    rank doing as many chunks as the rank with the most edges. The loss's gradient with respect
+    to ``[z, halo]`` is added chunk by chunk into one buffer (no autograd graph per chunk, so no
+    chunk allocates a gradient the size of the graph); the halo's part goes to its owners, and
+    one backward runs through the encoder (and its halo exchanges). Returns the detached share.
     """
     d = model.data
     z = model()
-    halo_z = fetch(z, d.halo_plan, d.traffic)
-    ext = torch.cat([z, halo_z]).detach().requires_grad_()
     n, edges = z.shape[0], d.pos.shape[1]
     share = z.new_zeros((), dtype=torch.float64)
     owners, rows = [], []
-    for start in range(0, _all_max(edges, chunk) * chunk, chunk):
-        pos = d.pos[:, start : start + chunk].long()
-        owner, row = d.sample_negatives(generator, pos.shape[1])
-        plan, back = d.pair_plan(owner, row)
-        table = torch.cat([ext, fetch(ext[:n], plan, d.traffic)])  # own, halo, negatives' far ends
-        pairs = torch.cat([pos, torch.stack([pos[0], back + ext.shape[0]])], dim=1)
-        pos_logits, neg_logits = pair_logits(table, pairs).split([pos.shape[1], pos.shape[1]])
-        loss = (F.softplus(-pos_logits).sum() + F.softplus(neg_logits).sum()) / d.num_pos
-        loss.backward()  # sends the negatives' gradients to their owners
-        share += loss.detach().double()
-        owners.append(owner)
-        rows.append(row)
-    torch.autograd.backward([z, halo_z], [ext.grad[:n], ext.grad[n:]])
+    with torch.no_grad():
+        ext = torch.cat([z, fetch(z, d.halo_plan, d.traffic)])  # own rows, then the halo's: d.pos's columns
+        grad = torch.zeros_like(ext)
+        for start in range(0, _all_max(edges, chunk) * chunk, chunk):
+            pos = d.pos[:, start : start + chunk].long()
+            owner, row = d.sample_negatives(generator, pos.shape[1])
+            plan, back = d.pair_plan(owner, row)
+            far = fetch(z, plan, d.traffic)[back]  # the negatives' far ends, in pair order
+            loss, far_grad = _score_chunk(ext, far, pos, grad, d.num_pos)
+            share += loss.double()
+            fetched_grad = torch.empty_like(far_grad)
+            fetched_grad[back] = far_grad  # back to the fetch's (owner) order
+            send_back(fetched_grad, plan, grad[:n], d.traffic)  # to the negatives' owners
+            if record is not None:  # kept for the test alone: O(own edges) meanwhile
+                owners.append(owner)
+                rows.append(row)
+        del ext
+        own = grad[:n].clone()
+        send_back(grad[n:], d.halo_plan, own, d.traffic)  # the halo rows' gradients, to their owners
+        del grad
+    z.backward(own)
     if record is not None:
         record.update(z=z.detach(), neg_owner=np.concatenate(owners), neg_row=np.concatenate(rows))
     return share
+
+
+def _score_chunk(
+    ext: torch.Tensor, far: torch.Tensor, pos: torch.Tensor, grad: torch.Tensor, total: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    r"""One chunk's loss and its gradient with respect to ``far``; its gradient with respect to
+    ``ext`` is added to ``grad``.
+
+    The pairs are ``(i, j)`` (``pos``, rows of ``ext``) and ``(i, far_k)``; the chunk's loss is
+    :math:`\frac{1}{E}\big(\sum \mathrm{softplus}(-l^+) + \sum \mathrm{softplus}(l^-)\big)`,
+    whose derivatives are :math:`-\sigma(-l^+)/E` and :math:`\sigma(l^-)/E`.
+    """
+    zi, zj = ext.index_select(0, pos[0]), ext.index_select(0, pos[1])
+    pos_logits, neg_logits = (zi * zj).sum(1), (zi * far).sum(1)
+    loss = F.softplus(-pos_logits).sum() + F.softplus(neg_logits).sum()
+    g_pos = (torch.sigmoid(-pos_logits) / -total).unsqueeze(1)
+    g_neg = (torch.sigmoid(neg_logits) / total).unsqueeze(1)
+    grad.index_add_(0, pos[1], g_pos * zi)
+    grad.index_add_(0, pos[0], g_pos * zj + g_neg * far)
+    return loss / total, g_neg * zi
 
 
 @dataclass
@@ -273,33 +322,13 @@ def fit_partitioned(
             checkpoint.save(epoch, model, optimizer, generator, result, sent)
     result.bytes_sent_per_epoch = sent / epochs
     z = _embed(model)
+    del model, optimizer, data, val  # the test scores need z alone: the graph is freed before rank 0 ranks
     result.embedding = z.cpu().numpy()
     scores = test.score(z)
     if scores is not None:
         result.test_auc, result.test_ap = scores
     result.peak_rss_bytes = peak_rss()
     return result
-
-
-class PairScorer:
-    """Scores of the held-out pairs whose first node this rank owns; AUC and AP on rank 0."""
-
-    def __init__(self, data: PartTensors, pairs: np.ndarray) -> None:
-        self.data = data
-        self.first = torch.from_numpy(np.searchsorted(data.part.nodes, pairs[0])).to(data.device)
-        self.labels = pairs[4].astype(np.int8)  # gathered at rank 0 with the logits: 5 bytes a pair
-        self.plan, self.back = data.pair_plan(pairs[2], pairs[3])
-
-    @torch.no_grad()
-    def score(self, z: torch.Tensor) -> tuple[float, float] | None:
-        """AUC and AP at rank 0 (``None`` elsewhere) from ``z``, the own rows of every rank."""
-        logits = (z[self.first] * fetch(z, self.plan)[self.back]).sum(1).cpu().numpy()
-        shares = gather_at_rank0([logits, self.labels])
-        if shares is None:
-            return None
-        logits = np.concatenate([s[0] for s in shares])
-        labels = np.concatenate([s[1] for s in shares])
-        return auc_ap(logits[labels == 1], logits[labels == 0])
 
 
 @torch.no_grad()
@@ -312,7 +341,7 @@ def _embed(model: PartitionedGCN) -> torch.Tensor:
 def held_shapes(data: PartTensors, model: PartitionedGCN) -> dict[str, list[int]]:
     """The shapes of the graph-sized tensors a rank holds (its block of ``Â``, nnz included)."""
     return {
-        "adj": [*data.adj.shape, int(data.adj.values().numel())],
+        "adj": [data.adj_own.shape[0], sum(data.adj_halo.shape), data.adj_own.nnz + data.adj_halo.nnz],
         "x": [] if data.x is None else list(data.x.shape),
         "weight0": list(model.weight0.shape),
         "pos": list(data.pos.shape),
@@ -325,29 +354,12 @@ def peak_rss() -> int:
     return int(peak if sys.platform == "darwin" else peak * 1024)
 
 
-def _torch_csr(a: sp.csr_matrix) -> torch.Tensor:
-    """A scipy CSR matrix as a torch sparse CSR tensor (int32 indices when they fit, as :func:`to_csr`)."""
-    kind = np.int32 if max(a.shape) < 2**31 and a.nnz < 2**31 else np.int64
-    with warnings.catch_warnings():  # built by scipy, so valid: torch's notices are noise
-        warnings.filterwarnings("ignore", "Sparse CSR tensor support is in beta", UserWarning)
-        warnings.filterwarnings("ignore", "Sparse invariant checks are implicitly disabled", UserWarning)
-        return torch.sparse_csr_tensor(
-            torch.from_numpy(a.indptr.astype(kind)),
-            torch.from_numpy(a.indices.astype(kind)),
-            torch.from_numpy(a.data),
-            a.shape,
-            check_invariants=False,
-        )
-
-
 def _local_columns(nodes: np.ndarray, halo_ids: np.ndarray, indices: np.ndarray) -> np.ndarray:
     """Columns of the neighbours ``indices`` in ``[own nodes, halo]`` order."""
-    own = np.searchsorted(nodes, indices)
-    is_own = nodes[np.minimum(own, nodes.size - 1)] == indices
+    out = np.searchsorted(nodes, indices).astype(np.int64, copy=False)  # an own node's row
+    far = nodes.take(out, mode="clip") != indices
     order = np.argsort(halo_ids, kind="stable")
-    at = np.searchsorted(halo_ids[order], indices[~is_own])
-    out = own.astype(np.int64)
-    out[~is_own] = nodes.size + order[at]
+    out[far] = nodes.size + order[np.searchsorted(halo_ids[order], indices[far])]
     return out
 
 
@@ -360,15 +372,6 @@ def _all_sum(value: torch.Tensor) -> torch.Tensor:
     return value.cpu()
 
 
-def all_gather(obj: Any) -> list[Any]:
-    """Every rank's ``obj`` (any picklable value) on every rank, in rank order."""
-    if not (dist.is_available() and dist.is_initialized()):
-        return [obj]
-    box = [None] * dist.get_world_size()
-    dist.all_gather_object(box, obj)
-    return box
-
-
 def _all_max(edges: int, chunk: int) -> int:
     """The most chunks of ``chunk`` edges any rank has (at least 1)."""
     count = torch.tensor([max(1, -(-edges // chunk))], dtype=torch.int64)
@@ -377,12 +380,3 @@ def _all_max(edges: int, chunk: int) -> int:
             count = count.cuda()
         dist.all_reduce(count, op=dist.ReduceOp.MAX)
     return int(count.item())
-
-
-def gather_at_rank0(obj: Any) -> list[Any] | None:
-    """Every rank's ``obj`` at rank 0 (``None`` elsewhere)."""
-    if not (dist.is_available() and dist.is_initialized()):
-        return [obj]
-    box = [None] * dist.get_world_size() if dist.get_rank() == 0 else None
-    dist.gather_object(obj, box, dst=0)
-    return box
