@@ -8,7 +8,7 @@ in vain until torchrun stops it: the crash a resumed run must recover from.
 import os
 import sys
 
-from graphae.cli import main
+from graphae.cli import finish, main
 from graphae.training import partitioned_checkpoint as pc
 
 real = pc.PartitionedCheckpointer.save
@@ -21,4 +21,4 @@ def save(self, epoch, *args):
 
 
 pc.PartitionedCheckpointer.save = save
-sys.exit(main(sys.argv[1:]))
+finish(main(sys.argv[1:]))

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch.distributed as dist
 
+from graphae.cli import finish
 from graphae.errors import GraphaeError
 from graphae.partition import read_manifest, read_part
 from graphae.training import partitioned_checkpoint as pc
@@ -101,3 +102,6 @@ except GraphaeError as err:
 np.savez(out / f"rank-{rank}.npz", **saved)
 (out / f"rank-{rank}.json").write_text(json.dumps(report))
 dist.destroy_process_group()
+finish(
+    0
+)  # as the graphae process ends: pyarrow (loaded by pandas) and torch abort now and then at a normal exit

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
+from graphae.cli import finish
 from graphae.partition import read_part
 from graphae.training.halo import Traffic, all_reduce_gradients
 from graphae.training.partitioned import PartitionedGCN, PartTensors, held_shapes, partitioned_step
@@ -47,3 +48,6 @@ for name, data_part in (("features", part), ("identity", replace(part, features=
     }
 np.savez(f"{out}/rank-{rank}.npz", **saved)
 dist.destroy_process_group()
+finish(
+    0
+)  # as the graphae process ends: pyarrow (loaded by pandas) and torch abort now and then at a normal exit
