@@ -17,10 +17,18 @@ the embedding, the parameters below and, as faiss builds the graph on several th
 order in which those threads insert nodes: two builds may differ in a few links, which can
 change an approximate candidate list, never a returned probability. The saved index
 (``index.faiss`` in a model folder) is the one that is reused.
+
+The search width ``efSearch`` is not fixed: :meth:`InnerProductIndex.calibrate` (run by
+:meth:`~InnerProductIndex.build`) doubles it from ``EF_START`` until the mean recall@10 of
+``recommend``'s search (existing neighbours excluded, as ``recommend`` does) against exact
+scoring reaches a target, on a seeded sample of nodes. faiss keeps ``efSearch`` in the
+index's bytes, so a saved index searches as calibrated; an index saved before calibration
+existed keeps the ``EF_SEARCH`` it was saved with.
 """
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -33,10 +41,19 @@ from graphae.errors import InputError, MissingDependencyError
 # recall@10 0.80 on a random embedding; exact time grows linearly, ~10 ms at 1.2M nodes.
 EXACT_BELOW = 1_200_000
 # HNSW parameters: links per node, candidate list while building, and the least
-# candidate list while searching (a search asking for more candidates widens it).
+# candidate list while searching of an index built without calibration (a search asking
+# for more candidates widens it; an index saved before calibration existed has this one).
 HNSW_M = 32
 EF_CONSTRUCTION = 200
 EF_SEARCH = 128
+# Calibration (InnerProductIndex.calibrate): the recall@10 aimed at by default, the nodes
+# sampled (seeded) to measure it, and the first and largest efSearch tried (doubling).
+TARGET_RECALL = 0.95
+CALIBRATION_QUERIES = 200
+CALIBRATION_SEED = 0
+CALIBRATION_K = 10
+EF_START = 32
+EF_MAX = 4096
 # Candidates asked for beyond k and the excluded nodes: room for the index's misses.
 MARGIN = 32
 # A search that would ask for this share of the nodes or more scores every node instead.
@@ -71,6 +88,20 @@ def available() -> bool:
     return True
 
 
+def check_target_recall(value: Any, owner: str) -> float:
+    """``value`` as a recall target in ``(0, 1]``.
+
+    Raises:
+        InputError: Naming the parameter of ``owner`` if it is no number in ``(0, 1]``.
+    """
+    ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
+    if not ok or not 0 < value <= 1:
+        raise InputError(
+            f"The 'target_recall' parameter of {owner} must be a number in (0, 1]. Got {value!r}."
+        )
+    return float(value)
+
+
 class InnerProductIndex:
     """Candidates of largest inner product ``z_i . z_q`` among the rows of an embedding.
 
@@ -79,16 +110,38 @@ class InnerProductIndex:
     Attributes:
         num_nodes: Rows of the embedding it indexes (``N``).
         dim: Width of the embedding (``d``; the index stores ``d + 1`` coordinates).
+        calibration: What :meth:`calibrate` measured: ``target_recall``, ``recall_at_10``
+            (mean over the sample) and ``queries`` (the sampled nodes); ``None`` for an
+            index never calibrated (saved before calibration existed, or built with
+            ``target_recall=None``).
     """
 
-    def __init__(self, index: Any, dim: int) -> None:
+    def __init__(self, index: Any, dim: int, calibration: dict[str, Any] | None = None) -> None:
         self._index = index
         self.num_nodes = int(index.ntotal)
         self.dim = int(dim)
+        self.calibration = calibration
+
+    @property
+    def ef_search(self) -> int:
+        """The least search width (``efSearch``) of a search; kept in the index's bytes."""
+        return int(self._index.hnsw.efSearch)
+
+    def record(self) -> dict[str, Any]:
+        """``ef_search`` and the :attr:`calibration`, as a model folder's ``metadata.json`` keeps them."""
+        return {"ef_search": self.ef_search, **(self.calibration or {})}
 
     @classmethod
-    def build(cls, z: np.ndarray) -> InnerProductIndex:
-        """An HNSW index over the rows of ``z`` (``[N, d]``), with the parameters above.
+    def build(
+        cls, z: np.ndarray, exclude: Any = None, target_recall: float | None = TARGET_RECALL
+    ) -> InnerProductIndex:
+        """An HNSW index over the rows of ``z`` (``[N, d]``), calibrated to ``target_recall``.
+
+        Args:
+            z: The embedding.
+            exclude: The CSR adjacency whose neighbours ``recommend`` leaves out (``None``:
+                none), for :meth:`calibrate`.
+            target_recall: See :meth:`calibrate`; ``None``: not calibrated (``EF_SEARCH``).
 
         Raises:
             MissingFaissError: If faiss is not installed.
@@ -101,26 +154,110 @@ class InnerProductIndex:
         index.hnsw.efConstruction = EF_CONSTRUCTION
         index.hnsw.efSearch = EF_SEARCH
         index.add(np.ascontiguousarray(np.column_stack([z, extra])))
-        return cls(index, z.shape[1])
+        ann = cls(index, z.shape[1])
+        if target_recall is not None:
+            ann.calibrate(z, exclude, target_recall)
+        return ann
 
-    def search(self, q: np.ndarray, count: int) -> np.ndarray:
-        """Indices of up to ``count`` rows of largest inner product with ``q`` (``[d]``), best first."""
+    def search(self, q: np.ndarray, count: int, ef_search: int | None = None) -> np.ndarray:
+        """Indices of up to ``count`` rows of largest inner product with ``q`` (``[d]``), best first.
+
+        The search width is ``ef_search`` (default :attr:`ef_search`), or ``count`` if larger.
+        """
         lib = faiss()
         query = np.zeros((1, self.dim + 1), dtype=np.float32)
         query[0, : self.dim] = q
         params = lib.SearchParametersHNSW()
-        params.efSearch = max(EF_SEARCH, count)
+        params.efSearch = max(self.ef_search if ef_search is None else ef_search, count)
         _, found = self._index.search(query, count, params=params)
         found = found[0]
         return found[found >= 0].astype(np.int64)
+
+    def candidates(
+        self, z: np.ndarray, i: int, excluded: np.ndarray, k: int, ef_search: int | None = None
+    ) -> np.ndarray | None:
+        """The nodes ``recommend`` scores for node ``i``: found by the index, ``i`` and ``excluded`` left out.
+
+        Asks for ``k`` + the excluded nodes + 1 + ``MARGIN``; while fewer than ``k`` survive,
+        for twice as many. ``None`` once that reaches ``EXACT_SHARE`` of the nodes: score
+        every node instead.
+        """
+        count = k + len(excluded) + 1 + MARGIN
+        while count < EXACT_SHARE * self.num_nodes:
+            found = self.search(z[i], count, ef_search)
+            keep = found[(found != i) & ~np.isin(found, excluded)]
+            if len(keep) >= k:
+                return keep
+            count *= 2
+        return None
+
+    def calibrate(
+        self,
+        z: np.ndarray,
+        exclude: Any = None,
+        target_recall: float = TARGET_RECALL,
+        queries: int = CALIBRATION_QUERIES,
+        seed: int = CALIBRATION_SEED,
+    ) -> float:
+        """Set :attr:`ef_search` to the first of ``EF_START``, twice that, ... ``EF_MAX`` that
+        reaches ``target_recall``; the recall measured there.
+
+        The recall is the mean recall@10 of :meth:`candidates` (the top 10 of them by
+        ``z_i . z_j``) against exact scoring of every node, over ``queries`` nodes drawn
+        with ``seed``, each with its neighbours in ``exclude`` (CSR) left out. Short of the
+        target at ``EF_MAX``, it keeps ``EF_MAX`` and warns.
+        """
+        z = np.ascontiguousarray(z, dtype=np.float32)
+        n, k = len(z), CALIBRATION_K
+        sample = np.sort(np.random.default_rng(seed).choice(n, size=min(queries, n), replace=False))
+        excluded = [_neighbours(exclude, int(i)) for i in sample]
+        exact = _exact_top(z, sample, excluded, k)
+        ef = EF_START
+        while True:
+            recall = self._recall(z, sample, excluded, exact, ef)
+            if recall >= target_recall or ef >= EF_MAX:
+                break
+            ef *= 2
+        self._index.hnsw.efSearch = ef
+        self.calibration = {
+            "target_recall": float(target_recall),
+            "recall_at_10": recall,
+            "queries": len(sample),
+        }
+        if recall < target_recall:
+            warnings.warn(
+                f"the top-k index reaches recall@10 {recall:.3f} at efSearch {ef} (the most tried), below "
+                f"the target {target_recall}; recommend(exact=True) (--exact) scores every node.",
+                UserWarning,
+                stacklevel=2,
+            )
+        return recall
+
+    def _recall(self, z: np.ndarray, sample: np.ndarray, excluded: list, exact: list, ef: int) -> float:
+        """Mean recall@k at search width ``ef`` of the sampled nodes against their ``exact`` top k."""
+        k, hits = CALIBRATION_K, []
+        for i, out, best in zip(sample, excluded, exact, strict=True):
+            keep = self.candidates(z, int(i), out, k, ef)
+            if len(best) == 0 or keep is None:  # nothing to find, or recommend scores exactly
+                hits.append(1.0)
+                continue
+            scores = z[keep] @ z[i]
+            top = keep[np.argpartition(-scores, k - 1)[:k]] if len(keep) > k else keep
+            hits.append(len(np.intersect1d(top, best)) / len(best))
+        return float(np.mean(hits))
 
     def to_bytes(self) -> bytes:
         """The index as faiss writes it (what ``index.faiss`` holds)."""
         return faiss().serialize_index(self._index).tobytes()
 
     @classmethod
-    def from_bytes(cls, data: bytes, num_nodes: int, dim: int, where: str) -> InnerProductIndex:
+    def from_bytes(
+        cls, data: bytes, num_nodes: int, dim: int, where: str, record: dict[str, Any] | None = None
+    ) -> InnerProductIndex:
         """Read an index written by :meth:`to_bytes` for an ``[num_nodes, dim]`` embedding.
+
+        ``record`` is what :meth:`record` gave (``metadata.json`` keeps it): the
+        :attr:`calibration`. The search width is the one in ``data``.
 
         Raises:
             MissingFaissError: If faiss is not installed.
@@ -136,11 +273,46 @@ class InnerProductIndex:
                 f"{where}: an index of {index.ntotal} nodes of width {index.d - 1}, but the model has "
                 f"{num_nodes} nodes of width {dim}; save the model again."
             )
-        return cls(index, dim)
+        calibration = {k: v for k, v in (record or {}).items() if k != "ef_search"}
+        return cls(index, dim, calibration or None)
 
     def __getstate__(self) -> dict[str, Any]:
-        return {"data": self.to_bytes(), "num_nodes": self.num_nodes, "dim": self.dim}
+        return {
+            "data": self.to_bytes(),
+            "num_nodes": self.num_nodes,
+            "dim": self.dim,
+            "record": self.record(),
+        }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        other = InnerProductIndex.from_bytes(state["data"], state["num_nodes"], state["dim"], "index")
+        other = InnerProductIndex.from_bytes(
+            state["data"], state["num_nodes"], state["dim"], "index", state.get("record")
+        )
         self.__dict__.update(other.__dict__)
+
+
+# Scores held at once by the calibration's exact top k (rows x nodes).
+_BLOCK = 1 << 22
+
+
+def _neighbours(adj: Any, i: int) -> np.ndarray:
+    """The neighbours of node ``i`` in the CSR ``adj`` (``None``: none)."""
+    if adj is None:
+        return np.empty(0, dtype=np.int64)
+    return np.asarray(adj.indices[adj.indptr[i] : adj.indptr[i + 1]], dtype=np.int64)
+
+
+def _exact_top(z: np.ndarray, sample: np.ndarray, excluded: list, k: int) -> list[np.ndarray]:
+    """The ``k`` nodes of largest ``z_i . z_j`` of each sampled ``i``, ``i`` and its ``excluded`` left out."""
+    block = max(1, _BLOCK // len(z))
+    out = []
+    for start in range(0, len(sample), block):
+        rows = sample[start : start + block]
+        scores = z[rows] @ z.T
+        for r, i in enumerate(rows):
+            row = scores[r]
+            row[i] = -np.inf
+            row[excluded[start + r]] = -np.inf
+            count = min(k, int(np.count_nonzero(row > -np.inf)))
+            out.append(np.argpartition(-row, count - 1)[:count] if count else np.empty(0, dtype=np.int64))
+    return out
