@@ -80,7 +80,7 @@ def _recall(ann: topk.InnerProductIndex, z: np.ndarray, adj: sp.csr_matrix, coun
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("kind", ["random", "clustered"])
+@pytest.mark.parametrize("kind", ["random", "clustered", "lognormal-norms"])
 def test_the_calibrated_index_reaches_the_target_at_20000_nodes(kind: str) -> None:
     n = 20_000
     z, adj = _embedding(kind, n), _adjacency(n)
@@ -166,9 +166,27 @@ def test_another_target_calibrates_the_saved_index_again_without_rebuilding(
     assert load(tmp_path / "again").topk_index().ef_search == topk.EF_START  # in the index's bytes
 
 
+def _l2_index(z: np.ndarray) -> topk.InnerProductIndex:
+    """An index as graphae built it before calibration: L2 on ``[z_i, sqrt(R^2 - |z_i|^2)]``, efSearch 128."""
+    faiss = topk.faiss()
+    sq = np.einsum("ij,ij->i", z, z, dtype=np.float64)
+    extra = np.sqrt(sq.max() - sq).astype(np.float32)
+    index = faiss.IndexHNSWFlat(z.shape[1] + 1, 32)
+    index.hnsw.efConstruction, index.hnsw.efSearch = 200, 128
+    index.add(np.ascontiguousarray(np.column_stack([z, extra])))
+    return topk.InnerProductIndex(index, z.shape[1])
+
+
 def test_a_folder_saved_before_calibration_searches_as_before(model: GAE, tmp_path: Path) -> None:
     est = _copy(model)
-    est._topk_cache = (est.embedding_, topk.InnerProductIndex.build(est.embedding_, target_recall=None))
+    est._topk_cache = (est.embedding_, _l2_index(est.embedding_))
+    nodes = list(est.node_ids_[:50])
+    before = est.recommend(nodes, exact=False)
+    exact = est.recommend(nodes, exact=True)
+    assert (
+        np.mean([len({a for a, _ in e} & {a for a, _ in b}) / 10 for e, b in zip(exact, before, strict=True)])
+        > 0.8
+    )
     est.save(tmp_path / "m")
     meta = json.loads((tmp_path / "m" / METADATA).read_text())
     del meta["index"]  # as graphae wrote it before the calibration
@@ -176,7 +194,7 @@ def test_a_folder_saved_before_calibration_searches_as_before(model: GAE, tmp_pa
     loaded = load(tmp_path / "m")
     ann = loaded.topk_index()
     assert (ann.ef_search, ann.calibration, ann.record()) == (128, None, {"ef_search": 128})
-    assert loaded.recommend(0, exact=False) == est.recommend(0, exact=False)
+    assert loaded.recommend(nodes, exact=False) == before
     loaded.save(tmp_path / "again")
     assert json.loads((tmp_path / "again" / METADATA).read_text())["index"] == {"ef_search": 128}
 
@@ -208,3 +226,20 @@ def test_train_target_recall_calibrates_the_saved_index(
     with pytest.raises(SystemExit):
         main([*base, "--index", "--target-recall", "2", "--out", str(tmp_path / "bad")])
     assert "argument --target-recall: expected a recall in (0, 1], got '2'" in capsys.readouterr().err
+
+
+def test_the_index_is_an_inner_product_graph_and_other_indexes_are_refused(model: GAE) -> None:
+    faiss = topk.faiss()
+    ann = topk.InnerProductIndex.build(model.embedding_[:500], target_recall=None)
+    assert (ann._index.metric_type, ann._index.d) == (faiss.METRIC_INNER_PRODUCT, D)
+    flat = faiss.IndexFlatIP(D)
+    flat.add(model.embedding_[:500])
+    data = faiss.serialize_index(flat).tobytes()
+    with pytest.raises(
+        InputError, match=r"^m/index\.faiss: not an HNSW index of graphae's; save the model again\.$"
+    ):
+        topk.InnerProductIndex.from_bytes(data, 500, D, "m/index.faiss")
+    with pytest.raises(
+        InputError, match=r"an index of 500 nodes of width 16, but the model has 500 nodes of width 8"
+    ):
+        topk.InnerProductIndex.from_bytes(ann.to_bytes(), 500, 8, "m/index.faiss")

@@ -7,10 +7,14 @@ Exact recommendation scores every node for each query (``O(N d)`` plus a partial
 distance computations instead. The index only *proposes* candidates: ``recommend`` scores
 them again with the model's decoder, so every probability it returns is the exact one.
 
-Maximum inner product search is reduced to nearest neighbours in L2 by one extra
-coordinate: each node is stored as ``[z_i, sqrt(R^2 - |z_i|^2)]`` (``R``: the largest
-norm) and a query as ``[z_q, 0]``, so ``|x_i - q|^2 = R^2 + |z_q|^2 - 2 z_i . z_q``: the
-nearest stored points are those of largest inner product with the query.
+The graph is built and searched with the inner product itself (faiss's
+``METRIC_INNER_PRODUCT``). graphae used to reduce the search to nearest neighbours in L2
+by one extra coordinate (a node stored as ``[z_i, sqrt(R^2 - |z_i|^2)]``, ``R`` the
+largest norm, a query as ``[z_q, 0]``); every stored point is then about as far from a
+query, and on 20,000 to 100,000 nodes of width 16 the reduction's recall@10 was 0.77 to
+0.95 on random embeddings and 0.14 to 0.56 on embeddings whose norms spread (log-normal),
+at efSearch 32 to 512, where the inner-product graph reached 0.99 at 32. An index saved
+that way (width ``d + 1``) is still read and searched as it was built.
 
 faiss assigns HNSW levels from a generator with a fixed seed, so the index depends only on
 the embedding, the parameters below and, as faiss builds the graph on several threads, the
@@ -109,7 +113,8 @@ class InnerProductIndex:
 
     Attributes:
         num_nodes: Rows of the embedding it indexes (``N``).
-        dim: Width of the embedding (``d``; the index stores ``d + 1`` coordinates).
+        dim: Width of the embedding (``d``; an index saved by graphae before it searched
+            the inner product stores ``d + 1`` coordinates, see above).
         calibration: What :meth:`calibrate` measured: ``target_recall``, ``recall_at_10``
             (mean over the sample) and ``queries`` (the sampled nodes); ``None`` for an
             index never calibrated (saved before calibration existed, or built with
@@ -121,6 +126,7 @@ class InnerProductIndex:
         self.num_nodes = int(index.ntotal)
         self.dim = int(dim)
         self.calibration = calibration
+        self._extra = int(index.d) == self.dim + 1  # the L2 reduction of older folders
 
     @property
     def ef_search(self) -> int:
@@ -148,12 +154,10 @@ class InnerProductIndex:
         """
         lib = faiss()
         z = np.ascontiguousarray(z, dtype=np.float32)
-        sq = np.einsum("ij,ij->i", z, z, dtype=np.float64)
-        extra = np.sqrt(np.maximum(sq.max(initial=0.0) - sq, 0.0)).astype(np.float32)
-        index = lib.IndexHNSWFlat(z.shape[1] + 1, HNSW_M)
+        index = lib.IndexHNSWFlat(z.shape[1], HNSW_M, lib.METRIC_INNER_PRODUCT)
         index.hnsw.efConstruction = EF_CONSTRUCTION
         index.hnsw.efSearch = EF_SEARCH
-        index.add(np.ascontiguousarray(np.column_stack([z, extra])))
+        index.add(z)
         ann = cls(index, z.shape[1])
         if target_recall is not None:
             ann.calibrate(z, exclude, target_recall)
@@ -165,8 +169,8 @@ class InnerProductIndex:
         The search width is ``ef_search`` (default :attr:`ef_search`), or ``count`` if larger.
         """
         lib = faiss()
-        query = np.zeros((1, self.dim + 1), dtype=np.float32)
-        query[0, : self.dim] = q
+        query = np.zeros((1, self.dim + self._extra), dtype=np.float32)
+        query[0, : self.dim] = q  # an older index's extra coordinate: 0
         params = lib.SearchParametersHNSW()
         params.efSearch = max(self.ef_search if ef_search is None else ef_search, count)
         _, found = self._index.search(query, count, params=params)
@@ -268,9 +272,14 @@ class InnerProductIndex:
             index = lib.deserialize_index(np.frombuffer(data, dtype=np.uint8))
         except RuntimeError:
             raise InputError(f"{where}: not a faiss index; save the model again.") from None
-        if index.ntotal != num_nodes or index.d != dim + 1:
+        # An inner-product index of width d, or an older L2 one of width d + 1 (see above).
+        inner = index.metric_type == lib.METRIC_INNER_PRODUCT
+        if not hasattr(index, "hnsw") or not (inner or index.metric_type == lib.METRIC_L2):
+            raise InputError(f"{where}: not an HNSW index of graphae's; save the model again.")
+        width = index.d if inner else index.d - 1
+        if index.ntotal != num_nodes or width != dim:
             raise InputError(
-                f"{where}: an index of {index.ntotal} nodes of width {index.d - 1}, but the model has "
+                f"{where}: an index of {index.ntotal} nodes of width {width}, but the model has "
                 f"{num_nodes} nodes of width {dim}; save the model again."
             )
         calibration = {k: v for k, v in (record or {}).items() if k != "ef_search"}
