@@ -2,6 +2,7 @@
 
 import json
 import pickle
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -107,6 +108,31 @@ def test_ef_search_is_the_first_doubling_that_reaches_the_target(
     assert ann.ef_search == 64
 
 
+def test_the_l2_reduction_is_built_when_the_inner_product_graph_falls_short(
+    model: GAE, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    z = model.embedding_[:1000]
+    scripted = {"inner_product": lambda ef: 0.9, "l2_reduction": lambda ef: 1.0 if ef >= 64 else 0.5}
+    monkeypatch.setattr(
+        topk.InnerProductIndex, "_recall", lambda self, z, s, ex, best, ef: scripted[self.metric](ef)
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the target is reached: no warning
+        ann = topk.InnerProductIndex.build(z)
+    assert (ann.metric, ann._index.d, ann.ef_search) == ("l2_reduction", D + 1, 64)
+    assert ann.record() == {
+        "metric": "l2_reduction",
+        "ef_search": 64,
+        "target_recall": 0.95,
+        "recall_at_10": 1.0,
+        "queries": 200,
+    }
+    scripted["l2_reduction"] = lambda ef: 0.8  # neither reaches it: the better one, with a warning
+    with pytest.warns(UserWarning, match=r"reaches recall@10 0\.900 at efSearch 4096"):
+        ann = topk.InnerProductIndex.build(z)
+    assert (ann.metric, ann.ef_search) == ("inner_product", 4096)
+
+
 def test_a_target_out_of_reach_keeps_the_widest_search_and_warns(
     model: GAE, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -141,6 +167,7 @@ def test_a_saved_index_keeps_its_calibration(
     est = _copy(model)
     record = est.topk_index(target_recall=0.99).record()
     assert record["target_recall"] == 0.99 and record["recall_at_10"] >= 0.99
+    assert record["metric"] == "inner_product"
     est.save(tmp_path / "m")
     assert json.loads((tmp_path / "m" / METADATA).read_text())["index"] == record
     monkeypatch.setattr(topk.InnerProductIndex, "build", None)  # read back, never rebuilt
@@ -193,10 +220,11 @@ def test_a_folder_saved_before_calibration_searches_as_before(model: GAE, tmp_pa
     runfolder.write_metadata(tmp_path / "m", meta)
     loaded = load(tmp_path / "m")
     ann = loaded.topk_index()
-    assert (ann.ef_search, ann.calibration, ann.record()) == (128, None, {"ef_search": 128})
+    assert (ann.ef_search, ann.calibration) == (128, None)
+    assert ann.record() == {"metric": "l2_reduction", "ef_search": 128}
     assert loaded.recommend(nodes, exact=False) == before
     loaded.save(tmp_path / "again")
-    assert json.loads((tmp_path / "again" / METADATA).read_text())["index"] == {"ef_search": 128}
+    assert json.loads((tmp_path / "again" / METADATA).read_text())["index"] == ann.record()
 
 
 @pytest.mark.parametrize("bad", [0, 1.5, -0.1, True, "0.9", float("nan")])

@@ -86,6 +86,7 @@ _GRAPH_OPTIONAL = {"num_edges": int, "name": str}
 _FIT_LEARNED = {"in_channels": (int, True), "features_used": (bool, True), "best_epoch": (int, False)}
 # The top-k index's search width and calibration (graphae.topk.InnerProductIndex.record).
 _INDEX = {
+    "metric": (str, False),
     "ef_search": (int, True),
     "target_recall": (float, False),
     "recall_at_10": (float, False),
