@@ -12,12 +12,17 @@ model of ``N`` nodes, in one of two ways:
 
 Then, with ``--threads`` (2) threads for torch and faiss:
 
-- index build: seconds of ``model.topk_index()``, the index's size (``index.faiss``
-  bytes) and the worker's peak RSS before and after;
+- index build: seconds of ``model.topk_index(target_recall)`` (the HNSW graph, of inner
+  products or, where that falls short of the target, of the L2 reduction, then its
+  efSearch calibrated: doubled from ``graphae.topk.EF_START`` until the mean recall@10 of
+  ``recommend``, neighbours excluded, against exact scoring on 200 seeded nodes reaches
+  ``--target-recall``, default ``graphae.topk.TARGET_RECALL``), the efSearch chosen and the
+  recall it measured, the index's size (``index.faiss`` bytes) and the worker's peak RSS
+  before and after;
 - recommend latency: median and p95 of ``model.recommend(node, k=10)`` over
   ``--queries`` (200) seeded random nodes, with the index (``exact=False``) and exact
   (``exact=True``, over 20 nodes: it is the slow side);
-- recall@10 of the index against exact scoring over 100 seeded random nodes;
+- recall@10 of the index against exact scoring over 100 other seeded random nodes;
 - save and load: ``model.save`` (which writes ``index.faiss``), ``graphae.load`` and its
   first ``recommend`` (which reads the index, checked against its checksum).
 
@@ -26,7 +31,7 @@ BENCHMARKS.md (``--no-write``: printed only). Run it alone on the machine: timin
 beside other busy processes say nothing. Needs only ``PYTHONPATH=src`` and faiss-cpu:
 
     PYTHONPATH=src python benchmarks/topk.py [--sizes 100k,1M] [--fit] [--epochs 1]
-        [--threads 2] [--queries 200] [--no-write]
+        [--threads 2] [--queries 200] [--target-recall 0.95] [--no-write]
 """
 
 from __future__ import annotations
@@ -87,7 +92,7 @@ def _timed(fn, *args, **kwargs) -> tuple[float, object]:
     return time.perf_counter() - start, out
 
 
-def worker(n: int, fit: bool, epochs: int, threads: int, queries: int) -> dict:
+def worker(n: int, fit: bool, epochs: int, threads: int, queries: int, target: float) -> dict:
     """One size, in this process: the figures of the module docstring."""
     import faiss
     import numpy as np
@@ -101,7 +106,7 @@ def worker(n: int, fit: bool, epochs: int, threads: int, queries: int) -> dict:
     ids = model.node_ids_
     model.id_index()  # the id lookup is built once per model: not part of a query
     rss_before = peak_rss()
-    build_s, index = _timed(model.topk_index)
+    build_s, index = _timed(model.topk_index, target)  # built, then its efSearch calibrated
     index_bytes = len(index.to_bytes())
     rss_after = peak_rss()
     rng = np.random.default_rng(1)
@@ -123,6 +128,11 @@ def worker(n: int, fit: bool, epochs: int, threads: int, queries: int) -> dict:
         "threads": threads,
         "setup_s": round(setup_s, 2),
         "build_s": round(build_s, 2),
+        "target_recall": target,
+        "metric": index.metric,
+        "ef_search": index.ef_search,
+        "calibration_recall_at_10": round(index.calibration["recall_at_10"], 4),
+        "calibration_queries": index.calibration["queries"],
         "index_mib": round(index_bytes / 2**20, 1),
         "peak_rss_gib_before_build": round(rss_before / GIB, 2),
         "peak_rss_gib_after_build": round(rss_after / GIB, 2),
@@ -138,18 +148,29 @@ def worker(n: int, fit: bool, epochs: int, threads: int, queries: int) -> dict:
 
 
 def table(rows: list[dict], cpu: str, command: str) -> str:
+    from graphae import topk
+
     lines = [
-        f"`{command}` on {cpu}; faiss HNSW (M=32, efConstruction=200, efSearch >= 128), k=10, "
-        "exclusions of existing neighbours on; recall@10 against exact scoring over "
-        f"{RECALL_QUERIES} nodes; exact latency over {EXACT_QUERIES} nodes.",
+        f"`{command}` on {cpu}; faiss HNSW (M={topk.HNSW_M}, efConstruction={topk.EF_CONSTRUCTION}) "
+        "of inner products, or of the L2 reduction where that one falls short of the target "
+        "(graphae.topk), k=10, exclusions of existing neighbours on. "
+        "efSearch is calibrated when the index is built (build s includes it): doubled from "
+        f"{topk.EF_START} (at most {topk.EF_MAX}) until the mean recall@10 of recommend against exact "
+        f"scoring on {topk.CALIBRATION_QUERIES} seeded nodes reaches the target (--target-recall); "
+        "a search asks for at least k + degree + 1 + "
+        f"{topk.MARGIN} candidates, which widens it beyond efSearch. Recall@10 against exact scoring "
+        f"over {RECALL_QUERIES} other nodes; exact latency over {EXACT_QUERIES} nodes.",
         "",
-        "| nodes | embedding | threads | build s | index MiB | peak RSS GiB (before → after build) "
+        "| nodes | embedding | threads | build s | graph, efSearch (target: calibration recall) | index MiB "
+        "| peak RSS GiB (before → after build) "
         "| index ms median (p95) | exact ms median | recall@10 (min) | save s | load s + first query s |",
-        "|---:|---|---:|---:|---:|---|---:|---:|---:|---:|---|",
+        "|---:|---|---:|---:|---|---:|---|---:|---:|---:|---:|---|",
     ]
     for r in rows:
         lines.append(
-            f"| {r['nodes']:,} | {r['embedding']} | {r['threads']} | {r['build_s']} | {r['index_mib']} "
+            f"| {r['nodes']:,} | {r['embedding']} | {r['threads']} | {r['build_s']} "
+            f"| {r['metric']}, {r['ef_search']} ({r['target_recall']}: {r['calibration_recall_at_10']}) "
+            f"| {r['index_mib']} "
             f"| {r['peak_rss_gib_before_build']} → {r['peak_rss_gib_after_build']} "
             f"| {r['index_ms_median']} ({r['index_ms_p95']}) | {r['exact_ms_median']} "
             f"| {r['recall_at_10']} ({r['recall_at_10_min']}) | {r['save_s']} "
@@ -165,11 +186,17 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument(
+        "--target-recall", type=float, default=None, help="recall@10 efSearch is calibrated to (default 0.95)"
+    )
     parser.add_argument("--no-write", action="store_true")
     parser.add_argument("--worker", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker is not None:
-        print(json.dumps(worker(args.worker, args.fit, args.epochs, args.threads, args.queries)))
+        from graphae.topk import TARGET_RECALL
+
+        target = TARGET_RECALL if args.target_recall is None else args.target_recall
+        print(json.dumps(worker(args.worker, args.fit, args.epochs, args.threads, args.queries, target)))
         return
     rows = []
     for n in (parse_count(s) for s in args.sizes.split(",")):
@@ -177,6 +204,7 @@ def main() -> None:
         cmd += ["--threads", str(args.threads), "--queries", str(args.queries)] + (
             ["--fit"] if args.fit else []
         )
+        cmd += [] if args.target_recall is None else ["--target-recall", str(args.target_recall)]
         out = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True).stdout
         rows.append(json.loads(out.strip().splitlines()[-1]))
         print(json.dumps(rows[-1]), flush=True)

@@ -119,13 +119,14 @@ def test_excluded_neighbours_never_appear(model: GAE) -> None:
 
 def test_too_few_survivors_widen_the_search(model: GAE, monkeypatch: pytest.MonkeyPatch) -> None:
     est, hub = _hub_model(model)
+    est.topk_index()  # built (and calibrated) before the margin below
     degree = int(np.diff(est.graph_.adj.indptr)[hub])
     counts: list[int] = []
     search = topk.InnerProductIndex.search
 
-    def recording(self: topk.InnerProductIndex, q: np.ndarray, count: int) -> np.ndarray:
+    def recording(self: topk.InnerProductIndex, q: np.ndarray, count: int, *rest: object) -> np.ndarray:
         counts.append(count)
-        return search(self, q, count)
+        return search(self, q, count, *rest)
 
     monkeypatch.setattr(topk.InnerProductIndex, "search", recording)
     monkeypatch.setattr(topk, "MARGIN", -degree)  # the first search holds only excluded nodes

@@ -199,24 +199,16 @@ class LinkPredictionMixin:
         return out
 
     def _recommend_indexed(self, ann: InnerProductIndex, i: int, k: int, exclude_edges: bool) -> list:
-        """Candidates from ``ann``, the excluded ones dropped, the rest scored by the decoder.
-
-        Asks for ``k`` + the excluded nodes + a margin; while fewer than ``k`` survive, asks
-        for twice as many, and scores every node once that reaches ``EXACT_SHARE`` of them.
-        """
+        """Candidates from ``ann`` (:meth:`InnerProductIndex.candidates`: the excluded ones
+        dropped), scored by the decoder; every node scored when the index would need too many."""
         adj = self.known_adjacency()
-        n = adj.shape[0]
         neighbours = adj.indices[adj.indptr[i] : adj.indptr[i + 1]] if exclude_edges else np.empty(0, int)
-        count = k + len(neighbours) + 1 + topk.MARGIN
-        while count < topk.EXACT_SHARE * n:
-            found = ann.search(self.embedding_[i], count)
-            keep = found[(found != i) & ~np.isin(found, neighbours)]
-            if len(keep) >= k:
-                logits = self.pair_logits(np.stack([np.full(len(keep), i), keep]))
-                order = np.lexsort((keep, -logits))[:k]  # best first; ties: the lower index
-                return self._entries(keep[order], logits[order])
-            count *= 2
-        return self._recommend_exact(np.array([i]), k, exclude_edges)[0]
+        keep = ann.candidates(self.embedding_, i, neighbours, k)
+        if keep is None:
+            return self._recommend_exact(np.array([i]), k, exclude_edges)[0]
+        logits = self.pair_logits(np.stack([np.full(len(keep), i), keep]))
+        order = np.lexsort((keep, -logits))[:k]  # best first; ties: the lower index
+        return self._entries(keep[order], logits[order])
 
     def _entries(self, top: np.ndarray, logits: np.ndarray) -> list:
         probs = expit(np.asarray(logits, dtype=np.float64))
@@ -255,38 +247,63 @@ class LinkPredictionMixin:
             return None
         return self.topk_index()
 
-    def topk_index(self) -> InnerProductIndex:
+    def topk_index(self, target_recall: float | None = None) -> InnerProductIndex:
         """The top-k index over the embedding: read from the model folder or built, once.
 
         The index of a loaded model is read (checked against its checksum in
-        ``metadata.json`` first) on first use; one that is absent is built. It is kept
+        ``metadata.json`` first) on first use; one that is absent is built, its search
+        width calibrated to a recall@10 of ``target_recall`` against exact scoring, the
+        existing neighbours left out (:meth:`InnerProductIndex.calibrate`; what it measured:
+        the index's ``calibration``, kept in ``metadata.json`` by ``save``). It is kept
         until the embedding changes (a refit).
 
+        Args:
+            target_recall: ``None``: the index as it is (one built now:
+                :data:`graphae.topk.TARGET_RECALL`). A number in ``(0, 1]``: an index
+                calibrated to it; one calibrated to another target (or never) is
+                calibrated again, without being rebuilt.
+
         Raises:
-            InputError: If the model's scores are no inner product, or the saved index
-                file is missing or damaged (naming the file).
+            InputError: If the model's scores are no inner product, ``target_recall`` is no
+                number in ``(0, 1]``, or the saved index file is missing or damaged (naming
+                the file).
             MissingDependencyError: Without faiss (``pip install "graphae[index]"``).
         """
         self._check_fitted()
+        if target_recall is not None:
+            target_recall = topk.check_target_recall(target_recall, "topk_index")
         reason = self._exact_only()
         if reason is not None:
             raise InputError(reason)
         cache = getattr(self, "_topk_cache", None)
         if cache is not None and cache[0] is self.embedding_:
-            return cache[1]
-        n, d = self.embedding_.shape
-        saved = self._saved_index_file()
-        if saved is not None:
-            ann = InnerProductIndex.from_bytes(saved.read(), n, d, str(saved.path))
+            ann = cache[1]
         else:
-            ann = InnerProductIndex.build(self.embedding_)
-        self._topk_cache = (self.embedding_, ann)
+            n, d = self.embedding_.shape
+            saved = self._saved_index_file()
+            if saved is not None:
+                ann = InnerProductIndex.from_bytes(saved.read(), n, d, str(saved.path), saved.record)
+            else:
+                target = topk.TARGET_RECALL if target_recall is None else target_recall
+                ann = InnerProductIndex.build(self.embedding_, self.known_adjacency(), target)
+            self._topk_cache = (self.embedding_, ann)
+        if target_recall is not None and (ann.calibration or {}).get("target_recall") != target_recall:
+            ann.calibrate(self.embedding_, self.known_adjacency(), target_recall)
         return ann
 
     def _saved_index_file(self) -> Any:
         """The ``index.faiss`` this model was loaded with, while it still has that embedding."""
         source = getattr(self, "_topk_file", None)
         return source[1] if source is not None and source[0] is self.embedding_ else None
+
+    def _index_record(self) -> dict[str, Any] | None:
+        """What ``metadata.json`` keeps of the index :meth:`_index_to_save` gave (its search width
+        and calibration), or ``None`` (no index, or one read from a folder saved without it)."""
+        cache = getattr(self, "_topk_cache", None)
+        if cache is not None and cache[0] is self.embedding_:
+            return cache[1].record()
+        saved = self._saved_index_file()
+        return saved.record if saved is not None else None
 
     def _index_to_save(self) -> bytes | None:
         """The index bytes ``save`` writes: the index in use or read, else none.

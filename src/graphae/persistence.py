@@ -79,6 +79,10 @@ def to_saved(est: GraphAutoencoderEstimator | HeuristicLinkPredictor) -> runfold
         "best_epoch": est.best_epoch_,
         "train_seconds": est.train_seconds_,
     }
+    index = est._index_to_save()  # the top-k index (see graphae.topk), when it has one
+    record = est._index_record() if index is not None else None
+    if record is not None:  # its search width and calibration; none for an index saved before them
+        metadata["index"] = record
     return runfolder.SavedModel(
         metadata=metadata,
         weights=est.module_.state_dict(),
@@ -88,7 +92,7 @@ def to_saved(est: GraphAutoencoderEstimator | HeuristicLinkPredictor) -> runfold
         history=est.history_,
         fitted_adjacency=None if est.known_adjacency() is graph.adj else graph.adj,
         features=graph.x if est.features_used_ else None,  # what embedding unseen nodes needs
-        index=est._index_to_save(),  # the top-k index (see graphae.topk), when it has one
+        index=index,
     )
 
 

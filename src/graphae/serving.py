@@ -97,6 +97,7 @@ def create_app(model: Any, metrics: Any = None, limits: Limits = LIMITS) -> Any:
     n = int(model.graph_.num_nodes)
     max_k = min(limits.max_k, n)
     lookup = model.id_index()  # built once: the model is never refitted here
+    ann = model.recommend_index()  # read or built once, as recommend would on its first call
 
     class _Request(BaseModel):
         model_config = ConfigDict(extra="forbid")
@@ -211,6 +212,7 @@ def create_app(model: Any, metrics: Any = None, limits: Limits = LIMITS) -> Any:
                 "node_id_type": id_kind,
             },
             "embedding_dim": int(model.embedding_.shape[1]) if model.learned else None,
+            "index": None if ann is None else ann.record(),  # the top-k index recommend uses, if any
             "graphae_version": __version__,
             "metrics": metrics,
             "limits": vars(limits) | {"max_k": max_k},
@@ -219,7 +221,7 @@ def create_app(model: Any, metrics: Any = None, limits: Limits = LIMITS) -> Any:
 
     @app.get("/model")
     def model_info() -> dict[str, Any]:
-        """Name, parameters, graph size and ``metrics.json`` (``null`` without one) of the model."""
+        """Name, parameters, graph size, top-k index (``null`` without one) and ``metrics.json`` of the model."""
         return info
 
     @app.post("/recommend")

@@ -38,6 +38,17 @@ def _int_at_least(text: str, low: int, what: str) -> int:
     return value
 
 
+def recall_target(text: str) -> float:
+    """A recall in ``(0, 1]`` (``--target-recall``)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = None
+    if value is None or not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"expected a recall in (0, 1], got {text!r}")
+    return value
+
+
 def positive_float(text: str) -> float:
     try:
         value = float(text)

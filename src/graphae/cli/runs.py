@@ -307,8 +307,8 @@ class RunSession:
         }
 
         def write(staging: Path) -> None:
-            if getattr(self.args, "index", False):  # older runs.json files lack it
-                first.estimator.topk_index()
+            if getattr(self.args, "index", False):  # older runs.json files lack these
+                first.estimator.topk_index(getattr(self.args, "target_recall", None))
             first.estimator.save(staging)
             write_json(staging / runfolder.METRICS, metrics)
             _write_scores(staging, first)

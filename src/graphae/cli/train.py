@@ -7,7 +7,15 @@ from pathlib import Path
 from typing import Any
 
 from graphae.cli import config, partition_resume
-from graphae.cli.common import UserError, check_seeds, non_negative_int, positive_float, positive_int, seed
+from graphae.cli.common import (
+    UserError,
+    check_seeds,
+    non_negative_int,
+    positive_float,
+    positive_int,
+    recall_target,
+    seed,
+)
 from graphae.cli.outdir import check_out
 from graphae.cli.runs import RunSession
 from graphae.data import DATASETS, DEFAULT_DATASET, load_dataset
@@ -15,7 +23,7 @@ from graphae.errors import InputError
 from graphae.evaluation import RANKING_SAMPLE_SIZE
 from graphae.graph import Graph
 from graphae.split_directed import TASKS
-from graphae.topk import EXACT_BELOW
+from graphae.topk import CALIBRATION_QUERIES, EXACT_BELOW, TARGET_RECALL
 from graphae.training import LOSSES, distributed, resolve_device
 from graphae.training.fastgae import DEFAULT_ALPHA, DEFAULT_NODES
 
@@ -224,6 +232,13 @@ def add_command(sub: Any) -> None:
         "recommend and serve build it in memory at each start on graphs from "
         f"{EXACT_BELOW:,} nodes on",
     )
+    out.add_argument(
+        "--target-recall",
+        type=recall_target,
+        metavar="R",
+        help="with --index: the recall@10 against exact scoring its search width is calibrated to, "
+        f"on {CALIBRATION_QUERIES} sampled nodes (default {TARGET_RECALL}; kept in metadata.json)",
+    )
     out.add_argument("--quiet", action="store_true", help="print only the summary")
     train.set_defaults(handler=cmd_train)
 
@@ -269,6 +284,8 @@ def _train(args: argparse.Namespace, main: bool) -> int:
         out = check_out(args.out, args.overwrite)
         if args.checkpoint_every is not None and out is None:
             raise UserError("--checkpoint-every needs --out DIR (the checkpoints go there)")
+        if args.target_recall is not None and not args.index:
+            raise UserError("--target-recall needs --index (it calibrates the index that --index builds)")
         session = RunSession.start(out if main else None, args)
     if args.report:
         if args.out is None:

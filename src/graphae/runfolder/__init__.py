@@ -176,7 +176,9 @@ class SavedModel:
             (estimator parameters), ``graph`` (``name``, ``num_nodes``, ``num_edges``,
             ``directed``, ``node_id_type``), ``fit`` (``in_channels``,
             ``features_used``, ``best_epoch`` when learned; ``train_seconds``),
-            ``graphae_version`` and ``files`` (checksums; set on writing).
+            ``graphae_version``, ``index`` (with an index: its ``ef_search`` and
+            calibration, see :meth:`graphae.topk.InnerProductIndex.record`) and ``files``
+            (checksums; set on writing).
         weights: The torch module's state dict (``None`` when not learned).
         embedding: ``[N, d]`` float32 (``None`` when not learned).
         adjacency: ``[N, N]`` CSR.
@@ -359,7 +361,7 @@ def read_model(folder: str | os.PathLike, legacy: bool = False) -> SavedModel:
         features = read_features(present[0], n, metadata["fit"]["in_channels"]) if present else None
     weights = read_weights(folder / WEIGHTS)
     entry = (files or {}).get(INDEX)  # checked when read: see IndexFile
-    index = IndexFile(folder / INDEX, entry) if entry is not None else None
+    index = IndexFile(folder / INDEX, entry, metadata.get("index")) if entry is not None else None
     return SavedModel(
         metadata, weights, embedding, adjacency, node_ids, history, fitted, features=features, index=index
     )

@@ -73,10 +73,25 @@ def check_digest(path: Path, metadata: dict[str, Any], legacy: bool = False) -> 
 
 # key: (type, required). bool is not an int here, although Python says it is.
 _TOP = {"model": (str, True), "params": (dict, True), "graph": (dict, True), "fit": (dict, True)}
-_TOP_OPTIONAL = {"learned": bool, "graphae_version": str, "estimator": str, "files": dict, "checksum": str}
+_TOP_OPTIONAL = {
+    "learned": bool,
+    "graphae_version": str,
+    "estimator": str,
+    "files": dict,
+    "checksum": str,
+    "index": dict,
+}
 _GRAPH = {"directed": (bool, True), "node_id_type": (str, True), "num_nodes": (int, False)}
 _GRAPH_OPTIONAL = {"num_edges": int, "name": str}
 _FIT_LEARNED = {"in_channels": (int, True), "features_used": (bool, True), "best_epoch": (int, False)}
+# The top-k index's search width and calibration (graphae.topk.InnerProductIndex.record).
+_INDEX = {
+    "metric": (str, False),
+    "ef_search": (int, True),
+    "target_recall": (float, False),
+    "recall_at_10": (float, False),
+    "queries": (int, False),
+}
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
@@ -107,6 +122,8 @@ def check_metadata(path: Path, metadata: Any) -> None:
         )
     fit = {**_FIT_LEARNED} if metadata.get("learned", True) else {}
     _check_keys(path, metadata["fit"], "fit.", {**fit, "train_seconds": (float, False)})
+    if "index" in metadata:
+        _check_keys(path, metadata["index"], "index.", _INDEX)
     for section, key, low in (("fit", "in_channels", 1), ("graph", "num_nodes", 0)):
         value = metadata[section].get(key)
         if value is not None and value < low:

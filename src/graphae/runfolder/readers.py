@@ -119,10 +119,13 @@ class IndexFile:
     """A model folder's ``index.faiss`` and the size and SHA-256 its ``metadata.json`` recorded.
 
     Recorded when the model is loaded and read only when ``recommend`` needs the index.
+    ``record`` is ``metadata.json``'s ``index`` (its search width and calibration, see
+    :meth:`graphae.topk.InnerProductIndex.record`; ``None`` in folders saved before it).
     """
 
     path: Path
     entry: dict[str, Any]
+    record: dict[str, Any] | None = None
 
     def read(self) -> bytes:
         """The file's bytes, checked against the recorded size and SHA-256 (the bytes read).
