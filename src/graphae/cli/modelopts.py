@@ -183,6 +183,17 @@ def refuse_ignored(
         )
 
 
+def refuse_given(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
+    """:func:`refuse_ignored` for ``graphae train``: the options given are found with ``parser``
+    (the model's own train parser) in the command line kept in ``args.argv``."""
+    from graphae.registry import get_model
+
+    entry = get_model(args.model)
+    argv = getattr(args, "argv", None) or []
+    given = given_options(parser, argv[1:]) if argv[:1] == ["train"] else {}
+    refuse_ignored(args, entry.estimator, learned=entry.learned, given=given)
+
+
 def record(args: argparse.Namespace, params: dict[str, Any], set_by_command: Any) -> dict[str, Any]:
     """Store in ``args`` the parameters that ran (for runs.json and config.toml); return them for metrics.json.
 

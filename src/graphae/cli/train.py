@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from graphae.cli import config, partition_resume
+from graphae.cli import config, modelopts, partition_resume
 from graphae.cli.common import (
     UserError,
     check_seeds,
@@ -279,7 +279,7 @@ def _train(args: argparse.Namespace, main: bool) -> int:
         args = session.args
     else:
         _check_direction_options(args)
-        _refuse_ignored(args)
+        modelopts.refuse_given(args, fresh_parser(args.model))  # before anything is read
         check_seeds(args.seed, args.runs, "--seed")
         out = check_out(args.out, args.overwrite)
         if args.checkpoint_every is not None and out is None:
@@ -319,17 +319,6 @@ def fresh_parser(model: str) -> argparse.ArgumentParser:
     train = sub.choices["train"]
     add_options(train, model, get_model(model).estimator)
     return train
-
-
-def _refuse_ignored(args: argparse.Namespace) -> None:
-    """Refuse, before anything is read, the options given for parameters the model does not have."""
-    from graphae.cli.modelopts import given_options, refuse_ignored
-    from graphae.registry import get_model
-
-    entry = get_model(args.model)
-    argv = getattr(args, "argv", None) or []
-    given = given_options(fresh_parser(args.model), argv[1:]) if argv[:1] == ["train"] else {}
-    refuse_ignored(args, entry.estimator, learned=entry.learned, given=given)
 
 
 def _runtime_overrides(args: argparse.Namespace) -> dict[str, Any]:
