@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from graphae import runfolder
+from graphae.cli import runs
 from graphae.cli.common import UserError, log
 from graphae.errors import GraphaeError, InputError
 
@@ -40,12 +41,7 @@ def resumed_args(args: argparse.Namespace, overrides: dict[str, Any]) -> argpars
     with the runtime ``overrides`` (``--quiet``, ``--threads``, ``--device``) given beside it."""
     out = Path(args.resume)
     state = runfolder.read_state(state_path(out))
-    resumed = argparse.Namespace(**state["args"])
-    resumed.quiet = overrides["quiet"]
-    if overrides["threads"] is not None:
-        resumed.threads = overrides["threads"]
-    if overrides["device"] != "auto":
-        resumed.device = overrides["device"]
+    resumed = runs.resumed_args(state["args"], overrides)
     resumed.out, resumed.resume, resumed.overwrite = str(out), str(out), True
     resumed.handler, resumed.argv = args.handler, getattr(args, "argv", [])
     return resumed

@@ -32,6 +32,21 @@ FIRST = "first-run"  # in runfolder.CHECKPOINT_DIR: the first run's model, once 
 _PATH_OPTIONS = ("edges", "features", "data_dir")
 
 
+def resumed_args(recorded: dict[str, Any], overrides: dict[str, Any]) -> argparse.Namespace:
+    """The options a run recorded, with the runtime ``overrides`` given beside ``--resume``.
+
+    How the resumed run shows progress is the new command's choice; threads and device stay
+    as they were unless given again.
+    """
+    args = argparse.Namespace(**recorded)
+    args.quiet = overrides["quiet"]
+    if overrides["threads"] is not None:
+        args.threads = overrides["threads"]
+    if overrides["device"] != "auto":
+        args.device = overrides["device"]
+    return args
+
+
 @dataclass
 class FirstRun:
     """What the run folder keeps of the first run."""
@@ -98,14 +113,7 @@ class RunSession:
                 f"--resume {out}: {state['diverged']} Resuming would repeat the same training; "
                 f"start over with other options and --overwrite (`graphae train ... --out {out} --overwrite`)."
             )
-        args = argparse.Namespace(**state["args"])
-        # How the resumed run shows progress is the new command's choice; threads and
-        # device stay as they were unless given again.
-        args.quiet = overrides["quiet"]
-        if overrides["threads"] is not None:
-            args.threads = overrides["threads"]
-        if overrides["device"] != "auto":
-            args.device = overrides["device"]
+        args = resumed_args(state["args"], overrides)
         args.out, args.resume, args.overwrite = str(out), None, True
         return cls(out, args, list(state.get("completed", [])))
 
