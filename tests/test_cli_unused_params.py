@@ -34,6 +34,11 @@ MISSING = "/nonexistent/edges.tsv"  # the refusal comes before anything is read
             "--hidden, --fastgae-nodes, --epochs, --lr: common_neighbors does not take them "
             "(a heuristic: nothing is trained); leave them out",
         ),
+        (  # options of training and features: a heuristic used to drop them silently
+            "--model adamic_adar --select-best --eval-every 5 --normalize-features".split(),
+            "--eval-every, --select-best, --normalize-features: adamic_adar does not take them "
+            "(a heuristic: nothing is trained); leave them out",
+        ),
         (
             ["--model", "linear_gae", "--hidden", "64"],
             "--hidden: linear_gae does not take it (it has no such parameter); leave it out",

@@ -148,9 +148,12 @@ COMMAND_OPTIONS = (
     ("--epochs", "epochs", "epochs"),
     ("--lr", "lr", "lr"),
     ("--patience", "patience", "patience"),
+    ("--eval-every", "eval_every", "eval_every"),
+    ("--select-best", "select_best", "select_best"),
+    ("--normalize-features", "normalize_features", "normalize_features"),
 )
 # Of those, the options with a default of their own (not None: not given): given when on the command line.
-OWN_DEFAULT = ("fastgae_nodes", "fastgae_alpha")
+OWN_DEFAULT = ("fastgae_nodes", "fastgae_alpha", "eval_every", "select_best", "normalize_features")
 
 
 def refuse_ignored(
