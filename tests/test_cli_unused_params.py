@@ -108,6 +108,19 @@ def test_an_old_linear_gae_config_runs_with_one_notice(tmp_path, capsys):
     assert "hidden" not in written and "epochs = 2" in written
 
 
+def test_the_notice_of_an_old_key_is_printed_by_rank_0_only(tmp_path, capsys, monkeypatch):
+    """Under torchrun every process reads the file; only rank 0 says so (RANK alone: no group)."""
+    config = tmp_path / "old.toml"
+    config.write_text(
+        f'[data]\nedges = "{_edges(tmp_path)}"\n\n[model]\nmodel = "linear_gae"\nhidden = 32\nepochs = 1\n'
+    )
+    for rank, expected in (("1", 0), ("0", 1)):
+        monkeypatch.setenv("RANK", rank)
+        capsys.readouterr()
+        assert main(["train", "--config", str(config), "--quiet", "--threads", "1"]) == 0
+        assert len(_notices(capsys.readouterr().err)) == expected
+
+
 @pytest.mark.parametrize(
     ("model", "key"),
     [

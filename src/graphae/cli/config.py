@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -141,8 +142,9 @@ def apply(parser: argparse.ArgumentParser, path: str, data: dict[str, Any], mode
             action = keys[section].get(key)
             name = _written_before(model, key, action) if section == "model" else None
             if name is not None:
-                print(f"graphae: notice: {where}: {model} does not use {name} (a key of an older graphae); ignored",
-                      file=sys.stderr)  # fmt: skip
+                if os.environ.get("RANK", "0") == "0":  # once under torchrun, not once per process
+                    print(f"graphae: notice: {where}: {model} does not use {name} (a key of an older graphae); ignored",
+                          file=sys.stderr)  # fmt: skip
                 continue
             if action is None:
                 home = next((s for s, k in keys.items() if key in k), None)
