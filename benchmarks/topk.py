@@ -37,6 +37,7 @@ beside other busy processes say nothing. Needs only ``PYTHONPATH=src`` and faiss
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import resource
 import statistics
@@ -190,6 +191,9 @@ def main() -> None:
         "--target-recall", type=float, default=None, help="recall@10 efSearch is calibrated to (default 0.95)"
     )
     parser.add_argument("--no-write", action="store_true")
+    parser.add_argument(
+        "--merge", action="store_true", help="keep the earlier rows of other sizes/embeddings/targets"
+    )
     parser.add_argument("--worker", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker is not None:
@@ -208,8 +212,20 @@ def main() -> None:
         out = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True).stdout
         rows.append(json.loads(out.strip().splitlines()[-1]))
         print(json.dumps(rows[-1]), flush=True)
-    command = "PYTHONPATH=src python benchmarks/topk.py " + " ".join(sys.argv[1:])
-    body = table(rows, machine(), command.strip())
+    command = (
+        "PYTHONPATH=src python benchmarks/topk.py " + " ".join(a for a in sys.argv[1:] if a != "--merge")
+    ).strip()
+    for row in rows:
+        row["command"], row["date"] = command, dt.date.today().isoformat()
+    if args.merge and RESULTS.exists():  # earlier rows of another size, embedding or target stay
+        key = lambda r: (r["nodes"], r["embedding"], r.get("target_recall"))  # noqa: E731
+        ours = {key(r) for r in rows}
+        earlier = [
+            r for r in json.loads(RESULTS.read_text())["rows"] if "metric" in r
+        ]  # not the uncalibrated ones
+        rows = [r for r in earlier if key(r) not in ours] + rows
+    commands = "`; `".join(dict.fromkeys(r.get("command", command) for r in rows))
+    body = table(rows, machine(), commands)
     print(body)
     if not args.no_write:
         write_results(RESULTS, rows, body, BEGIN, END, "Top-k at scale")
