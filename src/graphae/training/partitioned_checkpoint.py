@@ -30,10 +30,10 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 import numpy as np
 import torch
-import torch.distributed as dist
 
 from graphae.errors import InputError, MissingFileError
 from graphae.io import atomic_write, sha256, write_json
+from graphae.training.partitioned_eval import all_gather
 
 if TYPE_CHECKING:
     from graphae.training.partitioned import PartitionedGCN, PartitionedResult
@@ -105,11 +105,11 @@ class PartitionedCheckpointer:
             size = (self.folder / name).stat().st_size
         except OSError as err:
             error = f"{self.folder / name}: rank {self.rank} cannot write its checkpoint shard ({err.strerror or err})"
-        shares = _all_gather((digest, size, error))
+        shares = all_gather((digest, size, error))
         errors = [message for _, _, message in shares if message is not None]
         if errors:
             raise InputError(errors[0])
-        problem = _all_gather(self._complete(epoch, shares) if self.rank == 0 else None)[0]
+        problem = all_gather(self._complete(epoch, shares) if self.rank == 0 else None)[0]
         if problem is not None:
             raise InputError(problem)
 
@@ -170,7 +170,7 @@ class PartitionedCheckpointer:
             path = self.folder / shard_name(int(complete["epoch"]), self.rank)
             error = InputError(f"{path}: does not fit this run ({str(err).splitlines()[0][:200]}); {_AGAIN}.")
         found = None if error is None else (type(error).__name__, str(error))
-        shares = _all_gather((found, None if complete is None else int(complete["epoch"])))
+        shares = all_gather((found, None if complete is None else int(complete["epoch"])))
         for found, _ in shares:
             if found is not None:
                 raise (MissingFileError if found[0] == "MissingFileError" else InputError)(found[1])
@@ -312,12 +312,3 @@ def _remove_others(folder: Path, epoch: int) -> None:
 
 def _digest(record: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(record, sort_keys=True).encode("utf-8")).hexdigest()
-
-
-def _all_gather(obj: Any) -> list[Any]:
-    """Every rank's ``obj`` on every rank, in rank order (a barrier too)."""
-    if not (dist.is_available() and dist.is_initialized()):
-        return [obj]
-    box = [None] * dist.get_world_size()
-    dist.all_gather_object(box, obj)
-    return box
