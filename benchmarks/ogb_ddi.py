@@ -57,7 +57,8 @@ def run_row(model: str, runs: int, data_dir: str, *, device: str = "cpu", shared
         cmd += ["--runs", str(runs), "--seed", "0", "--device", device, "--quiet", "--out", out]
         print(" ".join(cmd[:-2]), flush=True)
         start = time.perf_counter()
-        subprocess.run(cmd, check=True)
+        # The interpreter running this script, whose graphae it is, with or without an activated venv.
+        subprocess.run([sys.executable, "-m", *cmd], check=True)
         wall = time.perf_counter() - start
         metrics = json.loads((Path(out) / "metrics.json").read_text())
     metrics["wall_seconds_per_run"] = wall / runs

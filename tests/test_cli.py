@@ -46,6 +46,7 @@ METRIC_KEYS = {
     "test_auc",
     "test_ap",
     "train_seconds",
+    "resumed",
     "evaluation",
     "phases",
     "device",

@@ -24,6 +24,7 @@ FAST = ["--epochs", "12", "--device", "cpu", "--threads", "1", "--quiet"]
 def _metrics(folder: Path) -> dict:
     metrics = json.loads((folder / "metrics.json").read_text())
     del metrics["train_seconds"], metrics["phases"]  # timings
+    del metrics["resumed"]  # which runs an interruption cut: checked by the tests that resume
     return metrics
 
 
@@ -139,6 +140,14 @@ def test_a_crashed_run_resumes_to_the_same_scores(uninterrupted, tmp_path, monke
     if epoch >= 3:
         assert f"resuming run {run}/2 from epoch {epoch // 3 * 3}" in err
     assert _metrics(out) == _metrics(uninterrupted)
+    # metrics.json says which run was carried on, and from which epoch (a crash before the first
+    # checkpoint restarts that run: nothing was resumed).
+    metrics = json.loads((out / "metrics.json").read_text())
+    cut = (
+        [{"run": run, "seed": metrics["seed"] + run - 1, "from_epoch": epoch // 3 * 3}] if epoch >= 3 else []
+    )
+    assert metrics["resumed"] == cut
+    assert json.loads((uninterrupted / "metrics.json").read_text())["resumed"] == []
     assert json.loads((out / "history.json").read_text()) == json.loads(
         (uninterrupted / "history.json").read_text()
     )
@@ -163,6 +172,9 @@ def test_resume_errors(tmp_path, capsys, monkeypatch):
     assert "no unfinished run there" in line and "--checkpoint-every" in line
     line = user_error(capsys, ["train", "--resume", str(tmp_path / "missing")])
     assert "no such folder" in line
+    (tmp_path / "metrics.json").write_text("{}")
+    line = user_error(capsys, ["train", "--resume", str(tmp_path / "metrics.json")])
+    assert "a file, not a folder" in line and "--checkpoint-every" in line
     out = tmp_path / "run"
     _crash_at(monkeypatch, 1, 5)
     with pytest.raises(_Killed):

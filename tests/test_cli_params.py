@@ -23,6 +23,7 @@ FAST = ["--device", "cpu", "--threads", "1", "--quiet"]
 def _metrics(folder: Path) -> dict:
     metrics = json.loads((folder / "metrics.json").read_text())
     del metrics["train_seconds"], metrics["phases"]  # timings
+    del metrics["resumed"]  # which runs were cut (tests/test_cli_engine.py checks it)
     return metrics
 
 
@@ -92,6 +93,22 @@ def test_train_help_shows_the_model_default_of_the_older_options(capsys):
     out = " ".join(capsys.readouterr().out.split())
     assert "[gravity_vgae default: 0.1]" in out  # --lr
     assert "--gravity-lambda LAMBDA" in out and "(default: 1.0)" in out
+
+
+@pytest.mark.parametrize(
+    ("model", "note"),
+    [
+        ("refined_gae", "[refined_gae: Training edges per Adam step"),  # not the loss's chunks
+        ("gae", "[gae default: auto]"),  # the meaning the option's own help gives
+    ],
+)
+def test_an_option_a_model_reads_otherwise_says_so_in_the_help(capsys, model, note):
+    with pytest.raises(SystemExit):
+        main(["train", "--model", model, "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    batch_size = out.split("--batch-size B edges", 1)[1].split("--epochs EPOCHS (default", 1)[0]
+    assert note in batch_size
+    assert ("Adam step" in batch_size) == (model == "refined_gae")
 
 
 def test_parameters_are_parsed_by_their_constraints():
@@ -344,6 +361,7 @@ def test_a_bad_config_file_is_one_line_naming_file_section_and_key(tmp_path, cap
     line = parse_error(capsys, ["train", "--config", str(path), *FAST])
     assert line.startswith(f"graphae: error: {path}") or line.startswith(f"graphae: error: --config {path}")
     assert expected in line
+    assert line.count("--help`") <= 1  # one pointer to the help, not the model's and then the command's
 
 
 def test_a_missing_config_file(tmp_path, capsys):

@@ -31,7 +31,7 @@ from graphae.training import (
     distributed,
     train,
 )
-from graphae.training.checkpoint import Checkpointer
+from graphae.training.checkpoint import Checkpointer, load_checkpoint
 
 ROOT = Path(__file__).resolve().parent.parent
 LAUNCH_TIMEOUT = 240  # seconds: a hung rendezvous or collective fails the test instead of blocking CI
@@ -99,17 +99,24 @@ def test_an_objective_without_distribute_is_refused():
         Objective().distribute(model, DistributedContext(rank=0, world_size=2))
 
 
-def test_checkpoints_are_refused_on_several_processes(tmp_path):
+def test_a_checkpoint_of_another_number_of_processes_is_refused(tmp_path):
+    path = tmp_path / "c.pt"
     model, data = _model_and_data()
-    with pytest.raises(InputError, match="Checkpoints and resuming are not supported.*world size 2"):
+    train(model, data, ReconstructionObjective("sampled"), epochs=3, checkpoint=Checkpointer(path, 2))
+    _, state = load_checkpoint(path)  # written by one process
+    model, data = _model_and_data()
+    with pytest.raises(InputError, match="written by 1 process, this run has 2: resume with the number"):
         train(
             model,
             data,
             ReconstructionObjective("sampled"),
-            epochs=1,
-            checkpoint=Checkpointer(tmp_path / "c.pt", 1),
+            epochs=3,
+            resume=state,
             distributed=DistributedContext(rank=0, world_size=2),
         )
+    model, data = _model_and_data()
+    with pytest.raises(InputError, match="written by 2 processes, this run has 1"):
+        train(model, data, ReconstructionObjective("sampled"), epochs=3, resume={**state, "world_size": 2})
 
 
 def test_incomplete_launch_variables_are_a_clear_error(monkeypatch):
@@ -139,16 +146,17 @@ def test_bad_launch_variables_are_a_clear_error(monkeypatch, world_size, rank, m
     assert not dist.is_initialized()
 
 
-def test_the_cli_refuses_checkpoints_under_torchrun_and_names_the_rank(monkeypatch, capsys, tmp_path):
+def test_a_cli_error_under_torchrun_names_the_rank(monkeypatch, capsys, tmp_path):
     monkeypatch.setenv("WORLD_SIZE", "2")
     monkeypatch.setenv("RANK", "1")
+    monkeypatch.delenv("MASTER_ADDR", raising=False)
     capsys.readouterr()
     assert (
         main(["train", "--loss", "sampled", "--out", str(tmp_path / "run"), "--checkpoint-every", "2"]) == 2
     )
     out, err = capsys.readouterr()
     assert out == "" and len(err.splitlines()) == 1
-    assert err.startswith("graphae: error (rank 1): --checkpoint-every and --resume are not supported")
+    assert err.startswith("graphae: error (rank 1): ") and "start it with torchrun" in err
     assert not (tmp_path / "run").exists() and not dist.is_initialized()
 
 
@@ -326,6 +334,63 @@ def test_torchrun_two_processes_train_one_model(tmp_path):
     assert result.stderr.count("x 2 processes") == 1
     assert result.stderr.count(f"wrote {out}") == 1
     assert np.load(out / "embeddings.npy").shape == (300, 16)
+
+
+def _metrics_without_times(folder: Path) -> dict:
+    metrics = json.loads((folder / "metrics.json").read_text())
+    for key in ("train_seconds", "phases", "resumed"):
+        del metrics[key]
+    return metrics
+
+
+@pytest.mark.slow
+def test_a_torchrun_run_whose_rank_died_resumes_to_the_uninterrupted_run(tmp_path):
+    graph = _write_graph(tmp_path / "graph.npz")
+    argv = ["train", "--dataset", str(graph), "--loss", "sampled", "--epochs", "7", "--runs", "2"]
+    argv += ["--eval-every", "2", "--select-best", "--ranking-negatives", "10", "--threads", "1", "--quiet"]
+    whole, out = tmp_path / "whole", tmp_path / "run"
+
+    def launch(*command: str) -> subprocess.CompletedProcess:
+        return _launch(
+            [_torchrun("--nproc-per-node", "2", "--master-port", str(_free_port())) + [*command]], tmp_path
+        )[0]
+
+    done = launch("-m", "graphae", *argv, "--out", str(whole))
+    assert done.returncode == 0, done.stderr[-3000:]
+    crashed = launch(
+        str(ROOT / "tests" / "ddp_crash_main.py"), *argv, "--checkpoint-every", "2", "--out", str(out)
+    )
+    assert crashed.returncode != 0 and not (out / "metrics.json").exists()
+    assert load_checkpoint(out / "checkpoint" / "run-2.pt")[1]["epoch"] == 4  # one file for both ranks
+    assert load_checkpoint(out / "checkpoint" / "run-2.pt")[1]["world_size"] == 2
+    resumed = launch("-m", "graphae", "train", "--resume", str(out))
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert resumed.stderr.count("resuming run 2/2 from epoch 4") == 1  # rank 0 alone says it
+    # Each rank drew its own negatives on from where it stopped: the uninterrupted run, bit for bit.
+    assert _metrics_without_times(out) == _metrics_without_times(whole)
+    assert json.loads((out / "metrics.json").read_text())["resumed"] == [
+        {"run": 2, "seed": 1, "from_epoch": 4}
+    ]
+    assert np.array_equal(np.load(out / "embeddings.npy"), np.load(whole / "embeddings.npy"))
+    assert (out / "history.json").read_text() == (whole / "history.json").read_text()
+    assert not (out / "checkpoint").exists()
+    # Another number of processes cannot take the run on: one line on every rank, no hang.
+    crashed = launch(
+        str(ROOT / "tests" / "ddp_crash_main.py"),
+        *argv,
+        "--checkpoint-every",
+        "2",
+        "--out",
+        str(tmp_path / "again"),
+    )
+    (one,) = _launch(
+        [
+            _torchrun("--nproc-per-node", "1", "--master-port", str(_free_port()))
+            + ["-m", "graphae", "train", "--resume", str(tmp_path / "again")]
+        ],
+        tmp_path,
+    )
+    assert one.returncode != 0 and "written by 2 processes, this run has 1" in one.stderr
 
 
 _API_SCRIPT = """

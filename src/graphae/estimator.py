@@ -206,7 +206,9 @@ class GraphAutoencoderEstimator(Declared, LinkPredictionMixin, InductiveMixin, B
         train one model together (see :mod:`graphae.training.distributed`): each takes its
         shard of the edges (``loss="sampled"`` only), gradients are averaged, rank 0 alone
         scores ``val_pairs`` and shows progress; every rank ends with the same model. A
-        run is reproducible for a given number of processes; checkpoints are not supported there.
+        run is reproducible for a given number of processes. With ``checkpoint``, every process
+        passes the same path (on a file system they all see); rank 0 writes it, with each
+        rank's random state, and ``resume`` needs the number of processes that wrote it.
 
         Returns:
             ``self``, with ``embedding_``, ``history_``, ``module_``, ``graph_``,
@@ -218,7 +220,7 @@ class GraphAutoencoderEstimator(Declared, LinkPredictionMixin, InductiveMixin, B
                 trained on several processes when launched so.
             InputError: On a graph without edges, ``val_pairs`` that are not integer
                 indices in ``[0, N)`` of shape ``[2, k]``, a model too large for the machine's memory,
-                a checkpoint that does not match, or a checkpoint when training on several
+                a checkpoint that does not match, or one written by another number of
                 processes.
             NonFiniteLossError: If training diverges.
         """

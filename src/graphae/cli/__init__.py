@@ -34,7 +34,9 @@ class _Parser(argparse.ArgumentParser):
     """
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(2, f"graphae: error: {message} (see `{self.prog} --help`)\n")
+        # A message that already names the help to read (a model's keys) gets no second pointer.
+        hint = "" if "--help`" in message else f" (see `{self.prog} --help`)"
+        self.exit(2, f"graphae: error: {message}{hint}\n")
 
     # Called with the arguments before they are parsed: ``graphae train`` adds the options of
     # the chosen model and the values of its --config file (see graphae.cli.config.prepare).

@@ -81,6 +81,9 @@ def show_value(value: Any) -> str:
 def add_options(parser: argparse.ArgumentParser, model: str, estimator: type) -> None:
     """Add the options of ``estimator``'s parameters; note its defaults in the older options' help."""
     taken = {s: a for a in parser._actions for s in a.option_strings}
+    from graphae.estimator import GraphAutoencoderEstimator
+
+    inherited = _docstring_args(GraphAutoencoderEstimator)  # the meaning the command's options describe
     group = parser.add_argument_group(f"{model} parameters", f"see `graphae models {model}`")
     for param in parameters(estimator):
         if param.name in FROM_COMMAND:
@@ -93,7 +96,12 @@ def add_options(parser: argparse.ArgumentParser, model: str, estimator: type) ->
             if existing.dest != param.dest:
                 continue  # a command option of the same name: the parameter keeps its default
             if existing.default is None:  # the model's default applies when it is not given
-                existing.help = f"{existing.help or ''} [{model} {_escape(default)}]"
+                # A model whose docstring gives the option another meaning (refined_gae's
+                # --batch-size: edges per Adam step) says so beside its default.
+                note = f"{model} {default}"
+                if param.help and param.help != inherited.get(param.name):
+                    note = f"{model}: {param.help.rstrip('.')}; {default}"
+                existing.help = f"{existing.help or ''} [{_escape(note)}]"
             if param.option not in taken:  # --hidden-channels beside --hidden
                 group.add_argument(
                     param.option, dest=param.dest, type=existing.type, default=argparse.SUPPRESS,

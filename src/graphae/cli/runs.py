@@ -32,6 +32,19 @@ FIRST = "first-run"  # in runfolder.CHECKPOINT_DIR: the first run's model, once 
 _PATH_OPTIONS = ("edges", "features", "data_dir")
 
 
+def _wait_for_every_rank() -> None:
+    """Under torchrun, return once every rank has come here (a no-op in one process)."""
+    group = distributed.current()
+    if group is not None:
+        group.broadcast(None)
+
+
+def _rank_0s(value: Any) -> Any:
+    """Rank 0's ``value`` on every rank under torchrun; ``value`` in one process."""
+    group = distributed.current()
+    return value if group is None else group.broadcast(value)
+
+
 def resumed_args(recorded: dict[str, Any], overrides: dict[str, Any]) -> argparse.Namespace:
     """The options a run recorded, with the runtime ``overrides`` given beside ``--resume``.
 
@@ -66,8 +79,19 @@ class RunSession:
     with the same scores as an uninterrupted run.
     """
 
-    def __init__(self, out: Path | None, args: argparse.Namespace, completed: list[dict[str, Any]]) -> None:
-        self.out, self.args, self.completed = out, args, completed
+    def __init__(
+        self,
+        out: Path | None,
+        args: argparse.Namespace,
+        completed: list[dict[str, Any]],
+        *,
+        main: bool = True,
+    ) -> None:
+        # Under torchrun every rank knows the folder (its checkpoints are read by all), rank 0
+        # alone writes there: self.out is None on the others.
+        self.folder, self.main = out, main
+        self.out = out if main else None
+        self.args, self.completed = args, completed
         self.first: FirstRun | None = None
         self.fresh = False  # a new run: its checkpoint folder is made once the checks have passed
         self.loss: str | None = None
@@ -92,13 +116,17 @@ class RunSession:
         return reason if isinstance(reason, str) else None
 
     @classmethod
-    def start(cls, out: Path | None, args: argparse.Namespace) -> RunSession:
-        session = cls(out, args, [])
+    def start(cls, out: Path | None, args: argparse.Namespace, *, main: bool = True) -> RunSession:
+        session = cls(out, args, [], main=main)
         session.fresh = True
         return session
 
     @classmethod
-    def resume(cls, out: Path, overrides: dict[str, Any]) -> RunSession:
+    def resume(cls, out: Path, overrides: dict[str, Any], *, main: bool = True) -> RunSession:
+        if out.exists() and not out.is_dir():
+            raise UserError(
+                f"--resume {out}: a file, not a folder; expected the --out folder of a run started with --checkpoint-every K"
+            )
         if not out.is_dir():
             raise UserError(f"--resume {out}: no such folder")
         path = out / runfolder.CHECKPOINT_DIR / STATE
@@ -115,13 +143,13 @@ class RunSession:
             )
         args = resumed_args(state["args"], overrides)
         args.out, args.resume, args.overwrite = str(out), None, True
-        return cls(out, args, list(state.get("completed", [])))
+        return cls(out, args, list(state.get("completed", [])), main=main)
 
     @property
     def checkpoint_dir(self) -> Path | None:
-        if self.out is None or self.args.checkpoint_every is None:
+        if self.folder is None or self.args.checkpoint_every is None:
             return None
-        return self.out / runfolder.CHECKPOINT_DIR
+        return self.folder / runfolder.CHECKPOINT_DIR
 
     def _options(self) -> dict[str, Any]:
         """The options of the run, paths made absolute (for runs.json and config.toml)."""
@@ -201,7 +229,8 @@ class RunSession:
         if entry.learned:
             in_channels = graph.x.shape[1] if features else graph.num_nodes
             check_model_size(estimator, in_channels, graph.num_nodes, device)
-        if self.fresh and self.checkpoint_dir is not None:
+        _wait_for_every_rank()  # each has checked --out before rank 0 makes anything in it
+        if self.fresh and self.checkpoint_dir is not None and self.main:
             shutil.rmtree(self.checkpoint_dir, ignore_errors=True)
             self.checkpoint_dir.mkdir(parents=True)
             self._save_state()
@@ -237,7 +266,8 @@ class RunSession:
     def _run_one(self, i: int, graph: Graph, estimator: GraphAutoencoderEstimator) -> None:
         args = self.args
         ckpt = None if self.checkpoint_dir is None else self.checkpoint_dir / f"run-{i + 1}.pt"
-        resume = ckpt is not None and ckpt.is_file()
+        # Rank 0's answer on every rank (once it has prepared the folder, the others read it).
+        resume = _rank_0s(ckpt is not None and ckpt.is_file())
         start = 0
         if resume:
             start = int(load_checkpoint(ckpt)[1]["epoch"])
@@ -260,7 +290,7 @@ class RunSession:
                 phases=self.phases,
             )
         except NonFiniteLossError as err:
-            if self.checkpoint_dir is not None:
+            if self.checkpoint_dir is not None and self.main:
                 self._save_state(diverged=str(err))
             raise
         finally:
@@ -272,10 +302,13 @@ class RunSession:
             self.first = FirstRun(
                 result.estimator, result.test_pos_scores, result.test_neg_scores, result.evaluation
             )
-            if self.checkpoint_dir is not None:
+            if self.checkpoint_dir is not None and self.main:
                 _save_first(self.first, self.checkpoint_dir / FIRST)
-        self.completed.append({"seed": result.seed, **result.scores, "train_seconds": result.train_seconds})
-        if self.checkpoint_dir is not None:
+        record = {"seed": result.seed, **result.scores, "train_seconds": result.train_seconds}
+        if resume:
+            record["resumed_from_epoch"] = start  # for metrics.json: this run was interrupted and carried on
+        self.completed.append(record)
+        if self.checkpoint_dir is not None and self.main:
             self._save_state()
         log(
             args.quiet,
@@ -305,6 +338,13 @@ class RunSession:
             **{name: summary([r.get(name) for r in self.completed]) for name in (*METRICS, *self.official)},
             **official_metrics(graph, first.estimator),
             "train_seconds": {"mean": float(np.mean(seconds)), "values": seconds},
+            # The runs carried on by --resume, and from which epoch (their train_seconds add the
+            # steps up to that checkpoint, kept in it, to those after the resume).
+            "resumed": [
+                {"run": k + 1, "seed": r["seed"], "from_epoch": r["resumed_from_epoch"]}
+                for k, r in enumerate(self.completed)
+                if "resumed_from_epoch" in r
+            ],
             "evaluation": first.evaluation.describe(),  # what was scored, samples included
             "phases": self.phases.records,  # seconds and peak RSS: read, split, ..., evaluation
             "num_nodes": graph.num_nodes,

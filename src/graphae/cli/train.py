@@ -255,11 +255,6 @@ def cmd_train(args: argparse.Namespace) -> int:
         return train_partitions(args, fresh_parser(args.model))
     group = None
     if distributed.launched():
-        if args.resume is not None or args.checkpoint_every is not None:
-            raise UserError(
-                "--checkpoint-every and --resume are not supported when training on several processes "
-                "(torchrun) yet; leave them out, or train in one process"
-            )
         try:
             device = resolve_device(args.device)
         except InputError as err:
@@ -275,7 +270,7 @@ def _train(args: argparse.Namespace, main: bool) -> int:
     if not main:
         args.quiet = True  # rank 0 alone prints, logs and writes
     if args.resume is not None:
-        session = RunSession.resume(Path(args.resume), _runtime_overrides(args))
+        session = RunSession.resume(Path(args.resume), _runtime_overrides(args), main=main)
         args = session.args
     else:
         _check_direction_options(args)
@@ -286,7 +281,7 @@ def _train(args: argparse.Namespace, main: bool) -> int:
             raise UserError("--checkpoint-every needs --out DIR (the checkpoints go there)")
         if args.target_recall is not None and not args.index:
             raise UserError("--target-recall needs --index (it calibrates the index that --index builds)")
-        session = RunSession.start(out if main else None, args)
+        session = RunSession.start(out, args, main=main)
     if args.report:
         if args.out is None:
             raise UserError("--report needs --out DIR")

@@ -21,6 +21,11 @@ Under ``torchrun`` (which sets ``WORLD_SIZE``, ``RANK``, ``LOCAL_RANK``, ``MASTE
 - **Decisions.** Rank 0 alone scores the validation pairs and broadcasts the scores
   (:meth:`DistributedContext.broadcast`), so early stopping and ``select_best`` decide alike
   everywhere; an epoch's logs are averaged over the ranks (:meth:`DistributedContext.mean`).
+- **Checkpoints.** Every rank passes the same checkpoint path; when one is due, the ranks'
+  random states (each draws its own negatives) are gathered and rank 0 writes one file with
+  the shared parameters and optimizer state beside them. Resuming needs the same number of
+  processes, each reading that file (a folder every machine sees, as the data files are) and
+  taking its own random state back: the run ends as the uninterrupted one, bit for bit.
 
 Without those variables and without an initialised group, :func:`context` is ``None`` and
 nothing here runs: training is that of one process, bit for bit.
@@ -74,6 +79,12 @@ class DistributedContext:
         box = [obj if self.is_main else None]
         dist.broadcast_object_list(box, src=0, device=self._collective_device)
         return box[0]
+
+    def gather(self, obj: Any) -> list[Any]:
+        """Every rank's ``obj`` (any picklable value), in rank order, on every rank."""
+        box: list[Any] = [None] * self.world_size
+        dist.all_gather_object(box, obj)
+        return box
 
     def mean(self, logs: dict[str, float]) -> dict[str, float]:
         """The mean over the ranks of each value (every rank logs the same names), in float64."""

@@ -98,7 +98,8 @@ def train(
         patience: Stop after this many validation scores without a new best
             (and restore the best parameters); ``None`` never stops early.
         callback: Called with each epoch's history record.
-        checkpoint: Saves the training state every ``checkpoint.every`` epochs.
+        checkpoint: Saves the training state every ``checkpoint.every`` epochs; with
+            ``distributed``, every rank passes one and rank 0 writes for all.
         resume: A state saved by ``checkpoint`` (:func:`~graphae.training.load_checkpoint`)
             to continue from; the result is the same as an uninterrupted run's.
         distributed: This process's place among several training one model together
@@ -111,7 +112,8 @@ def train(
 
     Raises:
         InputError: On ``epochs``/``eval_every``/``patience`` below 1, validation
-            options without validation pairs, or checkpoints with ``distributed``.
+            options without validation pairs, or a checkpoint written by another number of
+            processes.
         ParameterError: If the objective cannot train on several processes.
         NonFiniteLossError: When a logged value becomes NaN or infinite.
     """
@@ -122,12 +124,10 @@ def train(
     if (select_best or patience is not None) and val_pairs is None:
         raise InputError("select_best=True and patience need validation pairs.")
     keep_best = select_best or patience is not None
+    if resume is not None:
+        # Before any collective: a wrong count is one error on every rank, not a hang.
+        resume = _own_share(resume, distributed, None if checkpoint is None else checkpoint.path)
     if distributed is not None:
-        if checkpoint is not None or resume is not None:
-            raise InputError(
-                "Checkpoints and resuming are not supported when training on several processes "
-                f"(world size {distributed.world_size}) yet: train without them, or in one process."
-            )
         data = data.sharded(distributed.rank, distributed.world_size)
     objective.setup(model, data)
     track_edges = getattr(callback, "track_edges", None)
@@ -163,7 +163,7 @@ def train(
             callback(record)
         stop = patience is not None and state.evals_since_best >= patience
         if checkpoint is not None and checkpoint.due(epoch) and epoch < epochs and not stop:
-            checkpoint.save(_snapshot(model, optimizers, objective, generator, state))
+            _save(checkpoint, _snapshot(model, optimizers, objective, generator, state), distributed)
         if stop:
             result.stopped_early = epoch < epochs
             break
@@ -247,6 +247,33 @@ def _snapshot(
         "evals_since_best": state.evals_since_best,
         "train_seconds": state.train_seconds,
     }
+
+
+def _save(checkpoint: Checkpointer, snapshot: dict[str, Any], distributed: DistributedContext | None) -> None:
+    """One file for all ranks: the shared state, and each rank's random state and objective state."""
+    if distributed is not None:
+        # Every rank takes part (a collective); parameters and optimizer state are equal everywhere.
+        own = {"generator": snapshot["generator"], "objective": snapshot["objective"]}
+        snapshot = {**snapshot, "world_size": distributed.world_size, "ranks": distributed.gather(own)}
+        if not distributed.is_main:
+            return
+    checkpoint.save(snapshot)
+
+
+def _own_share(saved: dict[str, Any], distributed: DistributedContext | None, path: Any) -> dict[str, Any]:
+    """The state this process resumes from: a rank takes its own random and objective state."""
+    written = int(saved.get("world_size", 1))  # absent: written by one process without a group
+    here = 1 if distributed is None else distributed.world_size
+    if written != here:
+        where = "The checkpoint" if path is None else f"{path}: the checkpoint"
+        raise InputError(
+            f"{where} was written by {written} process{'es' if written > 1 else ''}, this run has "
+            f"{here}: resume with the number of processes it started with."
+        )
+    ranks = saved.get("ranks")
+    if ranks is None:
+        return saved
+    return {**saved, **ranks[0 if distributed is None else distributed.rank]}
 
 
 def _restore(
