@@ -32,19 +32,6 @@ FIRST = "first-run"  # in runfolder.CHECKPOINT_DIR: the first run's model, once 
 _PATH_OPTIONS = ("edges", "features", "data_dir")
 
 
-def _wait_for_every_rank() -> None:
-    """Under torchrun, return once every rank has come here (a no-op in one process)."""
-    group = distributed.current()
-    if group is not None:
-        group.broadcast(None)
-
-
-def _rank_0s(value: Any) -> Any:
-    """Rank 0's ``value`` on every rank under torchrun; ``value`` in one process."""
-    group = distributed.current()
-    return value if group is None else group.broadcast(value)
-
-
 def resumed_args(recorded: dict[str, Any], overrides: dict[str, Any]) -> argparse.Namespace:
     """The options a run recorded, with the runtime ``overrides`` given beside ``--resume``.
 
@@ -229,7 +216,9 @@ class RunSession:
         if entry.learned:
             in_channels = graph.x.shape[1] if features else graph.num_nodes
             check_model_size(estimator, in_channels, graph.num_nodes, device)
-        _wait_for_every_rank()  # each has checked --out before rank 0 makes anything in it
+        distributed.rank_0s(
+            None
+        )  # every rank has come here: each has checked --out before rank 0 makes anything in it
         if self.fresh and self.checkpoint_dir is not None and self.main:
             shutil.rmtree(self.checkpoint_dir, ignore_errors=True)
             self.checkpoint_dir.mkdir(parents=True)
@@ -267,7 +256,7 @@ class RunSession:
         args = self.args
         ckpt = None if self.checkpoint_dir is None else self.checkpoint_dir / f"run-{i + 1}.pt"
         # Rank 0's answer on every rank (once it has prepared the folder, the others read it).
-        resume = _rank_0s(ckpt is not None and ckpt.is_file())
+        resume = distributed.rank_0s(ckpt is not None and ckpt.is_file())
         start = 0
         if resume:
             start = int(load_checkpoint(ckpt)[1]["epoch"])

@@ -153,6 +153,12 @@ def current(device: torch.device | str = "cpu") -> DistributedContext | None:
     return DistributedContext(dist.get_rank(), dist.get_world_size(), _local_rank(), local_device(device))
 
 
+def rank_0s(value: Any) -> Any:
+    """Rank 0's ``value`` on every rank of the initialised group (each waits for rank 0); ``value`` alone."""
+    group = current()
+    return value if group is None else group.broadcast(value)
+
+
 def world_size() -> int:
     """Number of processes training together (1 when alone)."""
     return dist.get_world_size() if dist.is_available() and dist.is_initialized() else 1
