@@ -75,9 +75,8 @@ class RunSession:
         main: bool = True,
     ) -> None:
         # Under torchrun every rank knows the folder (its checkpoints are read by all), rank 0
-        # alone writes there: self.out is None on the others.
+        # alone writes there (see out).
         self.folder, self.main = out, main
-        self.out = out if main else None
         self.args, self.completed = args, completed
         self.first: FirstRun | None = None
         self.fresh = False  # a new run: its checkpoint folder is made once the checks have passed
@@ -131,6 +130,11 @@ class RunSession:
         args = resumed_args(state["args"], overrides)
         args.out, args.resume, args.overwrite = str(out), None, True
         return cls(out, args, list(state.get("completed", [])), main=main)
+
+    @property
+    def out(self) -> Path | None:
+        """The folder this process writes: ``None`` without ``--out`` and on ranks other than 0."""
+        return self.folder if self.main else None
 
     @property
     def checkpoint_dir(self) -> Path | None:
@@ -216,9 +220,8 @@ class RunSession:
         if entry.learned:
             in_channels = graph.x.shape[1] if features else graph.num_nodes
             check_model_size(estimator, in_channels, graph.num_nodes, device)
-        distributed.rank_0s(
-            None
-        )  # every rank has come here: each has checked --out before rank 0 makes anything in it
+        # A barrier: every rank has checked --out before rank 0 makes anything in it.
+        distributed.rank_0s(None)
         if self.fresh and self.checkpoint_dir is not None and self.main:
             shutil.rmtree(self.checkpoint_dir, ignore_errors=True)
             self.checkpoint_dir.mkdir(parents=True)

@@ -80,12 +80,6 @@ class DistributedContext:
         dist.broadcast_object_list(box, src=0, device=self._collective_device)
         return box[0]
 
-    def gather(self, obj: Any) -> list[Any]:
-        """Every rank's ``obj`` (any picklable value), in rank order, on every rank."""
-        box: list[Any] = [None] * self.world_size
-        dist.all_gather_object(box, obj)
-        return box
-
     def mean(self, logs: dict[str, float]) -> dict[str, float]:
         """The mean over the ranks of each value (every rank logs the same names), in float64."""
         values = torch.tensor(list(logs.values()), dtype=torch.float64, device=self._collective_device)
@@ -151,6 +145,15 @@ def current(device: torch.device | str = "cpu") -> DistributedContext | None:
     if not (dist.is_available() and dist.is_initialized()):
         return None
     return DistributedContext(dist.get_rank(), dist.get_world_size(), _local_rank(), local_device(device))
+
+
+def all_gather(obj: Any) -> list[Any]:
+    """Every rank's ``obj`` (any picklable value) on every rank, in rank order; ``[obj]`` alone."""
+    if not (dist.is_available() and dist.is_initialized()):
+        return [obj]
+    box: list[Any] = [None] * dist.get_world_size()
+    dist.all_gather_object(box, obj)
+    return box
 
 
 def rank_0s(value: Any) -> Any:

@@ -15,7 +15,7 @@ from graphae.metrics_ogb import validation_scores
 from graphae.nn.models import GraphAutoencoder
 from graphae.training.checkpoint import Checkpointer
 from graphae.training.data import GraphTensors
-from graphae.training.distributed import DistributedContext
+from graphae.training.distributed import DistributedContext, all_gather
 from graphae.training.objectives import Objective
 from graphae.training.progress import Callback
 from graphae.training.scoring import decode_pairs, embed
@@ -254,7 +254,7 @@ def _save(checkpoint: Checkpointer, snapshot: dict[str, Any], distributed: Distr
     if distributed is not None:
         # Every rank takes part (a collective); parameters and optimizer state are equal everywhere.
         own = {"generator": snapshot["generator"], "objective": snapshot["objective"]}
-        snapshot = {**snapshot, "world_size": distributed.world_size, "ranks": distributed.gather(own)}
+        snapshot = {**snapshot, "world_size": distributed.world_size, "ranks": all_gather(own)}
         if not distributed.is_main:
             return
     checkpoint.save(snapshot)

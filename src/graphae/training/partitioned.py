@@ -43,9 +43,9 @@ from torch import nn
 
 from graphae.nn.functional import spmm
 from graphae.training.distributed import OWNED_ROWS_STREAM, fit_seeds, stream_seed
+from graphae.training.distributed import all_gather as all_gather  # re-exported (the CLI's)
 from graphae.training.halo import ExchangePlan, Traffic, all_reduce_gradients, fetch, send_back
 from graphae.training.partitioned_eval import PairScorer
-from graphae.training.partitioned_eval import all_gather as all_gather  # re-exported (the CLI's)
 from graphae.training.partitioned_eval import gather_at_rank0 as gather_at_rank0
 from graphae.training.row_blocks import RowBlocks
 

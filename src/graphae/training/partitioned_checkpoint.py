@@ -33,7 +33,7 @@ import torch
 
 from graphae.errors import InputError, MissingFileError
 from graphae.io import atomic_write, sha256, write_json
-from graphae.training.partitioned_eval import all_gather
+from graphae.training.distributed import all_gather
 
 if TYPE_CHECKING:
     from graphae.training.partitioned import PartitionedGCN, PartitionedResult

@@ -38,15 +38,6 @@ class PairScorer:
         return auc_ap(logits[labels == 1], logits[labels == 0])
 
 
-def all_gather(obj: Any) -> list[Any]:
-    """Every rank's ``obj`` (any picklable value) on every rank, in rank order."""
-    if not (dist.is_available() and dist.is_initialized()):
-        return [obj]
-    box = [None] * dist.get_world_size()
-    dist.all_gather_object(box, obj)
-    return box
-
-
 def gather_at_rank0(obj: Any) -> list[Any] | None:
     """Every rank's ``obj`` at rank 0 (``None`` elsewhere)."""
     if not (dist.is_available() and dist.is_initialized()):
