@@ -45,35 +45,19 @@ def row_name(dataset: str, model: str, features: bool) -> str:
 
 
 def run_row(dataset: str, model: str, features: bool, runs: int, loss: str) -> dict:
+    cmd = ["graphae", "train", "--dataset", dataset, "--model", model, "--loss", loss]
+    cmd += ["--runs", str(runs), "--seed", "0", "--quiet", "--device", "cpu"]
+    if not features:
+        cmd.append("--no-features")
+    print(" ".join(cmd), flush=True)
     with tempfile.TemporaryDirectory() as out:
-        cmd = [
-            "graphae",
-            "train",
-            "--dataset",
-            dataset,
-            "--model",
-            model,
-            "--loss",
-            loss,
-            "--runs",
-            str(runs),
-            "--seed",
-            "0",
-            "--out",
-            out,
-            "--quiet",
-            "--device",
-            "cpu",
-        ]
-        if not features:
-            cmd.append("--no-features")
-        print(" ".join(cmd), flush=True)
         start = time.perf_counter()
-        subprocess.run(cmd, check=True)
+        # this interpreter's graphae, whether or not its environment is activated
+        subprocess.run([sys.executable, "-m", *cmd, "--out", out], check=True)
         wall = time.perf_counter() - start
         metrics = json.loads((Path(out) / "metrics.json").read_text())
     metrics["wall_seconds"] = wall
-    metrics["command"] = " ".join(cmd[:-4] + ["--quiet"]).replace(f"--out {out} ", "")
+    metrics["command"] = " ".join(cmd)
     return metrics
 
 
