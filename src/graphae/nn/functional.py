@@ -259,11 +259,12 @@ class SparseOperator:
                 self._propagated = self.a @ x
         return self._propagated
 
-    def with_values(self, values: torch.Tensor) -> SparseOperator:
+    def with_values(self, values: torch.Tensor, symmetric: bool = False) -> SparseOperator:
         """The same sparsity pattern with other (constant) values, such as a dropout of these.
 
         The transpose is not re-sorted: the position of each stored value in the
-        transpose is found once per operator and reused.
+        transpose is found once per operator and reused. ``symmetric=True`` says that the
+        new matrix equals its transpose (the pattern and the values): none is made.
 
         Shapes:
             values: ``[nnz]``, in the order of ``a.values()`` (CSR order).
@@ -271,6 +272,15 @@ class SparseOperator:
         a = self.a
         if a.layout != torch.sparse_csr:
             raise TypeError(f"SparseOperator.with_values needs a CSR matrix. Got layout {a.layout}.")
+        if symmetric:
+            out = SparseOperator(
+                torch.sparse_csr_tensor(
+                    a.crow_indices(), a.col_indices(), values, a.shape, check_invariants=False
+                ),
+                symmetric=True,
+            )
+            out._t_order = self._t_order
+            return out
         if self._t_order is None:
             order = torch.arange(a.values().numel(), dtype=torch.float64, device=a.device)
             marked = torch.sparse_csr_tensor(

@@ -11,8 +11,8 @@ takes the cross-entropy on the logits:
 
 With ``mask_input`` the encoder of a step sees the training graph without the batch's
 edges (the reference code's ``--maskinput``): the model learns to predict edges it has
-not been shown, as at test time. The normalised adjacency is then rebuilt per step
-(``O(E)``). With ``lr_decay_every = k`` the learning rate falls in steps, as in the
+not been shown, as at test time. The normalised adjacency is then recounted per step
+(``O(E)``, no sort: :class:`~graphae.training.hidden_edges.HiddenEdgeAdjacency`). With ``lr_decay_every = k`` the learning rate falls in steps, as in the
 reference code: after epoch ``e + 1`` with ``e`` a multiple of ``k`` it becomes
 ``lr * max(1 - e / epochs, 1e-4)``. Recomputing the encoder for every batch suits graphs whose encoder is cheap
 next to the decoder's pairs, such as ogbl-ddi (4,267 nodes, 1.07M edges).
@@ -29,7 +29,7 @@ from graphae.nn.models import GraphAutoencoder
 from graphae.sampling import NegativeSampler
 from graphae.training.chunks import sampled_loss
 from graphae.training.data import GraphTensors
-from graphae.training.masking import visible_adjacency
+from graphae.training.hidden_edges import HiddenEdgeAdjacency
 from graphae.training.objectives import Objective, make_adam
 
 # batch_size="auto": the reference code's 8,192 edges per step on ogbl-ddi, and at most a
@@ -102,6 +102,7 @@ class EdgeBatchObjective(Objective):
         self.epoch = 0  # epochs stepped so far (restored on resume: it sets the learning rate)
         self.sampler: NegativeSampler | None = None
         self.step_edges = 1
+        self.hidden: HiddenEdgeAdjacency | None = None  # Â with a batch hidden, built once per graph
 
     def setup(self, model: GraphAutoencoder, data: GraphTensors) -> None:
         self.epoch = 0
@@ -124,9 +125,8 @@ class EdgeBatchObjective(Objective):
         edges = data.edge_index
         adj = data.adj
         if self.mask_input:
-            keep = torch.ones(edges.shape[1], dtype=torch.bool, device=edges.device)
-            keep[index] = False
-            adj = visible_adjacency(edges[:, keep], data.num_nodes, data.directed)
+            self.hidden = HiddenEdgeAdjacency.of(self.hidden, edges, data.num_nodes, data.directed)
+            adj = self.hidden.hiding(index)
         z = model(data.x, adj, generator).z
         pos = edges[:, index]
         return sampled_loss(model.decoder, z, pos, self.sampler, None, generator, None, self.num_negatives)

@@ -1,7 +1,7 @@
 r"""Masked graph modelling: MaskGAE's objective (Li et al., KDD 2023, arXiv 2205.10053).
 
 At every step a part of the training edges is hidden; the encoder sees only the visible
-rest (the normalised adjacency of the visible graph, rebuilt for the step), and the
+rest (the normalised adjacency of the visible graph, recounted for the step), and the
 decoders reconstruct what was hidden:
 
 .. math::
@@ -37,6 +37,7 @@ from graphae.nn.models import GraphAutoencoder
 from graphae.sampling import NegativeSampler
 from graphae.training.chunks import resolve_batch_size, sampled_loss
 from graphae.training.data import GraphTensors
+from graphae.training.hidden_edges import HiddenEdgeAdjacency
 from graphae.training.objectives import Objective, make_adam
 
 MASKS = ("path", "edge", "none")
@@ -186,6 +187,7 @@ class MaskedEdgeObjective(Objective):
         self.batch_size = batch_size
         self.sampler: NegativeSampler | None = None
         self.paths: PathMasker | None = None
+        self.hidden: HiddenEdgeAdjacency | None = None  # Â with edges hidden, built once per graph
 
     def setup(self, model: GraphAutoencoder, data: GraphTensors) -> None:
         if self.alpha > 0 and getattr(model, "degree_decoder", None) is None:
@@ -227,20 +229,20 @@ class MaskedEdgeObjective(Objective):
             hidden = torch.rand(2, edges.shape[1], generator=generator, device=edges.device) < self.mask_ratio
         return _at_least_one(hidden.reshape(-1), generator).view(2, -1)
 
-    def positives_and_visible(
+    def positives_and_hidden(
         self, batch: GraphTensors, generator: torch.Generator | None
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """The step's pairs to reconstruct ``[2, k]`` and the edges the encoder sees ``[2, m]``
-        (``None``: the whole graph, for ``mask="none"``)."""
+        """The step's pairs to reconstruct ``[2, k]`` and the ``[E]`` mask of the edges the encoder
+        does not see (``None``: it sees the whole graph, for ``mask="none"``)."""
         edges = batch.edge_index
         if self.mask == "none":
             return edges, None
         if self.orientations and not batch.directed:
             hidden = self.hidden_orientations(batch, generator)
             pos = torch.cat([edges[:, hidden[0]], edges.flip(0)[:, hidden[1]]], dim=1)
-            return pos, edges[:, ~(hidden[0] & hidden[1])]
+            return pos, hidden[0] & hidden[1]
         hidden = self.hidden_edges(batch, generator)
-        return edges[:, hidden], edges[:, ~hidden]
+        return edges[:, hidden], hidden
 
     def compute_loss(
         self, model: GraphAutoencoder, batch: GraphTensors, generator: torch.Generator | None
@@ -248,11 +250,14 @@ class MaskedEdgeObjective(Objective):
         """The step's loss, edge loss and degree loss (with their autograd graphs)."""
         if self.sampler is None:
             raise RuntimeError("MaskedEdgeObjective.setup must run before a step.")
-        pos, visible = self.positives_and_visible(batch, generator)
-        if visible is None:
+        pos, hidden = self.positives_and_hidden(batch, generator)
+        if hidden is None:
             adj = batch.adj
         else:
-            adj = visible_adjacency(visible, batch.num_nodes, batch.directed)
+            self.hidden = HiddenEdgeAdjacency.of(
+                self.hidden, batch.edge_index, batch.num_nodes, batch.directed
+            )
+            adj = self.hidden.hiding(hidden)
         z = model(batch.x, adj, generator).z
         # The bar counts the training graph's edges per epoch, not the hidden ones: no on_chunk.
         edge = sampled_loss(
