@@ -50,19 +50,31 @@ VARIANTS: dict[str, tuple[str, list[str]]] = {
 }
 
 
-def run(variant: str, args: argparse.Namespace) -> dict:
+def command(args: argparse.Namespace, extra: list[str]) -> list[str]:
+    """The ``graphae train`` command of one row: the budget in ``args``, then ``extra`` options."""
     cmd = ["graphae", "train", "--dataset", "ogbl-ddi", "--data-dir", args.data_dir, "--model", "refined_gae"]
     cmd += ["--hidden", str(args.width), "--latent", str(args.width)]
     cmd += ["--decoder-layers", str(args.decoder_layers), "--epochs", str(args.epochs)]
     cmd += ["--batch-size", str(args.batch_size), "--eval-every", str(args.eval_every), "--select-best"]
     cmd += ["--runs", str(args.runs), "--seed", "0", "--device", "cpu", "--threads", "2", "--quiet"]
-    cmd += VARIANTS[variant][1]
+    return cmd + extra
+
+
+def train(cmd: list[str]) -> tuple[dict, list[dict], float]:
+    """Run ``cmd`` through this interpreter's graphae; its metrics.json, history.json and wall seconds."""
     print(" ".join(cmd), flush=True)
     with tempfile.TemporaryDirectory() as out:
         start = time.perf_counter()
         subprocess.run([sys.executable, "-m", *cmd, "--out", out], check=True)
         wall = time.perf_counter() - start
         metrics = json.loads((Path(out) / "metrics.json").read_text())
+        history = json.loads((Path(out) / "history.json").read_text())
+    return metrics, history, wall
+
+
+def run(variant: str, args: argparse.Namespace) -> dict:
+    cmd = command(args, VARIANTS[variant][1])
+    metrics, _, wall = train(cmd)
     valid = metrics["valid_hits@20"]
     return {
         "variant": variant,
