@@ -17,13 +17,8 @@ from graphae.nn.mlp_decoder import DegreeDecoder, HadamardMLPDecoder, dropout
 from graphae.split import split_edges
 from graphae.training import GraphTensors
 from graphae.training.data import features_to_tensor
-from graphae.training.masking import (
-    MaskedEdgeObjective,
-    PathMasker,
-    degree_target,
-    mask_edges,
-    visible_adjacency,
-)
+from graphae.training.hidden_edges import visible_adjacency
+from graphae.training.masking import MaskedEdgeObjective, PathMasker, degree_target, mask_edges
 
 FAST = {"epochs": 8, "random_state": 0, "device": "cpu", "threads": 1}
 

@@ -32,7 +32,6 @@ import torch
 import torch.nn.functional as F
 
 from graphae.errors import ParameterError
-from graphae.nn.functional import SparseOperator, gcn_norm
 from graphae.nn.models import GraphAutoencoder
 from graphae.sampling import NegativeSampler
 from graphae.training.chunks import resolve_batch_size, sampled_loss
@@ -119,13 +118,6 @@ def degree_target(edge_index: torch.Tensor, num_nodes: int, *, both_ends: bool =
     ends = edge_index.reshape(-1) if both_ends else edge_index[1]
     deg = torch.bincount(ends, minlength=num_nodes)
     return torch.log1p(deg.to(torch.float32))
-
-
-def visible_adjacency(edge_index: torch.Tensor, num_nodes: int, directed: bool) -> SparseOperator:
-    """The normalised adjacency (:func:`~graphae.nn.gcn_norm`) of the given edges, as training uses it."""
-    if directed:
-        return SparseOperator(gcn_norm(edge_index, num_nodes, directed=True))
-    return SparseOperator(gcn_norm(edge_index, num_nodes, add_reverse=True), symmetric=True)
 
 
 def _at_least_one(hidden: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
