@@ -136,17 +136,23 @@ def render(rows: list[dict], args: argparse.Namespace) -> str:
     return "\n".join(lines)
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def budget_parser(description: str, epochs: int, batch_size: int, eval_every: int) -> argparse.ArgumentParser:
+    """The options of a budget (width, decoder depth, epochs, batch, validation interval) and --data-dir."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--width", type=int, default=128)
     parser.add_argument("--decoder-layers", type=int, default=4)
-    parser.add_argument("--epochs", type=int, default=20)
-    parser.add_argument("--batch-size", type=int, default=65536)
-    parser.add_argument("--eval-every", type=int, default=5)
-    parser.add_argument("--runs", type=int, default=1)
-    parser.add_argument("--variants", nargs="*", choices=list(VARIANTS), default=list(VARIANTS))
+    parser.add_argument("--epochs", type=int, default=epochs)
+    parser.add_argument("--batch-size", type=int, default=batch_size)
+    parser.add_argument("--eval-every", type=int, default=eval_every)
     default_dir = str(Path(os.environ.get("GRAPHAE_DATA", "../shared/data")) / "ogb")
     parser.add_argument("--data-dir", default=default_dir)
+    return parser
+
+
+def main() -> int:
+    parser = budget_parser(__doc__.splitlines()[0], epochs=20, batch_size=65536, eval_every=5)
+    parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument("--variants", nargs="*", choices=list(VARIANTS), default=list(VARIANTS))
     parser.add_argument(
         "--merge", action="store_true", help="keep the saved rows of the variants not run now"
     )

@@ -15,13 +15,12 @@ table shows validation only (the test figures stay in ``benchmarks/results/refin
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
 
 from _common import machine, write_results
-from refined_ablation import command, train
+from refined_ablation import budget_parser, command, train
 
 RESULTS = Path(__file__).resolve().parent / "results" / "refined_curve.json"
 BEGIN, END = "<!-- refined-curve:begin -->", "<!-- refined-curve:end -->"
@@ -45,15 +44,7 @@ def render(row: dict, args: argparse.Namespace) -> str:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--width", type=int, default=128)
-    parser.add_argument("--decoder-layers", type=int, default=4)
-    parser.add_argument("--epochs", type=int, default=100)
-    parser.add_argument("--batch-size", type=int, default=8192)
-    parser.add_argument("--eval-every", type=int, default=10)
-    default_dir = str(Path(os.environ.get("GRAPHAE_DATA", "../shared/data")) / "ogb")
-    parser.add_argument("--data-dir", default=default_dir)
-    args = parser.parse_args()
+    args = budget_parser(__doc__.splitlines()[0], epochs=100, batch_size=8192, eval_every=10).parse_args()
     args.runs = 1
     cmd = command(args, [])
     metrics, history, wall = train(cmd)
