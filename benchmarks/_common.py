@@ -6,6 +6,10 @@ import datetime as dt
 import json
 import os
 import platform
+import subprocess
+import sys
+import tempfile
+import time
 from pathlib import Path
 
 BENCHMARKS = Path(__file__).resolve().parent.parent / "BENCHMARKS.md"
@@ -45,3 +49,17 @@ def write_results(results: Path, rows: list[dict], body: str, begin: str, end: s
     stamp = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     results.write_text(json.dumps({"date": stamp, "machine": machine(), "rows": rows}, indent=1) + "\n")
     replace_section(begin, end, body, heading)
+
+
+def run_graphae(cmd: list[str]) -> tuple[dict, list[dict], float]:
+    """Run ``cmd`` (``["graphae", ...]``, without ``--out``) through this interpreter's graphae,
+    whether or not its environment is activated; its metrics.json, history.json and wall seconds."""
+    print(" ".join(cmd), flush=True)
+    with tempfile.TemporaryDirectory() as out:
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-m", *cmd, "--out", out], check=True)
+        wall = time.perf_counter() - start
+        metrics = json.loads((Path(out) / "metrics.json").read_text())
+        history_file = Path(out) / "history.json"
+        history = json.loads(history_file.read_text()) if history_file.is_file() else []
+    return metrics, history, wall

@@ -21,15 +21,12 @@ import argparse
 import datetime as dt
 import json
 import os
-import subprocess
 import sys
-import tempfile
-import time
 from pathlib import Path
 
 import torch
 
-from _common import machine, replace_section
+from _common import machine, replace_section, run_graphae
 
 RESULTS = Path(__file__).resolve().parent / "results" / "ogb_ddi.json"
 BEGIN, END = "<!-- ogb-ddi:begin -->", "<!-- ogb-ddi:end -->"
@@ -52,15 +49,9 @@ GPU_MODELS = ("maskgae", "refined_gae")  # hours per run on 2 CPU cores at their
 
 
 def run_row(model: str, runs: int, data_dir: str, *, device: str = "cpu", shared: bool = False) -> dict:
-    with tempfile.TemporaryDirectory() as out:
-        cmd = ["graphae", "train", "--dataset", "ogbl-ddi", "--data-dir", data_dir, "--model", model]
-        cmd += ["--runs", str(runs), "--seed", "0", "--device", device, "--quiet", "--out", out]
-        print(" ".join(cmd[:-2]), flush=True)
-        start = time.perf_counter()
-        # The interpreter running this script, whose graphae it is, with or without an activated venv.
-        subprocess.run([sys.executable, "-m", *cmd], check=True)
-        wall = time.perf_counter() - start
-        metrics = json.loads((Path(out) / "metrics.json").read_text())
+    cmd = ["graphae", "train", "--dataset", "ogbl-ddi", "--data-dir", data_dir, "--model", model]
+    cmd += ["--runs", str(runs), "--seed", "0", "--device", device, "--quiet"]
+    metrics, _, wall = run_graphae(cmd)
     metrics["wall_seconds_per_run"] = wall / runs
     metrics["date"] = dt.date.today().isoformat()
     metrics["machine"] = machine()

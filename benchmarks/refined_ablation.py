@@ -21,13 +21,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-from _common import machine, write_results
+from _common import machine, run_graphae, write_results
 
 RESULTS = Path(__file__).resolve().parent / "results" / "refined_ablation.json"
 BEGIN, END = "<!-- refined-ablation:begin -->", "<!-- refined-ablation:end -->"
@@ -60,21 +58,9 @@ def command(args: argparse.Namespace, extra: list[str]) -> list[str]:
     return cmd + extra
 
 
-def train(cmd: list[str]) -> tuple[dict, list[dict], float]:
-    """Run ``cmd`` through this interpreter's graphae; its metrics.json, history.json and wall seconds."""
-    print(" ".join(cmd), flush=True)
-    with tempfile.TemporaryDirectory() as out:
-        start = time.perf_counter()
-        subprocess.run([sys.executable, "-m", *cmd, "--out", out], check=True)
-        wall = time.perf_counter() - start
-        metrics = json.loads((Path(out) / "metrics.json").read_text())
-        history = json.loads((Path(out) / "history.json").read_text())
-    return metrics, history, wall
-
-
 def run(variant: str, args: argparse.Namespace) -> dict:
     cmd = command(args, VARIANTS[variant][1])
-    metrics, _, wall = train(cmd)
+    metrics, _, wall = run_graphae(cmd)
     valid = metrics["valid_hits@20"]
     return {
         "variant": variant,

@@ -19,8 +19,8 @@ import sys
 import time
 from pathlib import Path
 
-from _common import machine, write_results
-from refined_ablation import budget_parser, command, train
+from _common import machine, run_graphae, write_results
+from refined_ablation import budget_parser, command
 
 RESULTS = Path(__file__).resolve().parent / "results" / "refined_curve.json"
 BEGIN, END = "<!-- refined-curve:begin -->", "<!-- refined-curve:end -->"
@@ -47,7 +47,7 @@ def main() -> int:
     args = budget_parser(__doc__.splitlines()[0], epochs=100, batch_size=8192, eval_every=10).parse_args()
     args.runs = 1
     cmd = command(args, [])
-    metrics, history, wall = train(cmd)
+    metrics, history, wall = run_graphae(cmd)
     curve = [
         {"epoch": h["epoch"], "valid_hits@20": h["val_hits@20"], "loss": h["loss"]}
         for h in history

@@ -11,15 +11,12 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import subprocess
 import sys
-import tempfile
-import time
 from pathlib import Path
 
 import torch
 
-from _common import machine, replace_section
+from _common import machine, replace_section, run_graphae
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results" / "reproduce.json"
@@ -49,13 +46,7 @@ def run_row(dataset: str, model: str, features: bool, runs: int, loss: str) -> d
     cmd += ["--runs", str(runs), "--seed", "0", "--quiet", "--device", "cpu"]
     if not features:
         cmd.append("--no-features")
-    print(" ".join(cmd), flush=True)
-    with tempfile.TemporaryDirectory() as out:
-        start = time.perf_counter()
-        # this interpreter's graphae, whether or not its environment is activated
-        subprocess.run([sys.executable, "-m", *cmd, "--out", out], check=True)
-        wall = time.perf_counter() - start
-        metrics = json.loads((Path(out) / "metrics.json").read_text())
+    metrics, _, wall = run_graphae(cmd)
     metrics["wall_seconds"] = wall
     metrics["command"] = " ".join(cmd)
     return metrics
