@@ -45,6 +45,11 @@ VARIANTS: dict[str, tuple[str, list[str]]] = {
     "no-mask": ("the batch's edges left in the encoder's graph (`--no-mask-input`)", ["--no-mask-input"]),
     "one-step": ("one propagation step instead of two (`--num-layers 1`)", ["--num-layers", "1"]),
     "3-negatives": ("3 negatives per positive instead of 1 (`--num-negatives 3`)", ["--num-negatives", "3"]),
+    # Not an ingredient: the same recipe in bfloat16 mixed precision, to see that it costs no score.
+    "bf16-mixed": (
+        "the recipe with its steps in bfloat16 mixed precision (`--precision bf16-mixed`)",
+        ["--precision", "bf16-mixed"],
+    ),
 }
 
 

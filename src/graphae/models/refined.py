@@ -38,9 +38,9 @@ from graphae.errors import InputError, ParameterError
 from graphae.estimator import GraphAutoencoderEstimator
 from graphae.nn.models import GraphAutoencoder
 from graphae.nn.refined import LinearResidualEncoder, ResidualHadamardDecoder
-from graphae.params import NOT_USED, Boolean, FloatInterval, Integer, Param
+from graphae.params import NOT_USED, Boolean, FloatInterval, Integer, Options, Param
 from graphae.training import Objective
-from graphae.training.edge_batches import EdgeBatchObjective
+from graphae.training.edge_batches import PRECISIONS, EdgeBatchObjective
 
 __all__ = ["RefinedGAE"]
 
@@ -78,6 +78,11 @@ class RefinedGAE(GraphAutoencoderEstimator):
         mask_input: Hide each step's batch of edges from its encoder.
         grad_clip: Largest gradient norm per parameter group (0: no clipping).
         weight_decay: Adam's L2 penalty.
+        precision: Arithmetic of the training steps: ``"32"`` or ``"bf16-mixed"`` (Lightning's names).
+            ``"bf16-mixed"`` runs each step's forward pass under ``torch.autocast`` in bfloat16;
+            parameters, gradients, the optimizer and evaluation stay float32. On ogbl-ddi at the
+            reference width it is about 1.7 times faster on a CPU with AMX; on a GPU it uses
+            the tensor cores.
         lr_decay_every: Every this many epochs the learning rate becomes
             ``lr * (1 - epoch / epochs)`` (reference: 100; 0: a constant rate).
         batch_size: Training edges per Adam step: ``"auto"`` 8,192 (the reference's, at
@@ -108,6 +113,7 @@ class RefinedGAE(GraphAutoencoderEstimator):
         "mask_input": Param(True, Boolean()),
         "grad_clip": Param(1.0, FloatInterval(0.0)),
         "weight_decay": Param(0.0, FloatInterval(0.0)),
+        "precision": Param("32", Options(PRECISIONS)),
         "lr_decay_every": Param(100, Integer(0)),
         "loss": "sampled",
         "epochs": 500,
@@ -194,6 +200,7 @@ class RefinedGAE(GraphAutoencoderEstimator):
             mask_input=bool(self.mask_input),
             grad_clip=float(self.grad_clip),
             weight_decay=float(self.weight_decay),
+            precision=str(self.precision),
             epochs=int(self.epochs),
             lr_decay_every=int(self.lr_decay_every),
             owner=type(self).__name__,

@@ -171,11 +171,13 @@ class _ConstantSpMM(torch.autograd.Function):
     @staticmethod
     def forward(ctx, a: torch.Tensor, a_t: torch.Tensor, h: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
         ctx.a_t = a_t
-        return a @ h
+        with torch.autocast(a.device.type, enabled=False):  # autocast would cast ``a`` to bfloat16
+            return a @ h
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor) -> tuple[None, None, torch.Tensor]:  # type: ignore[override]
-        return None, None, ctx.a_t @ grad
+        with torch.autocast(grad.device.type, enabled=False):
+            return None, None, ctx.a_t @ grad
 
 
 def spmm(a: torch.Tensor, h: torch.Tensor, a_t: torch.Tensor | None = None) -> torch.Tensor:
@@ -304,6 +306,10 @@ class SparseOperator:
         return self.a.shape
 
     def __matmul__(self, h: torch.Tensor) -> torch.Tensor:
+        if h.dtype in (torch.bfloat16, torch.float16) and h.dtype != self.a.dtype:
+            # Under autocast ``h`` may be bfloat16, which the sparse kernels (MKL, cuSPARSE's
+            # CSR product) do not take: the product runs in the matrix's precision.
+            h = h.to(self.a.dtype)
         return spmm(self.a, h, self.a_t)
 
     def __repr__(self) -> str:

@@ -26,8 +26,23 @@ def dropout(x: torch.Tensor, p: float, training: bool, generator: torch.Generato
     """
     if not training or p == 0.0:
         return x
-    keep = torch.rand(x.shape, generator=generator, device=x.device, dtype=x.dtype) >= p
+    # Drawn in float32 at least, so that a bfloat16 ``x`` (autocast) is dropped exactly as a float32 one.
+    draw = x.dtype if x.dtype in (torch.float32, torch.float64) else torch.float32
+    keep = torch.rand(x.shape, generator=generator, device=x.device, dtype=draw) >= p
     return x * keep / (1.0 - p)
+
+
+def autocast_input(x: torch.Tensor) -> torch.Tensor:
+    """``x`` in autocast's lower precision when autocast is on for its device, else ``x``.
+
+    Inside :func:`torch.autocast` only the matrix products run in bfloat16; a float32 input
+    would be cast again before each layer and every element-wise step in between (residual,
+    ReLU, dropout) would read and write float32. Cast once, they all run in bfloat16.
+    """
+    kind = x.device.type
+    if x.is_floating_point() and torch.is_autocast_enabled(kind):
+        return x.to(torch.get_autocast_dtype(kind))
+    return x
 
 
 def reset_linear(layer: nn.Linear, generator: torch.Generator | None) -> None:
@@ -97,6 +112,7 @@ class MLP(nn.Module):
             reset_linear(layer, generator)
 
     def forward(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        x = autocast_input(x)
         h = dropout(x, self.input_dropout, self.training, generator)
         for i, layer in enumerate(self.layers):
             if i > 0:

@@ -129,7 +129,7 @@ def sampled_loss(
         return chunked_sampled_loss(decoder, z, pos, sampler, chunk_size, generator, on_chunk, num_negatives)
     neg = sampler.sample(pos.shape[1] * num_negatives, generator)
     # One decoder call for both sets: half the gathers (and scatters in backward).
-    logits = decode(decoder, z, torch.cat([pos, neg], dim=1), generator)
+    logits = decode(decoder, z, torch.cat([pos, neg], dim=1), generator).float()  # bfloat16 under autocast
     pos_logits, neg_logits = logits.split([pos.shape[1], neg.shape[1]])
     return negative_sampling_loss(pos_logits, neg_logits)
 
