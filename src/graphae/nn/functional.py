@@ -171,7 +171,7 @@ class _ConstantSpMM(torch.autograd.Function):
     @staticmethod
     def forward(ctx, a: torch.Tensor, a_t: torch.Tensor, h: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
         ctx.a_t = a_t
-        with torch.autocast(a.device.type, enabled=False):  # autocast would cast ``a`` to bfloat16
+        with torch.autocast(h.device.type, enabled=False):  # autocast would cast ``a`` to bfloat16
             return a @ h
 
     @staticmethod
