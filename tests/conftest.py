@@ -2,6 +2,7 @@ import os
 from pathlib import Path
 
 import pytest
+import torch
 
 from graphae.data import load_planetoid
 
@@ -25,3 +26,15 @@ def data_root() -> Path:
 @pytest.fixture(scope="session")
 def cora(data_root):
     return load_planetoid("cora", data_root / "planetoid")
+
+
+@pytest.fixture
+def one_thread():
+    """Steps called directly (not through an estimator's ``threads``) run on one thread.
+
+    A module uses it for all its tests with ``pytestmark = pytest.mark.usefixtures("one_thread")``.
+    """
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

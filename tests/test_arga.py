@@ -25,13 +25,7 @@ def data():
     return GraphTensors.from_graph(make_communities(num_nodes=80, num_communities=2, random_state=1))
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Steps called directly (not through an estimator's ``threads``) run on one thread."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")  # conftest.py
 
 
 def test_discriminator_shapes_init_and_repr():

@@ -23,12 +23,7 @@ from graphae.training.masking import MaskedEdgeObjective, PathMasker, degree_tar
 FAST = {"epochs": 8, "random_state": 0, "device": "cpu", "threads": 1}
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")  # conftest.py
 
 
 @pytest.fixture(scope="module")

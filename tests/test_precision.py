@@ -12,27 +12,19 @@ from graphae.nn.functional import SparseOperator, to_csr
 from graphae.nn.mlp_decoder import autocast_input, dropout
 from graphae.split import split_edges
 from graphae.training.edge_batches import EdgeBatchObjective, check_precision
+from test_refined import SMALL as REFINED_SMALL
 
+# test_refined's settings, a wider model with a deeper decoder and no features: products worth casting.
 SMALL = {
+    **REFINED_SMALL,
     "hidden_channels": 32,
     "out_channels": 32,
     "decoder_layers": 3,
-    "decoder_dropout": 0.2,
-    "lr": 0.01,
-    "epochs": 4,
-    "random_state": 0,
-    "device": "cpu",
-    "threads": 1,
     "use_features": False,
 }
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")  # conftest.py
 
 
 @pytest.fixture(scope="module")
