@@ -17,10 +17,10 @@ The defaults are the reference's ogbl-ddi command: ``--lr 0.001 --hidden 1024 --
 --maskinput --mlp_layers 8 --mlp_res`` (gradient norms clipped at 1 per parameter group, the
 learning rate decayed every 100 epochs).
 
-What graphae does differently, and why:
+Negatives are drawn as the reference draws them (DGL's ``GlobalUniform``): uniform pairs
+that are not edges of the training graph and not self loops (DGL's are distinct within a step,
+graphae's may repeat: rarely, with 8,192 drawn from about 8M non-edges). What graphae does differently:
 
-- negatives are non-edges of the training graph (the reference draws uniform random
-  pairs, about 12% of them edges on ogbl-ddi);
 - each propagation step has its own weights (the reference shares one between the steps
   after the first; with its two steps on ogbl-ddi they are the same);
 - no early stop at a training Hits@20 of 0.9 (the reference's ogbl-ddi script has one);
