@@ -8,7 +8,7 @@ from graphae.data import make_communities
 from graphae.errors import ParameterError
 from graphae.metrics import auc_ap
 from graphae.models.refined import RefinedGAE
-from graphae.nn.functional import SparseOperator, to_csr
+from graphae.nn.functional import SparseOperator, spmm, to_csr
 from graphae.nn.mlp_decoder import autocast_input, dropout
 from graphae.split import split_edges
 from graphae.training.edge_batches import EdgeBatchObjective, check_precision
@@ -47,6 +47,11 @@ def test_a_sparse_product_under_autocast_runs_in_float32_and_passes_gradients_ba
     out.sum().backward()
     assert h.grad.dtype == torch.bfloat16
     torch.testing.assert_close(h.grad.float(), a.t() @ torch.ones(3, 4), atol=1e-2, rtol=1e-2)
+    # spmm itself casts, for the callers that hold no SparseOperator (partitioned training's blocks)
+    with bf16():
+        direct = spmm(to_csr(a.to_sparse()), h.detach())
+    assert direct.dtype == torch.float32
+    torch.testing.assert_close(direct, out.detach())
 
 
 def test_autocast_input_casts_only_inside_autocast():

@@ -191,9 +191,14 @@ def spmm(a: torch.Tensor, h: torch.Tensor, a_t: torch.Tensor | None = None) -> t
         h: Dense ``[K, F]`` matrix.
         a_t: ``a`` transposed, as a sparse matrix; ``None`` means ``a`` is symmetric.
 
+    A bfloat16 or float16 ``h`` (a dense product's output under autocast) is cast to the
+    matrix's precision first: the sparse kernels (MKL, cuSPARSE's CSR product) take neither.
+
     Shapes:
         returns ``[M, F]``.
     """
+    if h.dtype in (torch.bfloat16, torch.float16):
+        h = h.to(getattr(a, "dtype", torch.float32))  # a RowBlocks holds float32 blocks
     return _ConstantSpMM.apply(a, a if a_t is None else a_t, h)
 
 
@@ -306,10 +311,6 @@ class SparseOperator:
         return self.a.shape
 
     def __matmul__(self, h: torch.Tensor) -> torch.Tensor:
-        if h.dtype in (torch.bfloat16, torch.float16) and h.dtype != self.a.dtype:
-            # Under autocast ``h`` may be bfloat16, which the sparse kernels (MKL, cuSPARSE's
-            # CSR product) do not take: the product runs in the matrix's precision.
-            h = h.to(self.a.dtype)
         return spmm(self.a, h, self.a_t)
 
     def __repr__(self) -> str:
